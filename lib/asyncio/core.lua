@@ -1,0 +1,75 @@
+-- await, run and the small compositions that read best in Lua. Receives the
+-- module table and the C internals (see src/lua/runtime.c).
+local M, I = ...
+
+local getmetatable, type, select, error, pcall = getmetatable, type, select, error, pcall
+local CORO, intask, take, await_c = I.CORO, I.intask, I.take, I.await
+
+local function call(f, ...) return f(...) end
+
+-- await x: a coroutine object runs inline in the current task (a plain Lua
+-- call, so awaits nest without growing the C stack); an object with
+-- __await is replaced by what __await returns; everything else (futures,
+-- tasks, sleeps) is waited for in C.
+local function await(x)
+  local mt = getmetatable(x)
+  if mt == CORO then
+    if intask() then return call(take(x)) end
+  elseif type(mt) == "table" then
+    local aw = rawget(mt, "__await")
+    if aw ~= nil then return await(aw(x)) end
+  end
+  return await_c(x)
+end
+M.await = await
+
+-- internals.wrap(aw): a coroutine object that awaits aw (to make a task of
+-- any awaitable).
+local wrapper = M.async(function(aw) return await(aw) end, "await")
+function I.wrap(aw) return wrapper(aw) end
+
+local function pack(...) return {n = select("#", ...), ...} end
+
+-- asyncio.run(main, ...): runs main in a new loop, then cancels and waits for
+-- leftover tasks and closes the loop; returns main's results.
+function M.run(main, ...)
+  if I.running_loop() then
+    if I.repl_await then return await(M.iscoroutinefunction(main) and main(...) or main) end
+    error("asyncio.run() cannot be called from a running event loop", 2)
+  end
+  if M.iscoroutinefunction(main) then
+    main = main(...)
+  elseif not M.iscoroutine(main) and type(main) ~= "function" then
+    error("bad argument #1 to 'run' (coroutine object or function expected, got " .. type(main) .. ")", 2)
+  end
+  local loop = M.new_event_loop()
+  local previous = I.swap_default_loop(loop)
+  local main_task
+  if M.iscoroutine(main) then
+    main_task = loop:create_task(main)
+  else
+    main_task = M.create_task(main, ...) -- a plain function, called with the arguments
+  end
+  local results = pack(pcall(loop.run_until_complete, loop, main_task))
+  -- shutdown: cancel what is left and let it finish
+  local leftover = M.all_tasks(loop)
+  if #leftover > 0 then
+    for i = 1, #leftover do leftover[i]:cancel() end
+    leftover[#leftover + 1] = {return_exceptions = true}
+    loop:run_until_complete(M.gather(table.unpack(leftover)))
+    for i = 1, #leftover - 1 do
+      local t = leftover[i]
+      if not t:cancelled() and t:exception() ~= nil then
+        loop:call_exception_handler({
+          message = "unhandled error during asyncio.run() shutdown",
+          exception = t:exception(),
+          task = t,
+        })
+      end
+    end
+  end
+  loop:close()
+  I.swap_default_loop(previous)
+  if not results[1] then error(results[2], 0) end
+  return table.unpack(results, 2, results.n)
+end

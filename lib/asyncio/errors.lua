@@ -1,0 +1,71 @@
+-- The asyncio error classes (SPEC 2.8). An error is a table with fields
+-- `type`, `message` and `traceback`; its metatable is its class, and a class
+-- knows its parent, so asyncio.iserror(e, cls) follows the chain.
+local M, I = ...
+
+local classes = {}
+
+local function describe(e)
+  local msg = rawget(e, "message")
+  if msg == nil or msg == "" then return e.type end
+  return e.type .. ": " .. tostring(msg)
+end
+
+local function define(name, parent, extra)
+  local cls = {
+    type = name,
+    parent = parent,
+    __name = name,
+    __tostring = extra and extra.__tostring or describe,
+  }
+  cls.__index = cls
+  setmetatable(cls, {
+    __index = parent,
+    __tostring = function() return "<class '" .. name .. "'>" end,
+    -- cls(message, fields): a new error of this class.
+    __call = function(c, message, fields)
+      local e = {type = name, message = message == nil and "" or message}
+      if fields then for k, v in pairs(fields) do e[k] = v end end
+      return setmetatable(e, c)
+    end,
+  })
+  classes[name] = cls
+  M[name] = cls
+  return cls
+end
+
+define("CancelledError")
+define("TimeoutError")
+define("InvalidStateError")
+define("QueueEmpty")
+define("QueueFull")
+define("QueueShutDown")
+define("IncompleteReadError")
+define("LimitOverrunError")
+define("BrokenBarrierError")
+define("KeyboardInterrupt")
+define("ExceptionGroup", nil, {
+  __tostring = function(e)
+    local n = e.exceptions and #e.exceptions or 0
+    return string.format("ExceptionGroup: %s (%d sub-exception%s)",
+      tostring(e.message), n, n == 1 and "" or "s")
+  end,
+})
+
+-- asyncio.iserror(v [, cls]): v is an asyncio error (of class cls or a subclass).
+function M.iserror(v, cls)
+  if type(v) ~= "table" then return false end
+  local mt = getmetatable(v)
+  if type(mt) ~= "table" or classes[rawget(mt, "type")] ~= mt then return false end
+  if cls == nil then return true end
+  if type(cls) ~= "table" or classes[rawget(cls, "type")] ~= cls then
+    error("bad argument #2 to 'iserror' (asyncio error class expected, got " .. type(cls) .. ")", 2)
+  end
+  while mt do
+    if mt == cls then return true end
+    mt = rawget(mt, "parent")
+  end
+  return false
+end
+
+I.errors = classes

@@ -1,0 +1,40 @@
+-- idle, alua: N tasks each parked on one asyncio.Event; once all are
+-- parked the event is set and they finish, gathered.  The harness runs
+-- this with N and with 0 and divides the difference in max RSS by N.
+local asyncio = require "asyncio"
+local async, await, sleep = asyncio.async, asyncio.await, asyncio.sleep
+local N = math.tointeger(tonumber(arg and arg[1])) or 100000
+
+-- Peak RSS of this process in KiB (VmHWM).  The harness reads it from here
+-- rather than from wait4(), whose ru_maxrss also counts the memory of the
+-- process that spawned this one when that is larger.
+local function peak_rss_kib()
+  local f = io.open("/proc/self/status")
+  if not f then return -1 end
+  local s = f:read("a")
+  f:close()
+  return tonumber(s:match("VmHWM:%s*(%d+)")) or -1
+end
+
+local work = async(function(ev, i)
+  await(ev:wait())
+  return i
+end)
+
+local results = asyncio.run(async(function()
+  local c0 = os.clock()
+  io.stderr:write("@start\n")
+  local ev = asyncio.Event()
+  local tasks = {}
+  for i = 1, N do tasks[i] = asyncio.create_task(work(ev, i)) end
+  await(sleep(0))                    -- every task runs up to its wait
+  ev:set()
+  local r = await(asyncio.gather(table.unpack(tasks, 1, N)))
+  io.stderr:write(string.format("@end cpu=%.6f\n", os.clock() - c0))
+  return r
+end))
+
+local sum = 0
+for i = 1, results.n do sum = sum + results[i] end
+print(string.format("checksum=%d:%d", results.n, sum))
+io.stderr:write(string.format("@maxrss kib=%d\n", peak_rss_kib()))

@@ -1,0 +1,46 @@
+/* alua: Lua 5.4 with asyncio — the embedding API.
+ *
+ * A host creates a state with everything opened (alua_newstate), or opens
+ * only the module in a state of its own (luaopen_asyncio, also what
+ * `require "asyncio"` finds in asyncio.so). Source loaded through
+ * alua_loadbufferx / alua_loadfilex understands `async function` and
+ * `await`. */
+#ifndef ALUA_H
+#define ALUA_H
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <stddef.h>
+
+#define ALUA_VERSION "alua 0.1.0"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The asyncio module: returns the module table (one per state). */
+LUAMOD_API int luaopen_asyncio(lua_State *L);
+
+/* A new state with the standard libraries, `asyncio` as a global and in
+ * package.loaded, and translating load/loadfile/dofile/require. NULL when
+ * out of memory. */
+lua_State *alua_newstate(void);
+
+/* Opens asyncio (global and package.loaded) and the translating loaders in
+ * an existing state with the standard libraries. */
+void alua_openlibs(lua_State *L);
+
+/* Like luaL_loadbufferx / luaL_loadfilex, but text chunks go through the
+ * async/await translator first. */
+int alua_loadbufferx(lua_State *L, const char *buf, size_t len, const char *chunkname, const char *mode);
+int alua_loadfilex(lua_State *L, const char *path, const char *mode);
+
+/* Translates alua source to plain Lua. Returns 0 and a malloc'd *out, or a
+ * negative errno. */
+int alua_translate(const char *src, size_t len, char **out, size_t *outlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

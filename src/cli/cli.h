@@ -1,0 +1,23 @@
+/* Pieces of the alua program shared between its files. */
+#ifndef ALUA_CLI_H
+#define ALUA_CLI_H
+
+#include <lua.h>
+
+/* Prints "alua: msg" to stderr. */
+void cli_message(const char *msg);
+/* Prints the error on top of the stack when status is not LUA_OK; returns status. */
+int cli_report(lua_State *L, int status);
+/* lua_pcall with the traceback-chain message handler. */
+int cli_docall(lua_State *L, int narg, int nres);
+/* Runs the default loop until the tasks started so far are done, then closes
+ * it (reporting errors nobody retrieved). Returns a Lua status; an error is
+ * left on the stack. */
+int cli_finish_tasks(lua_State *L);
+/* The interactive prompt. */
+void cli_repl(lua_State *L);
+/* --translate: prints the translation of a file; 0 on success. */
+int cli_translate_file(lua_State *L, const char *path);
+int cli_has_translate(char **argv, int argc);
+
+#endif

@@ -1,0 +1,246 @@
+#include "loop.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+
+/* Events taken from epoll per pass; the rest stay ready for the next pass. */
+
+/* Drains the eventfd, then disarms. In this order a wake that lands between
+ * the read and the store only finds the flag still set and skips its write,
+ * which is harmless because this pass is already awake and looks at `posted`
+ * afterwards; the reverse order could swallow a write and leave the flag set
+ * with nothing to clear it. */
+static void on_wake(ac_io *io, uint32_t revents) {
+  ac_loop *loop = ac_container_of(io, ac_loop, waker);
+  uint64_t n;
+  ssize_t r;
+  (void)revents;
+  do r = read(loop->wakefd, &n, sizeof n);
+  while (r < 0 && errno == EINTR);
+  __atomic_store_n(&loop->wake_armed, 0, __ATOMIC_SEQ_CST);
+  loop->woken = 1;
+}
+
+int ac_loop_init(ac_loop *loop) {
+  int err;
+  memset(loop, 0, sizeof *loop);
+  ac_heap_init(&loop->timers);
+  ac_list_init(&loop->ready);
+  ac_list_init(&loop->running);
+  ac_list_init(&loop->posted);
+  loop->use_pwait2 = 1;
+  loop->now = ac_clock_ns();
+  loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (loop->epfd < 0) return -errno;
+  loop->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (loop->wakefd < 0) {
+    err = -errno;
+    goto fail_ep;
+  }
+  err = -pthread_mutex_init(&loop->post_mu, NULL);
+  if (err) goto fail_wake;
+  ac_io_init(&loop->waker, loop->wakefd, on_wake);
+  err = ac_io_start(loop, &loop->waker, EPOLLIN);
+  if (err) goto fail_mu;
+  loop->nio = 0; /* the waker is not counted */
+  return 0;
+
+fail_mu:
+  pthread_mutex_destroy(&loop->post_mu);
+fail_wake:
+  close(loop->wakefd);
+fail_ep:
+  close(loop->epfd);
+  loop->epfd = loop->wakefd = -1;
+  return err;
+}
+
+void ac_loop_close(ac_loop *loop) {
+  if (loop->epfd < 0) return;
+  close(loop->epfd);
+  close(loop->wakefd);
+  pthread_mutex_destroy(&loop->post_mu);
+  loop->epfd = loop->wakefd = -1;
+}
+
+void ac_loop_enqueue(ac_loop *loop, ac_callback *cb) {
+  ac_list_push_back(&loop->ready, &cb->link);
+}
+
+void ac_loop_timer_start(ac_loop *loop, ac_timer *t, uint64_t deadline) {
+  ac_heap_remove(&loop->timers, t);
+  ac_heap_insert(&loop->timers, t, deadline);
+}
+
+void ac_loop_timer_stop(ac_loop *loop, ac_timer *t) {
+  ac_heap_remove(&loop->timers, t);
+}
+
+int ac_io_start(ac_loop *loop, ac_io *io, uint32_t events) {
+  if (events == 0) return ac_io_stop(loop, io);
+  if (events == io->events) return 0;
+  struct epoll_event ev = {.events = events, .data.ptr = io};
+  int op = io->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (epoll_ctl(loop->epfd, op, io->fd, &ev) < 0) return -errno;
+  if (op == EPOLL_CTL_ADD) loop->nio++;
+  io->events = events;
+  return 0;
+}
+
+int ac_io_stop(ac_loop *loop, ac_io *io) {
+  if (io->events == 0) return 0;
+  int err = 0;
+  struct epoll_event ev = {0};
+  /* ENOENT/EBADF: the fd was closed and has already left the set. */
+  if (epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, &ev) < 0 && errno != ENOENT && errno != EBADF)
+    err = -errno;
+  io->events = 0;
+  loop->nio--;
+  /* The owner may free io as soon as this returns. */
+  for (int i = 0; i < loop->nbatch; i++)
+    if (loop->batch[i].data.ptr == io) loop->batch[i].data.ptr = NULL;
+  return err;
+}
+
+int ac_loop_wake(ac_loop *loop) {
+  if (__atomic_exchange_n(&loop->wake_armed, 1, __ATOMIC_SEQ_CST)) return 0;
+  uint64_t one = 1;
+  ssize_t r;
+  do r = write(loop->wakefd, &one, sizeof one);
+  while (r < 0 && errno == EINTR);
+  /* EAGAIN means the counter is saturated, which is readable anyway. */
+  if (r < 0 && errno != EAGAIN) {
+    int err = -errno;
+    __atomic_store_n(&loop->wake_armed, 0, __ATOMIC_SEQ_CST);
+    return err;
+  }
+  return 0;
+}
+
+int ac_loop_post(ac_loop *loop, ac_callback *cb) {
+  pthread_mutex_lock(&loop->post_mu);
+  ac_list_push_back(&loop->posted, &cb->link);
+  pthread_mutex_unlock(&loop->post_mu);
+  /* cb may already have run and been freed by now; only the loop is touched. */
+  return ac_loop_wake(loop);
+}
+
+int ac_loop_fd(const ac_loop *loop) { return loop->epfd; }
+
+uint64_t ac_loop_update_time(ac_loop *loop) {
+  loop->now = ac_clock_ns();
+  return loop->now;
+}
+
+int ac_loop_timeout_ms(ac_loop *loop) {
+  if (!ac_list_empty(&loop->ready) || !ac_list_empty(&loop->running)) return 0;
+  ac_timer *t = ac_heap_min(&loop->timers);
+  if (!t) return -1;
+  uint64_t now = ac_loop_update_time(loop);
+  if (t->deadline <= now) return 0;
+  uint64_t ms = (t->deadline - now + 999999) / 1000000;
+  return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* Waits up to `ns` nanoseconds (UINT64_MAX: forever) and returns what
+ * epoll_wait returns. Sleeps at least `ns`: the millisecond fallback rounds
+ * up, so a timer is never found not yet due after a full wait. */
+static int poll_wait(ac_loop *loop, struct epoll_event *evs, uint64_t ns) {
+  if (ns == 0) return epoll_wait(loop->epfd, evs, AC_LOOP_MAX_EVENTS, 0);
+  if (ns == UINT64_MAX) return epoll_wait(loop->epfd, evs, AC_LOOP_MAX_EVENTS, -1);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+  if (loop->use_pwait2) {
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+    int n = epoll_pwait2(loop->epfd, evs, AC_LOOP_MAX_EVENTS, &ts, NULL);
+    if (n >= 0 || errno != ENOSYS) return n;
+    loop->use_pwait2 = 0;
+  }
+#endif
+  uint64_t ms = (ns + 999999) / 1000000;
+  return epoll_wait(loop->epfd, evs, AC_LOOP_MAX_EVENTS, ms > INT_MAX ? INT_MAX : (int)ms);
+}
+
+/* Why the batch and the running list live in the loop and not on the stack:
+ * a callback may never return (a Lua error unwinding through the core with
+ * longjmp), and the next pass must find consistent lists, not a dangling
+ * stack frame. Whatever an aborted pass left is simply picked up again. */
+static int poll_io(ac_loop *loop, int may_block) {
+  struct epoll_event *evs = loop->batch;
+  uint64_t ns = 0;
+  if (may_block && ac_list_empty(&loop->ready) && ac_list_empty(&loop->running)) {
+    ac_timer *t = ac_heap_min(&loop->timers);
+    uint64_t now = ac_loop_update_time(loop);
+    if (!t)
+      ns = UINT64_MAX;
+    else if (t->deadline > now)
+      ns = t->deadline - now;
+  }
+  loop->nbatch = 0;
+  int n = poll_wait(loop, evs, ns);
+  if (n < 0) return errno == EINTR ? 0 : -errno;
+  loop->nbatch = n;
+  for (int i = 0; i < loop->nbatch; i++) {
+    ac_io *io = evs[i].data.ptr;
+    if (!io) continue; /* stopped by an earlier watcher of this batch */
+    evs[i].data.ptr = NULL; /* dispatched: an aborted pass must not run it twice */
+    /* An earlier watcher may have narrowed io's mask since the wait. */
+    uint32_t rev = evs[i].events & (io->events | EPOLLERR | EPOLLHUP);
+    if (rev) io->fn(io, rev);
+  }
+  loop->nbatch = 0;
+  return 0;
+}
+
+static void take_posted(ac_loop *loop) {
+  if (!loop->woken) return; /* every post is followed by a wake; see on_wake */
+  loop->woken = 0;
+  pthread_mutex_lock(&loop->post_mu);
+  ac_list_splice(&loop->ready, &loop->posted);
+  pthread_mutex_unlock(&loop->post_mu);
+}
+
+static int run_timers(ac_loop *loop) {
+  /* Stop at the first timer started during this phase (seq >= limit): one
+   * that restarts itself at or before `now` would otherwise spin forever.
+   * Due timers ordered after it simply fire next pass, still in order. */
+  uint64_t limit = loop->timers.next_seq;
+  int ran = 0;
+  ac_timer *t;
+  while ((t = ac_heap_min(&loop->timers)) && t->deadline <= loop->now && t->seq < limit) {
+    ac_heap_remove(&loop->timers, t);
+    t->fn(t);
+    ran++;
+  }
+  return ran;
+}
+
+static int run_ready(ac_loop *loop) {
+  /* Callbacks enqueued from here on go to loop->ready, i.e. the next pass;
+   * a callback cancelled by an earlier one leaves `running` and never runs.
+   * Leftovers of an aborted pass are still at the front of `running`. */
+  ac_list *n;
+  int ran = 0;
+  ac_list_splice(&loop->running, &loop->ready);
+  while ((n = ac_list_pop_front(&loop->running))) {
+    ac_callback *cb = ac_container_of(n, ac_callback, link);
+    cb->fn(cb);
+    ran++;
+  }
+  return ran;
+}
+
+int ac_loop_run_once(ac_loop *loop, int may_block) {
+  int err = poll_io(loop, may_block);
+  if (err) return err;
+  take_posted(loop);
+  ac_loop_update_time(loop);
+  int ran = run_timers(loop);
+  return ran + run_ready(loop);
+}

@@ -1,0 +1,15 @@
+/* Lua sources compiled into the binary at build time (see lib/embed.c). */
+#ifndef ALUA_LUA_EMBEDDED_H
+#define ALUA_LUA_EMBEDDED_H
+
+#include <stddef.h>
+
+typedef struct alua_embedded_file {
+  const char *name;   /* module name, e.g. "asyncio.taskgroup" */
+  const char *source; /* Lua source text, NUL-terminated */
+  size_t len;         /* length of source without the NUL */
+} alua_embedded_file;
+
+extern const alua_embedded_file alua_embedded_files[];
+
+#endif

@@ -1,0 +1,478 @@
+/* The async/await translator: one pass over the tokens, rewriting
+ *   async function NAME(...) ... end   ->  NAME = __alua_async(function(...) ... end)
+ *   local async function f(...) ... end ->  local f; f = __alua_async(function(...) ... end)
+ *   async function (...) ... end        ->  __alua_async(function (...) ... end)
+ *   await OPERAND                       ->  __alua_await(OPERAND)
+ * Edits only change bytes within lines, so every token keeps its line. The
+ * closing parentheses are placed by a stack of pending closes: an async
+ * function closes after the `end` that brings the block depth back, an await
+ * closes right after the last token of its operand (see operand.h). */
+#include "syntax/translate.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "syntax/emit.h"
+#include "syntax/lex.h"
+#include "syntax/operand.h"
+
+#define PRELUDE                                                          \
+  "local " ALUA_SYNTAX_ASYNC ", " ALUA_SYNTAX_AWAIT                      \
+  " = require(\"asyncio\").async, require(\"asyncio\").await; "
+
+/* Deeper than Lua's own limit of 200 nested C levels: any input that fills
+ * the stack fails to load anyway, so keywords past it are left as they are. */
+#define MAX_PENDING 256
+
+/* What the names that come next declare or denote (nothing, for B_NONE). */
+enum bind {
+  B_NONE,
+  B_LOCAL_FIRST, /* right after `local` */
+  B_LOCAL_NAME,  /* after `,` in a local list */
+  B_LOCAL_AFTER, /* after a name in a local list */
+  B_ATTRIB,      /* after `<` in a local list */
+  B_ATTRIB_END,  /* after an attribute name, before `>` */
+  B_FOR_NAME,    /* after `for`, or `,` in its name list */
+  B_FOR_AFTER,   /* after a name in a for list */
+  B_FUNC_NAME,   /* after `function` */
+  B_FUNC_DOT,    /* after a name of a function statement */
+  B_FUNC_FIELD,  /* after `.` or `:` in a function name */
+  B_PARAMS,      /* in a parameter list */
+  B_LABEL,       /* after an opening `::` */
+  B_LABEL_END,   /* after a label's name */
+  B_GOTO,        /* after `goto` */
+};
+
+/* What a token turned out to be. */
+enum role {
+  R_PLAIN,       /* left as it is */
+  R_AWAIT,       /* `await` as the keyword */
+  R_ASYNC_EXPR,  /* `async` of `async function (...)` */
+  R_ASYNC_STAT,  /* `async` of `async function a.b:c(...)` */
+  R_ASYNC_LOCAL, /* `async` of `local async function f(...)` */
+};
+
+/* Tokens found by looking ahead from a keyword. */
+struct ahead {
+  struct token next;  /* after `await`: the operand's first token */
+  struct token first; /* async statement: the first name */
+  struct token last;  /* async statement: the last name */
+  struct token colon; /* async method: the `:` (kind TK_EOF if none) */
+  struct token paren; /* async statement: the `(` of the parameters */
+};
+
+/* A parenthesis to close later. */
+struct pending {
+  bool is_async;     /* closes an async function, not an await operand */
+  int target;        /* async: the block depth its `end` returns to */
+  struct operand op; /* await: how far its operand got */
+};
+
+struct xlate {
+  const char *src;     /* the input */
+  size_t len;          /* its length */
+  struct emit out;     /* the output */
+  enum bind bind;      /* what the next names declare or denote */
+  bool stat;           /* a new statement may start at the next token */
+  bool after_dot;      /* the previous token was `.` or `:` */
+  bool await_name;     /* `await` was declared or assigned: a name from now on */
+  int br;              /* bracket depth: ( [ { minus ) ] } */
+  int blk;             /* block depth: function, if, do minus end */
+  size_t depth;        /* pending closes in use */
+  struct pending stack[MAX_PENDING]; /* pending closes, innermost last */
+};
+
+static bool bind_is_name(enum bind b) {
+  return b != B_NONE && b != B_LOCAL_AFTER && b != B_ATTRIB_END &&
+         b != B_FOR_AFTER && b != B_FUNC_DOT && b != B_LABEL_END;
+}
+
+static bool bind_declares(enum bind b) {
+  return b == B_LOCAL_FIRST || b == B_LOCAL_NAME || b == B_FOR_NAME ||
+         b == B_FUNC_NAME || b == B_PARAMS;
+}
+
+static enum bind bind_step(enum bind b, enum tk k) {
+  bool name = tk_is_name(k);
+  switch (b) {
+  case B_LOCAL_FIRST:
+    if (k == TK_FUNCTION)
+      return B_FUNC_NAME;
+    /* fall through */
+  case B_LOCAL_NAME:
+    if (name)
+      return B_LOCAL_AFTER;
+    break;
+  case B_LOCAL_AFTER:
+    if (k == TK_COMMA)
+      return B_LOCAL_NAME;
+    if (k == TK_LT)
+      return B_ATTRIB;
+    break;
+  case B_ATTRIB:
+    if (name)
+      return B_ATTRIB_END;
+    break;
+  case B_ATTRIB_END:
+    if (k == TK_GT)
+      return B_LOCAL_AFTER;
+    break;
+  case B_FOR_NAME:
+    if (name)
+      return B_FOR_AFTER;
+    break;
+  case B_FOR_AFTER:
+    if (k == TK_COMMA)
+      return B_FOR_NAME;
+    break;
+  case B_FUNC_NAME:
+    if (name)
+      return B_FUNC_DOT;
+    if (k == TK_LPAREN)
+      return B_PARAMS;
+    break;
+  case B_FUNC_DOT:
+    if (k == TK_DOT || k == TK_COLON)
+      return B_FUNC_FIELD;
+    if (k == TK_LPAREN)
+      return B_PARAMS;
+    break;
+  case B_FUNC_FIELD:
+    if (name)
+      return B_FUNC_DOT;
+    break;
+  case B_PARAMS:
+    if (name || k == TK_COMMA || k == TK_DOTS)
+      return B_PARAMS;
+    if (k == TK_RPAREN)
+      return B_NONE;
+    break;
+  case B_LABEL:
+    if (name)
+      return B_LABEL_END;
+    break;
+  case B_LABEL_END:
+    if (k == TK_DBCOLON)
+      return B_NONE; /* the closing `::` opens no label */
+    break;
+  case B_GOTO:
+    if (name)
+      return B_NONE;
+    break;
+  case B_NONE:
+    break;
+  }
+  switch (k) {
+  case TK_LOCAL: return B_LOCAL_FIRST;
+  case TK_FOR: return B_FOR_NAME;
+  case TK_FUNCTION: return B_FUNC_NAME;
+  case TK_DBCOLON: return B_LABEL;
+  case TK_GOTO: return B_GOTO;
+  default: return B_NONE;
+  }
+}
+
+/* True if a statement may start right after a token of this kind: it ends an
+ * expression or opens a block. */
+static bool ends_statement(enum tk k) {
+  switch (k) {
+  case TK_NAME: case TK_ASYNC: case TK_AWAIT: case TK_NUMBER: case TK_STRING:
+  case TK_NIL: case TK_TRUE: case TK_FALSE: case TK_DOTS: case TK_RPAREN:
+  case TK_RBRACKET: case TK_RBRACE: case TK_SEMI: case TK_DBCOLON:
+  case TK_END: case TK_BREAK: case TK_DO: case TK_THEN: case TK_ELSE:
+  case TK_REPEAT: case TK_OTHER:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static int br_delta(enum tk k) {
+  if (k == TK_LPAREN || k == TK_LBRACKET || k == TK_LBRACE)
+    return 1;
+  if (k == TK_RPAREN || k == TK_RBRACKET || k == TK_RBRACE)
+    return -1;
+  return 0;
+}
+
+static int blk_delta(enum tk k) {
+  if (k == TK_FUNCTION || k == TK_IF || k == TK_DO)
+    return 1;
+  return k == TK_END ? -1 : 0;
+}
+
+static void lex(const struct xlate *x, size_t pos, struct token *t) {
+  lex_next(x->src, x->len, pos, t);
+}
+
+/* Role of `await`: the keyword when it stands where an expression may and
+ * an operand starts on the same line, unless `await` is a name here. */
+static enum role classify_await(struct xlate *x, const struct token *t,
+                                struct ahead *a) {
+  if (x->after_dot || bind_is_name(x->bind)) {
+    if (!x->after_dot && bind_declares(x->bind))
+      x->await_name = true;
+    return R_PLAIN;
+  }
+  if (x->await_name)
+    return R_PLAIN;
+  lex(x, t->end, &a->next);
+  if (!a->next.nl && operand_can_start(a->next.kind))
+    return R_AWAIT;
+  if (x->stat && a->next.kind == TK_ASSIGN)
+    x->await_name = true;
+  return R_PLAIN;
+}
+
+/* Reads `Name {. Name} [: Name] (` from pos into a; the `(` must follow.
+ * With only_one, just `Name (`. Returns false if that is not what is there. */
+static bool read_funcname(const struct xlate *x, size_t pos, bool only_one,
+                          struct ahead *a) {
+  struct token t;
+  lex(x, pos, &a->first);
+  if (!tk_is_name(a->first.kind))
+    return false;
+  a->last = a->first;
+  a->colon.kind = TK_EOF;
+  for (;;) {
+    lex(x, a->last.end, &t);
+    if (t.kind == TK_LPAREN) {
+      a->paren = t;
+      return true;
+    }
+    if (only_one || a->colon.kind != TK_EOF ||
+        (t.kind != TK_DOT && t.kind != TK_COLON))
+      return false;
+    if (t.kind == TK_COLON)
+      a->colon = t;
+    lex(x, t.end, &a->last);
+    if (!tk_is_name(a->last.kind))
+      return false;
+  }
+}
+
+/* Role of `async`: a keyword when `function` follows on the same line, in
+ * one of the forms of section 3; otherwise a name. */
+static enum role classify_async(struct xlate *x, const struct token *t,
+                                struct ahead *a) {
+  bool local = x->bind == B_LOCAL_FIRST;
+  struct token fn, t2;
+  if (!local && (x->after_dot || bind_is_name(x->bind)))
+    return R_PLAIN;
+  lex(x, t->end, &fn);
+  if (fn.kind != TK_FUNCTION || fn.nl)
+    return R_PLAIN;
+  if (local)
+    return read_funcname(x, fn.end, true, a) ? R_ASYNC_LOCAL : R_PLAIN;
+  if (x->stat)
+    return read_funcname(x, fn.end, false, a) ? R_ASYNC_STAT : R_PLAIN;
+  lex(x, fn.end, &t2);
+  return t2.kind == TK_LPAREN ? R_ASYNC_EXPR : R_PLAIN;
+}
+
+static enum role classify(struct xlate *x, const struct token *t, struct ahead *a) {
+  if (x->depth == MAX_PENDING)
+    return R_PLAIN;
+  if (t->kind == TK_AWAIT)
+    return classify_await(x, t, a);
+  if (t->kind == TK_ASYNC)
+    return classify_async(x, t, a);
+  return R_PLAIN;
+}
+
+/* Feeds the token to every pending await operand; the operands that end
+ * before it, innermost first, get their `)` right after the previous token. */
+static void feed_operands(struct xlate *x, const struct token *t, enum role r) {
+  struct op_token ot = {
+    .kind = t->kind,
+    .await_kw = r == R_AWAIT,
+    .async_kw = r == R_ASYNC_EXPR,
+    .br = x->br,
+    .blk = x->blk,
+    .br_after = x->br + br_delta(t->kind),
+    .blk_after = x->blk + blk_delta(t->kind),
+  };
+  bool closing = true;
+  for (size_t i = x->depth; i-- > 0;) {
+    struct pending *p = &x->stack[i];
+    if (p->is_async) {
+      closing = false;
+      continue;
+    }
+    bool inside = operand_step(&p->op, &ot);
+    if (!inside && closing) {
+      emit_insert(&x->out, t->gap, ")");
+      x->depth = i;
+    } else {
+      closing = false;
+    }
+  }
+}
+
+static void push_operand(struct xlate *x) {
+  struct pending *p = &x->stack[x->depth++];
+  p->is_async = false;
+  p->target = 0;
+  p->op.state = OP_EXPECT;
+  p->op.after = OP_EXPECT;
+  p->op.target = 0;
+}
+
+static void push_async(struct xlate *x) {
+  struct pending *p = &x->stack[x->depth++];
+  p->is_async = true;
+  p->target = x->blk;
+}
+
+/* After an `end`: closes the async functions it ends. */
+static void close_async(struct xlate *x, const struct token *t) {
+  while (x->depth > 0) {
+    struct pending *p = &x->stack[x->depth - 1];
+    if (!p->is_async || x->blk > p->target)
+      return;
+    emit_insert(&x->out, t->end, ")");
+    x->depth--;
+  }
+}
+
+/* The bookkeeping of a token that is left as it is. */
+static void pass(struct xlate *x, const struct token *t) {
+  x->br += br_delta(t->kind);
+  x->blk += blk_delta(t->kind);
+  if (t->kind == TK_END)
+    close_async(x, t);
+  x->stat = ends_statement(t->kind) || (x->bind == B_ATTRIB_END && t->kind == TK_GT);
+  x->after_dot = t->kind == TK_DOT || t->kind == TK_COLON;
+  x->bind = bind_step(x->bind, t->kind);
+}
+
+/* `async function a.b:c(` or `local async function f(`: the name moves in
+ * front, the `:` becomes `.`, and a method gets `self`. Lexing resumes after
+ * the last name, in the state after a function statement's name. */
+static size_t async_statement(struct xlate *x, const struct token *t,
+                              const struct ahead *a, bool local) {
+  struct emit *e = &x->out;
+  emit_drop(e, t->start, a->first.start);
+  if (local) {
+    emit_insert(e, a->first.end, "; ");
+    emit_insertn(e, a->first.end, x->src + a->first.start,
+                 a->first.end - a->first.start);
+  } else if (a->colon.kind != TK_EOF) {
+    emit_insert(e, a->colon.start, ".");
+    emit_drop(e, a->colon.start, a->colon.end);
+  }
+  emit_insert(e, a->last.end, " = " ALUA_SYNTAX_ASYNC "(function");
+  if (a->colon.kind != TK_EOF && !local) {
+    struct token after;
+    lex(x, a->paren.end, &after);
+    emit_insert(e, a->paren.end, after.kind == TK_RPAREN ? "self" : "self, ");
+  }
+  if (a->first.kind == TK_AWAIT)
+    x->await_name = true;
+  push_async(x);
+  x->blk++;
+  x->stat = false;
+  x->after_dot = false;
+  x->bind = B_FUNC_DOT;
+  return a->last.end;
+}
+
+/* Emits the token in its role and returns where lexing resumes. */
+static size_t apply(struct xlate *x, const struct token *t, enum role r,
+                    const struct ahead *a) {
+  switch (r) {
+  case R_AWAIT:
+    emit_insert(&x->out, t->start, ALUA_SYNTAX_AWAIT "(");
+    emit_drop(&x->out, t->start, a->next.start);
+    push_operand(x);
+    x->stat = false;
+    x->after_dot = false;
+    x->bind = B_NONE;
+    return t->end;
+  case R_ASYNC_EXPR: {
+    struct token fn;
+    lex(x, t->end, &fn);
+    emit_insert(&x->out, t->start, ALUA_SYNTAX_ASYNC "(");
+    emit_drop(&x->out, t->start, fn.start);
+    push_async(x);
+    x->stat = false;
+    x->after_dot = false;
+    x->bind = B_NONE;
+    return t->end;
+  }
+  case R_ASYNC_STAT:
+    return async_statement(x, t, a, false);
+  case R_ASYNC_LOCAL:
+    return async_statement(x, t, a, true);
+  case R_PLAIN:
+  default:
+    pass(x, t);
+    return t->end;
+  }
+}
+
+/* At the end of the input: closes the operands that are whole expressions.
+ * Incomplete ones (and async functions without their `end`) stay open, so
+ * that Lua reports the `<eof>` error a REPL waits for. */
+static void finish(struct xlate *x, const struct token *eof) {
+  while (x->depth > 0) {
+    struct pending *p = &x->stack[x->depth - 1];
+    if (p->is_async || !operand_complete(&p->op))
+      return;
+    emit_insert(&x->out, eof->gap, ")");
+    x->depth--;
+  }
+}
+
+static void run(struct xlate *x, size_t pos) {
+  struct token t;
+  struct ahead a;
+  for (;;) {
+    lex(x, pos, &t);
+    if (t.kind == TK_EOF) {
+      finish(x, &t);
+      return;
+    }
+    enum role r = classify(x, &t, &a);
+    if (x->depth)
+      feed_operands(x, &t, r);
+    pos = apply(x, &t, r, &a);
+  }
+}
+
+/* Where the code starts: after a UTF-8 byte order mark and a '#' first line,
+ * which luaL_loadfilex skips. */
+static size_t code_start(const char *src, size_t len) {
+  size_t i = 0;
+  if (len >= 3 && memcmp(src, "\xEF\xBB\xBF", 3) == 0)
+    i = 3;
+  if (i < len && src[i] == '#') {
+    const char *nl = memchr(src + i, '\n', len - i);
+    i = nl ? (size_t)(nl - src) + 1 : len;
+  }
+  return i;
+}
+
+int alua_translate(const char *src, size_t len, char **out, size_t *outlen) {
+  struct xlate x;
+  if (!out || !outlen || (!src && len))
+    return -EINVAL;
+  if (!src)
+    src = "";
+  size_t start = code_start(src, len);
+  x.src = src;
+  x.len = len;
+  x.bind = B_NONE;
+  x.stat = true;
+  x.after_dot = false;
+  x.await_name = false;
+  x.br = 0;
+  x.blk = 0;
+  x.depth = 0;
+  emit_init(&x.out, src, len, start, PRELUDE);
+  /* a chunk starting with ESC is binary to lua_load: never touch it */
+  if (len == 0 || src[0] != '\x1b')
+    run(&x, start);
+  return emit_finish(&x.out, len, out, outlen);
+}
