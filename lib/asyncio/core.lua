@@ -50,6 +50,7 @@ function M.run(main, ...)
   else
     main_task = M.create_task(main, ...) -- a plain function, called with the arguments
   end
+  I.sigint_install(loop, main_task)
   local results = pack(pcall(loop.run_until_complete, loop, main_task))
   -- shutdown: cancel what is left and let it finish
   local leftover = M.all_tasks(loop)
@@ -70,6 +71,7 @@ function M.run(main, ...)
   end
   loop:close()
   I.swap_default_loop(previous)
+  if I.sigint_restore() and main_task:uncancel() == 0 then error(M.KeyboardInterrupt(), 0) end
   if not results[1] then error(results[2], 0) end
   return table.unpack(results, 2, results.n)
 end

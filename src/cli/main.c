@@ -34,10 +34,28 @@ int cli_report(lua_State *L, int status) {
   return status;
 }
 
+/* True when the value at idx is asyncio's KeyboardInterrupt. */
+static int is_interrupt(lua_State *L, int idx) {
+  if (!lua_istable(L, idx) || !lua_getmetatable(L, idx)) return 0;
+  lua_getfield(L, -1, "type");
+  int yes = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "KeyboardInterrupt") == 0;
+  lua_pop(L, 2);
+  return yes;
+}
+
+/* Set when the program ends with Ctrl+C: exit status 130, as a shell
+ * reports a process stopped by SIGINT. */
+static int interrupted;
+
 /* Message handler: the error's message, the tasks it travelled through, and
- * this thread's traceback. */
+ * this thread's traceback; a KeyboardInterrupt is reported without one. */
 static int msghandler(lua_State *L) {
   extern void alua_push_error_report(lua_State * L, int erridx, lua_State *L1, int level);
+  if (is_interrupt(L, 1)) {
+    interrupted = 1;
+    lua_pushliteral(L, "KeyboardInterrupt");
+    return 1;
+  }
   alua_push_error_report(L, 1, L, 1);
   return 1;
 }
@@ -273,7 +291,7 @@ int main(int argc, char **argv) {
   int status = lua_pcall(L, 2, 1, 0);
   int result = lua_toboolean(L, -1);
   cli_report(L, status);
-  int code = (result && status == LUA_OK) ? EXIT_SUCCESS : EXIT_FAILURE;
+  int code = (result && status == LUA_OK) ? EXIT_SUCCESS : interrupted ? 130 : EXIT_FAILURE;
   lua_close(L);
   return code;
 }

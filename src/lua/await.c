@@ -40,6 +40,7 @@ static int k_sleep(lua_State *L, int status, lua_KContext ctx) {
 /* Outside any task and with no loop running: run the loop until the
  * awaitable at 1 is done (top-level await in scripts and the REPL). */
 static int await_toplevel(lua_State *L, rt *r) {
+  if (!alua_isawaitable(L, 1)) return alua_error_at(L, 2, "attempt to await a %s value", luaL_typename(L, 1));
   lloop *lp = alua_push_current_loop(L, r);
   int loopidx = lua_gettop(L);
   if (!alua_tofuture(L, 1)) {
@@ -124,6 +125,13 @@ static int l_sleep(lua_State *L) {
 static int sleep_tostring(lua_State *L) {
   sleeper *s = luaL_checkudata(L, 1, MT_SLEEP);
   lua_pushfstring(L, "<sleep %f>", (double)s->delay);
+  return 1;
+}
+
+int alua_isawaitable(lua_State *L, int idx) {
+  if (alua_tofuture(L, idx) || alua_tocoro(L, idx) || luaL_testudata(L, idx, MT_SLEEP)) return 1;
+  if (luaL_getmetafield(L, idx, "__await") == LUA_TNIL) return 0;
+  lua_pop(L, 1);
   return 1;
 }
 

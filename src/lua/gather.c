@@ -136,16 +136,16 @@ static int l_gather(lua_State *L) {
   }
   lloop *lp = alua_push_current_loop(L, r);
   int loopidx = lua_gettop(L);
-  /* children: futures as they are, anything else awaitable becomes a task */
+  /* children: futures as they are; coroutine objects, functions (called in
+   * the task) and other awaitables become tasks, as ensure_future does */
   lua_createtable(L, n, 0);
   int children = lua_gettop(L);
   for (int i = 1; i <= n; i++) {
     if (alua_tofuture(L, i)) {
       lua_pushvalue(L, i);
-    } else if (alua_tocoro(L, i)) {
+    } else if (alua_tocoro(L, i) || lua_isfunction(L, i)) {
       alua_newtask(L, lp, i, 0);
-    } else if (luaL_getmetafield(L, i, "__await") != LUA_TNIL) {
-      lua_pop(L, 1);
+    } else if (alua_isawaitable(L, i)) {
       lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_wrap);
       lua_pushvalue(L, i);
       lua_call(L, 1, 1);

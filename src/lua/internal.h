@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/loop.h"
+#include "core/pool.h"
 
 /* Metatable names, used by luaL_checkudata and in error messages. */
 #define MT_LOOP "asyncio.Loop"
@@ -51,6 +52,9 @@ typedef struct lloop {
   int ref_handler;      /* registry ref of the exception handler, or LUA_NOREF */
   int ref_unretrieved;  /* registry ref: weak {[pointer] = failed future not yet looked at} */
   int external;         /* pending work that other threads will post back */
+  int debug;            /* debug mode: slow-step warnings, creation sites */
+  struct lsignals *signals;   /* signal handlers (signals.c), NULL until the first */
+  struct lexecutor *executor; /* worker pool (executor.c), NULL until first used */
 } lloop;
 
 enum fut_kind { KIND_FUTURE, KIND_TASK, KIND_GATHER };
@@ -100,6 +104,51 @@ typedef struct coro {
   uint8_t consumed;     /* awaited or wrapped in a task already */
 } coro;
 
+/* A callback scheduled by call_soon, call_later, call_at,
+ * call_soon_threadsafe or add_signal_handler (handle.c). Uservalues: the
+ * loop, the function, then its arguments. */
+enum handle_kind { HANDLE_SOON, HANDLE_TIMER, HANDLE_THREADSAFE, HANDLE_SIGNAL };
+
+typedef struct handle {
+  ac_callback cb;       /* ready-queue node (posted-list node when threadsafe) */
+  ac_timer timer;       /* heap node of call_later / call_at */
+  lloop *loop;          /* loop it belongs to */
+  lua_Number when;      /* loop time it is due, in seconds (timers only) */
+  int nargs;            /* arguments stored after the function */
+  int ref;              /* anchor in the loop while scheduled, else LUA_NOREF */
+  uint8_t kind;         /* enum handle_kind */
+  uint8_t cancelled;    /* cancel() was called */
+} handle;
+
+/* A blocking C job for the loop's worker pool, completed through a future
+ * (executor.c). The owner allocates a record that starts with this struct,
+ * fills work, complete and release, and hands it to alua_executor_submit. */
+typedef struct alua_job alua_job;
+struct alua_job {
+  ac_work w;            /* pool node; set up by alua_executor_submit */
+  /* Runs on a worker thread; must not touch any Lua state of the loop. */
+  void (*work)(alua_job *j);
+  /* Loop thread, only while the future (at futidx of L) is still pending:
+   * completes it (alua_future_set_result / _set_error). ran is 0 when the
+   * work never ran. May raise: the error then becomes the future's. */
+  void (*complete)(lua_State *L, alua_job *j, int futidx, int ran);
+  /* Frees the record; called exactly once, on the loop thread. */
+  void (*release)(alua_job *j);
+  int abandoned;        /* atomic: nobody waits for the outcome; work may stop early */
+  lloop *loop;          /* executor-private from here on */
+  int futref;           /* anchor of the future, LUA_NOREF once dropped */
+  ac_callback watch;    /* on the future's waiter list: notices cancellation */
+  ac_list link;         /* in the executor's list of jobs whose `done` has not run */
+};
+
+/* Values copied out of one Lua state to be rebuilt in another, possibly on
+ * another thread (marshal.c). */
+typedef struct alua_mbuf {
+  char *data;           /* encoded values, malloc'd */
+  size_t len;           /* bytes used */
+  size_t cap;           /* bytes allocated */
+} alua_mbuf;
+
 /* -- runtime.c -- */
 rt *alua_rt(lua_State *L);                  /* upvalue 1 of a module function */
 void alua_push_errclass(lua_State *L, rt *r, const char *cls);
@@ -134,6 +183,9 @@ void alua_push_anchored(lua_State *L, lloop *lp, int ref);
 void alua_run_until(lua_State *L, lloop *lp, int idx);
 /* Reports an error (value on top, popped) through the loop's exception handler. */
 void alua_report(lua_State *L, lloop *lp, const char *message, int tbidx);
+/* Reports the context table on top (popped) through the exception handler;
+ * never raises. */
+void alua_report_context(lua_State *L, lloop *lp);
 void alua_open_loop(lua_State *L, rt *r, int module, int internals);
 
 /* -- future.c -- */
@@ -202,10 +254,19 @@ void alua_open_coro(lua_State *L, rt *r, int module, int internals);
 int alua_suspend(lua_State *L, task *t, lua_KContext ctx, lua_KFunction k);
 /* The task running on L, or raises the proper error when await is not allowed. */
 task *alua_current_task(lua_State *L, rt *r);
+/* True for anything await accepts (futures, tasks, coroutine objects,
+ * sleeps, and values with __await). */
+int alua_isawaitable(lua_State *L, int idx);
 void alua_open_await(lua_State *L, rt *r, int module, int internals);
 
 /* -- gather.c -- */
 void alua_open_gather(lua_State *L, rt *r, int module, int internals);
+
+/* -- interrupt.c -- */
+/* Acts on a pending Ctrl+C (cancels the task asyncio.run registered); the
+ * loop calls it after every pass. */
+void alua_interrupt_poll(lua_State *L);
+void alua_open_interrupt(lua_State *L, rt *r, int module, int internals);
 
 /* -- traceback.c -- */
 /* Pushes L1's traceback from `level`, stopping at the first frame called
@@ -217,5 +278,61 @@ void alua_chain_add(lua_State *L, rt *r, int erridx, const char *who, const char
  * traceback of every task it went through (innermost first), then L1's own
  * stack from `level`. */
 void alua_push_error_report(lua_State *L, int erridx, lua_State *L1, int level);
+
+/* -- handle.c -- */
+/* The loop at idx, or an error if it is not a loop or is closed. */
+lloop *alua_checkopen(lua_State *L, int idx);
+/* Checks that the value at idx can be called as a callback by `fname`
+ * (functions and callable objects; never coroutines). */
+void alua_check_callback(lua_State *L, int idx, const char *fname);
+/* Pushes a new handle of lp running the function at fnidx with the nargs
+ * values after it; not scheduled, not anchored. */
+handle *alua_newhandle(lua_State *L, lloop *lp, int kind, int fnidx, int nargs);
+/* Pushes "function <file:line>" for a function, else tostring(value). */
+void alua_push_callable_desc(lua_State *L, int idx);
+void alua_open_handle(lua_State *L, rt *r, int module, int internals);
+
+/* -- signals.c -- */
+/* Drops every signal handler of lp and restores the thread's signal mask; L
+ * may be NULL (finalizers at state close: anchors are left alone). */
+void alua_signals_close(lua_State *L, lloop *lp);
+void alua_open_signals(lua_State *L, rt *r, int module, int internals);
+
+/* -- executor.c -- */
+/* Queues the C job j on lp's worker pool and pushes the future it completes.
+ * Cancelling the future marks j abandoned (and drops it if no worker took it
+ * yet); its outcome is then dropped. On failure, releases j and raises. */
+future *alua_executor_submit(lua_State *L, lloop *lp, alua_job *j);
+/* Shuts lp's pool down (waits for running jobs, which are told they are
+ * abandoned) and releases every job left; L may be NULL as above. */
+void alua_executor_close(lua_State *L, lloop *lp);
+void alua_open_executor(lua_State *L, rt *r, int module, int internals);
+
+/* -- marshal.c -- */
+/* Appends the n values from idx on to b. Returns 0, or -1 with err (errlen
+ * bytes) describing what cannot be copied and where (e.g. "a function at
+ * .cb") and *which set to the 1-based position of that value (0 when the
+ * failure is not one value's, such as memory). Never raises. */
+int alua_marshal(lua_State *L, int idx, int n, alua_mbuf *b, char *err, size_t errlen, int *which);
+/* Pushes the values stored in b and returns their count; raises only on
+ * memory errors. */
+int alua_unmarshal(lua_State *L, const alua_mbuf *b);
+void alua_mbuf_free(alua_mbuf *b);
+
+/* -- debug.c -- */
+/* True when coroutine objects created now record where (debug mode of the
+ * runtime or of the running loop). */
+int alua_debug_coros(rt *r);
+/* Records the innermost user frame's "file:line" of L as the creation site
+ * of the object at idx. */
+void alua_debug_record(lua_State *L, int idx);
+/* Pushes the creation site recorded for the object at idx and returns 1, or
+ * pushes nothing and returns 0. Never raises. */
+int alua_debug_push_site(lua_State *L, int idx);
+/* Warns on stderr when what started at `start` (ac_clock_ns) ran for the
+ * slow-callback threshold or longer, describing the value at idx. Never
+ * raises. */
+void alua_debug_slow(lua_State *L, lloop *lp, int idx, uint64_t start);
+void alua_open_debug(lua_State *L, rt *r, int module, int internals);
 
 #endif

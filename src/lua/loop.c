@@ -230,6 +230,7 @@ static void run(lua_State *L, lloop *lp, future *f) {
       err = strerror(-rc);
       break;
     }
+    alua_interrupt_poll(L);
   }
   lp->running = 0;
   lp->stopping = 0;
@@ -426,6 +427,21 @@ static int l_tostring(lua_State *L) {
   return 1;
 }
 
+/* asyncio.ensure_future(aw): aw itself if it is a future or a task, else a
+ * task running it (coroutine objects, functions, __await objects). */
+static int l_ensure_future(lua_State *L) {
+  rt *r = alua_rt(L);
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  if (alua_tofuture(L, 1)) return 1;
+  if (!lua_isfunction(L, 1) && !alua_isawaitable(L, 1)) return luaL_typeerror(L, 1, "awaitable");
+  lua_settop(L, 1);
+  lloop *lp = alua_push_current_loop(L, r);
+  lua_pop(L, 1);
+  ensure_future(L, lp, 1);
+  return 1;
+}
+
 static int l_get_running_loop(lua_State *L) {
   rt *r = alua_rt(L);
   if (!r->running) return luaL_error(L, "no running event loop");
@@ -492,6 +508,7 @@ void alua_open_loop(lua_State *L, rt *r, int module, int internals) {
                                    {"get_event_loop", l_get_event_loop},
                                    {"new_event_loop", l_new_event_loop},
                                    {"set_event_loop", l_set_event_loop},
+                                   {"ensure_future", l_ensure_future},
                                    {NULL, NULL}};
   lua_pushvalue(L, module);
   alua_setfuncs(L, r, funcs);

@@ -158,6 +158,9 @@ static rt *get_rt(lua_State *L) {
 static const char *const lib_order[] = {
     "asyncio.errors",
     "asyncio.core",
+    "asyncio.timeouts",
+    "asyncio.wait",
+    "asyncio.taskgroup",
     NULL,
 };
 
@@ -169,6 +172,7 @@ static void (*const openers[])(lua_State *L, rt *r, int module, int internals) =
     alua_open_gather,
     alua_open_loop,
     alua_open_await,
+    alua_open_interrupt,
     NULL,
 };
 

@@ -1,0 +1,131 @@
+-- Task groups (SPEC 2.5): structured concurrency as a <close> scope.
+--
+--   local tg <close> = asyncio.TaskGroup()
+--   tg:create_task(work(1))
+--   tg:create_task(work(2))
+--   -- leaving the scope waits for every child
+--
+-- The first child failure cancels the other children and the body; the
+-- scope then raises an ExceptionGroup with every failure (the body's own
+-- error included). A KeyboardInterrupt passes through bare. The logic
+-- follows Python's asyncio.TaskGroup; the one difference is that a Lua
+-- __close handler can replace an error but not swallow it.
+local M, I = ...
+
+local TaskGroup = {__name = "asyncio.TaskGroup"}
+TaskGroup.__index = TaskGroup
+
+local function is_base_error(e) return M.iserror(e, M.KeyboardInterrupt) end
+
+-- Cancels every unfinished child.
+local function abort(self)
+  self._aborting = true
+  for t in pairs(self._tasks) do
+    if not t:done() then t:cancel() end
+  end
+end
+
+local function on_task_done(self, t)
+  self._tasks[t] = nil
+  self._ntasks = self._ntasks - 1
+  if self._ntasks == 0 and self._on_completed and not self._on_completed:done() then
+    self._on_completed:set_result()
+  end
+  if t:cancelled() then return end
+  local err = t:exception()
+  if err == nil then return end
+  self._errors[#self._errors + 1] = err
+  if is_base_error(err) and self._base_error == nil then self._base_error = err end
+  local parent = self._parent
+  if parent and parent:done() then
+    self._loop:call_exception_handler({
+      message = "task group: child failed after the body finished",
+      exception = err,
+      task = t,
+    })
+    return
+  end
+  if not self._aborting and not self._parent_cancel_requested then
+    abort(self)
+    if parent and not self._exiting then
+      -- the body is still running: stop it too
+      self._parent_cancel_requested = true
+      parent:cancel()
+    end
+  end
+end
+
+-- tg:create_task(coro_or_fn, ... [, {name =}]): a child task of the group.
+function TaskGroup:create_task(...)
+  if self._exiting and self._ntasks == 0 then error("this TaskGroup is finished", 2) end
+  if self._aborting then error("this TaskGroup is shutting down", 2) end
+  local t = M.create_task(...)
+  self._tasks[t] = true
+  self._ntasks = self._ntasks + 1
+  t:add_done_callback(self._on_done)
+  return t
+end
+
+-- tg:cancel(): cancels every child; leaving the scope then raises nothing
+-- for them.
+function TaskGroup:cancel()
+  self._cancelled = true
+  abort(self)
+end
+
+function TaskGroup:__tostring()
+  local state = self._aborting and "cancelling" or self._exiting and "exiting" or "running"
+  return string.format("<TaskGroup tasks=%d errors=%d %s>", self._ntasks, #self._errors, state)
+end
+
+function TaskGroup:__close(err)
+  self._exiting = true
+  if err ~= nil and is_base_error(err) and self._base_error == nil then self._base_error = err end
+  local propagate_cancel = M.iserror(err, M.CancelledError)
+  if self._parent_cancel_requested then
+    -- the CancelledError in the body was our doing, not the caller's
+    if self._parent:uncancel() == 0 then propagate_cancel = false end
+  end
+  if err ~= nil and not self._aborting then abort(self) end
+  while self._ntasks > 0 do
+    self._on_completed = self._loop:create_future()
+    local ok, e = pcall(M.await, self._on_completed)
+    if not ok then
+      if not M.iserror(e, M.CancelledError) then error(e, 0) end
+      -- cancelled while waiting for the children: stop them, keep waiting
+      if not self._aborting then
+        propagate_cancel = true
+        err = err or e
+        abort(self)
+      end
+    end
+    self._on_completed = nil
+  end
+  if self._base_error ~= nil then error(self._base_error, 0) end
+  if propagate_cancel and #self._errors == 0 then
+    if err ~= nil then error(err, 0) end
+    return
+  end
+  local errors = self._errors
+  if err ~= nil and not M.iserror(err, M.CancelledError) then errors[#errors + 1] = err end
+  if #errors > 0 then
+    self._errors = {}
+    error(M.ExceptionGroup("unhandled errors in a TaskGroup", {exceptions = errors}), 0)
+  end
+end
+
+-- asyncio.TaskGroup(): a new group, entered at once; use it with <close>.
+function M.TaskGroup()
+  local self = setmetatable({
+    _loop = M.get_event_loop(),
+    _parent = M.current_task(),
+    _tasks = {},
+    _ntasks = 0,
+    _errors = {},
+    _aborting = false,
+    _exiting = false,
+    _parent_cancel_requested = false,
+  }, TaskGroup)
+  self._on_done = function(t) on_task_done(self, t) end
+  return self
+end
