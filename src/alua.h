@@ -23,8 +23,16 @@ LUAMOD_API int luaopen_asyncio(lua_State *L);
 
 /* A new state with the standard libraries, `asyncio` as a global and in
  * package.loaded, and translating load/loadfile/dofile/require. NULL when
- * out of memory. */
+ * out of memory. Close it with alua_close. */
 lua_State *alua_newstate(void);
+
+/* A state with alua's allocator (size classes on huge-page arenas) and
+ * nothing opened. Close it with alua_close. */
+lua_State *alua_newrawstate(void);
+
+/* Closes a state from alua_newstate / alua_newrawstate (or any other: then
+ * it is plain lua_close) and releases its allocator. */
+void alua_close(lua_State *L);
 
 /* Opens asyncio (global and package.loaded) and the translating loaders in
  * an existing state with the standard libraries. */

@@ -280,7 +280,7 @@ static int pmain(lua_State *L) {
 }
 
 int main(int argc, char **argv) {
-  lua_State *L = luaL_newstate();
+  lua_State *L = alua_newrawstate();
   if (L == NULL) {
     cli_message("cannot create state: not enough memory");
     return EXIT_FAILURE;
@@ -292,6 +292,6 @@ int main(int argc, char **argv) {
   int result = lua_toboolean(L, -1);
   cli_report(L, status);
   int code = (result && status == LUA_OK) ? EXIT_SUCCESS : interrupted ? 130 : EXIT_FAILURE;
-  lua_close(L);
+  alua_close(L);
   return code;
 }
