@@ -85,22 +85,28 @@ function M.as_completed(list, opts)
   local timeout = check_timeout(opts.timeout, "as_completed")
   local loop = M.get_event_loop()
   local deadline = timeout and loop:time() + timeout
-  local finished, head = {}, 1
+  local finished, head, tail = {}, 1, 0 -- a queue: finished[head..tail]
   local remaining = #fs
   local waiter
   local function on_done(f)
-    finished[#finished + 1] = f
+    tail = tail + 1
+    finished[tail] = f
     if waiter and not waiter:done() then waiter:set_result() end
   end
   for i = 1, #fs do
-    if fs[i]:done() then finished[#finished + 1] = fs[i] else fs[i]:add_done_callback(on_done) end
+    if fs[i]:done() then
+      tail = tail + 1
+      finished[tail] = fs[i]
+    else
+      fs[i]:add_done_callback(on_done)
+    end
   end
   local function give_up()
     for i = 1, #fs do fs[i]:remove_done_callback(on_done) end
   end
   return function()
     if remaining == 0 then return nil end
-    while head > #finished do
+    while head > tail do
       waiter = M.Future()
       local handle
       if deadline then
@@ -111,7 +117,7 @@ function M.as_completed(list, opts)
         waiter = nil
       end})
       local why = M.await(waiter)
-      if why == "timeout" and head > #finished then
+      if why == "timeout" and head > tail then
         give_up()
         remaining = 0
         error(M.TimeoutError(), 0)
