@@ -1,8 +1,7 @@
 -- idle, alua: N tasks each parked on one asyncio.Event; once all are
 -- parked the event is set and they finish, gathered.  The harness runs
 -- this with N and with 0 and divides the difference in max RSS by N.
-local asyncio = require "asyncio"
-local async, await, sleep = asyncio.async, asyncio.await, asyncio.sleep
+local sleep = asyncio.sleep
 local N = math.tointeger(tonumber(arg and arg[1])) or 100000
 
 -- Peak RSS of this process in KiB (VmHWM).  The harness reads it from here
@@ -16,23 +15,23 @@ local function peak_rss_kib()
   return tonumber(s:match("VmHWM:%s*(%d+)")) or -1
 end
 
-local work = async(function(ev, i)
-  await(ev:wait())
+local async function work(ev, i)
+  await ev:wait()
   return i
-end)
+end
 
-local results = asyncio.run(async(function()
+local results = asyncio.run(async function()
   local c0 = os.clock()
   io.stderr:write("@start\n")
   local ev = asyncio.Event()
   local tasks = {}
   for i = 1, N do tasks[i] = asyncio.create_task(work(ev, i)) end
-  await(sleep(0))                    -- every task runs up to its wait
+  await sleep(0)                     -- every task runs up to its wait
   ev:set()
-  local r = await(asyncio.gather(table.unpack(tasks, 1, N)))
+  local r = await asyncio.gather(table.unpack(tasks, 1, N))
   io.stderr:write(string.format("@end cpu=%.6f\n", os.clock() - c0))
   return r
-end))
+end)
 
 local sum = 0
 for i = 1, results.n do sum = sum + results[i] end
