@@ -31,24 +31,34 @@ function I.wrap(aw) return wrapper(aw) end
 local function pack(...) return {n = select("#", ...), ...} end
 
 -- asyncio.run(main, ...): runs main in a new loop, then cancels and waits for
--- leftover tasks and closes the loop; returns main's results.
+-- leftover tasks and closes the loop; returns main's results. A trailing
+-- plain table whose only key is `debug` is the option table, not an argument.
+local function is_run_options(t)
+  return type(t) == "table" and getmetatable(t) == nil and next(t) == "debug" and next(t, "debug") == nil
+end
+
 function M.run(main, ...)
+  local args = pack(...)
+  local opts = args.n > 0 and is_run_options(args[args.n]) and args[args.n] or nil
+  if opts then args.n = args.n - 1 end
+  local function args_() return table.unpack(args, 1, args.n) end
   if I.running_loop() then
-    if I.repl_await then return await(M.iscoroutinefunction(main) and main(...) or main) end
+    if I.repl_await then return await(M.iscoroutinefunction(main) and main(args_()) or main) end
     error("asyncio.run() cannot be called from a running event loop", 2)
   end
   if M.iscoroutinefunction(main) then
-    main = main(...)
+    main = main(args_())
   elseif not M.iscoroutine(main) and type(main) ~= "function" then
     error("bad argument #1 to 'run' (coroutine object or function expected, got " .. type(main) .. ")", 2)
   end
   local loop = M.new_event_loop()
+  if opts then loop:set_debug(opts.debug) end
   local previous = I.swap_default_loop(loop)
   local main_task
   if M.iscoroutine(main) then
     main_task = loop:create_task(main)
   else
-    main_task = M.create_task(main, ...) -- a plain function, called with the arguments
+    main_task = M.create_task(main, args_()) -- a plain function, called with the arguments
   end
   I.sigint_install(loop, main_task)
   local results = pack(pcall(loop.run_until_complete, loop, main_task))

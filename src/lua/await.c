@@ -67,6 +67,13 @@ static int l_await(lua_State *L) {
   rt *r = alua_rt(L);
   lua_settop(L, 1);
   if (!r->current && !r->running) return await_toplevel(L, r);
+  if (lua_getmetatable(L, 1)) {
+    /* the await hook (internal.h): queue and lock operations */
+    lua_rawgetp(L, -1, &alua_await_key);
+    lua_CFunction hook = lua_tocfunction(L, -1);
+    lua_settop(L, 1);
+    if (hook) return hook(L);
+  }
   future *f = alua_tofuture(L, 1);
   if (f) {
     task *t = alua_current_task(L, r);
@@ -128,8 +135,19 @@ static int sleep_tostring(lua_State *L) {
   return 1;
 }
 
+const char alua_await_key = 0;
+
+/* True when the value at idx has an await hook in its metatable. */
+static int has_hook(lua_State *L, int idx) {
+  if (!lua_getmetatable(L, idx)) return 0;
+  lua_rawgetp(L, -1, &alua_await_key);
+  int ok = lua_tocfunction(L, -1) != NULL;
+  lua_pop(L, 2);
+  return ok;
+}
+
 int alua_isawaitable(lua_State *L, int idx) {
-  if (alua_tofuture(L, idx) || alua_tocoro(L, idx) || luaL_testudata(L, idx, MT_SLEEP)) return 1;
+  if (alua_tofuture(L, idx) || alua_tocoro(L, idx) || luaL_testudata(L, idx, MT_SLEEP) || has_hook(L, idx)) return 1;
   if (luaL_getmetafield(L, idx, "__await") == LUA_TNIL) return 0;
   lua_pop(L, 1);
   return 1;

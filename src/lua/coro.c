@@ -64,6 +64,7 @@ static coro *build(lua_State *L, int mtidx, int fnidx, int nameidx, int argidx, 
 static int coro_call(lua_State *L) {
   int n = lua_gettop(L);
   build(L, lua_upvalueindex(4), lua_upvalueindex(2), lua_upvalueindex(3), 1, n);
+  if (alua_debug_coros(alua_rt(L))) alua_debug_record(L, -1);
   return 1;
 }
 
@@ -125,7 +126,11 @@ static int coro_gc(lua_State *L) {
   if (c->consumed) return 0;
   pushname(L, 1);
   pushsite(L, 1);
-  fprintf(stderr, "coroutine '%s' (%s) was never awaited\n", lua_tostring(L, -2), lua_tostring(L, -1));
+  if (alua_debug_push_site(L, 1)) /* debug mode: where it was created */
+    fprintf(stderr, "coroutine '%s' (%s) was never awaited, created at %s\n", lua_tostring(L, -3),
+            lua_tostring(L, -2), lua_tostring(L, -1));
+  else
+    fprintf(stderr, "coroutine '%s' (%s) was never awaited\n", lua_tostring(L, -2), lua_tostring(L, -1));
   fflush(stderr);
   return 0;
 }

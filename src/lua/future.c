@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "internal.h"
 
 /* Marks the metatables of future-like types (Future, Task, gathers). */
@@ -267,7 +268,14 @@ static void run_cbnode(ac_callback *cb) {
   int top = lua_gettop(L);
   alua_push_anchored(L, lp, n->fnref);
   alua_push_anchored(L, lp, f->anchor);
-  if (alua_pcall_traced(L, 1, 0) != LUA_OK) {
+  uint64_t start = lp->debug ? ac_clock_ns() : 0; /* debug mode: slow callbacks */
+  int status = alua_pcall_traced(L, 1, 0);
+  if (start) {
+    alua_push_anchored(L, lp, n->fnref);
+    alua_debug_slow(L, lp, -1, start);
+    lua_pop(L, 1);
+  }
+  if (status != LUA_OK) {
     lua_pushvalue(L, -2);
     alua_report(L, lp, "Exception in done callback", -2);
   }

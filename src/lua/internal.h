@@ -258,6 +258,15 @@ task *alua_current_task(lua_State *L, rt *r);
  * sleeps, and values with __await). */
 int alua_isawaitable(lua_State *L, int idx);
 void alua_open_await(lua_State *L, rt *r, int module, int internals);
+/* The await hook. A metatable holding a C function under the light key
+ * &alua_await_key makes its values awaitable: await calls that function
+ * directly in its own C frame (not through lua_call, so upvalue 1 is still
+ * the runtime), with the awaited value alone at stack index 1, whenever a
+ * task or the loop is running. The function returns the await's results,
+ * raises, or parks the current task (alua_current_task) and returns
+ * alua_suspend(L, t, ctx, k); k then runs with the same stack. Outside the
+ * loop, await first wraps the value in a task (internals.wrap). */
+extern const char alua_await_key;
 
 /* -- gather.c -- */
 void alua_open_gather(lua_State *L, rt *r, int module, int internals);
@@ -267,6 +276,36 @@ void alua_open_gather(lua_State *L, rt *r, int module, int internals);
  * loop calls it after every pass. */
 void alua_interrupt_poll(lua_State *L);
 void alua_open_interrupt(lua_State *L, rt *r, int module, int internals);
+
+/* -- waiters.c: waiter lists and awaitable operations of queues and locks -- */
+/* An operation object (q:get(), lock:acquire(), ...): awaiting it runs the
+ * await hook of its metatable. Uservalue 1 is the object it acts on; a put
+ * keeps its value in uservalue 2 until awaited. */
+typedef struct alua_op {
+  uint8_t kind;  /* which operation, as the owning type numbers them */
+  uint8_t armed; /* uservalue 2 holds a value no await has taken yet */
+} alua_op;
+/* Pushes a new operation of `kind` on the object at idx, with metatable mt
+ * (created by alua_newopclass) and nuv >= 1 uservalues. */
+alua_op *alua_newop(lua_State *L, int idx, int kind, int nuv, const char *mt);
+/* Creates the metatable `name` of operations awaited through `hook`, with
+ * __tostring `tostring`; pops it. */
+void alua_newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook, lua_CFunction tostring);
+/* Wakes the first task parked on `waiters` (sets its `woken` and schedules
+ * its step); returns 0 when nobody waits. */
+int alua_wake_first(ac_list *waiters);
+/* Wakes every task parked on `waiters`, in order. */
+void alua_wake_all(ac_list *waiters);
+/* Number of tasks parked on `waiters` (walks the list: for __tostring). */
+int alua_count_waiters(const ac_list *waiters);
+/* Raises a new asyncio error of class cls from an await hook or its
+ * continuation, positioned at the code that awaited (level 2). */
+int alua_raise_await(lua_State *L, const char *cls, const char *msg);
+
+/* -- queue.c, lock.c, event.c -- */
+void alua_open_queue(lua_State *L, rt *r, int module, int internals);
+void alua_open_lock(lua_State *L, rt *r, int module, int internals);
+void alua_open_event(lua_State *L, rt *r, int module, int internals);
 
 /* -- traceback.c -- */
 /* Pushes L1's traceback from `level`, stopping at the first frame called
@@ -324,7 +363,8 @@ void alua_mbuf_free(alua_mbuf *b);
  * runtime or of the running loop). */
 int alua_debug_coros(rt *r);
 /* Records the innermost user frame's "file:line" of L as the creation site
- * of the object at idx. */
+ * of the object at idx (frames of asyncio's Lua library are skipped). Only
+ * for C functions called from Lua: may raise memory errors. */
 void alua_debug_record(lua_State *L, int idx);
 /* Pushes the creation site recorded for the object at idx and returns 1, or
  * pushes nothing and returns 0. Never raises. */

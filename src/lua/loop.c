@@ -53,6 +53,7 @@ static lloop *newloop(lua_State *L, rt *r) {
   if (rc < 0) luaL_error(L, "cannot create event loop: %s", strerror(-rc));
   lp->closed = 0;
   lp->core.data = lp;
+  lp->debug = r->debug;
   lua_newtable(L);
   lp->ref_anchors = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_newtable(L);
@@ -165,6 +166,8 @@ static void report_ctx(lua_State *L, lloop *lp) {
   lua_settop(L, ctx - 1);
 }
 
+void alua_report_context(lua_State *L, lloop *lp) { report_ctx(L, lp); }
+
 void alua_report(lua_State *L, lloop *lp, const char *message, int tbidx) {
   int err = lua_gettop(L);
   tbidx = tbidx ? lua_absindex(L, tbidx) : 0;
@@ -216,11 +219,12 @@ static void run(lua_State *L, lloop *lp, future *f) {
   if (lp->running) luaL_error(L, "this event loop is already running");
   if (r->running) luaL_error(L, "cannot run an event loop while another loop is running");
   lp->running = 1;
-  lp->stopping = 0;
   lp->L = L;
   r->running = lp;
   const char *err = NULL;
-  while (!lp->stopping && (!f || f->state == FUT_PENDING)) {
+  /* stop() checked after each pass: called before the run, it still lets
+   * one pass run, as in asyncio */
+  while (!f || f->state == FUT_PENDING) {
     if (f && stuck(lp)) {
       err = "event loop stopped before the awaited future completed: nothing left can complete it (deadlock)";
       break;
@@ -231,6 +235,7 @@ static void run(lua_State *L, lloop *lp, future *f) {
       break;
     }
     alua_interrupt_poll(L);
+    if (lp->stopping) break;
   }
   lp->running = 0;
   lp->stopping = 0;
@@ -316,6 +321,8 @@ static int l_stop(lua_State *L) {
 static void closeloop(lua_State *L, lloop *lp) {
   if (lp->closed) return;
   report_unretrieved(L, lp);
+  alua_signals_close(L, lp);
+  alua_executor_close(L, lp);
   lp->closed = 1;
   ac_loop_close(&lp->core);
   luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_threads);
@@ -338,6 +345,8 @@ static int l_close(lua_State *L) {
 static int l_gc(lua_State *L) {
   lloop *lp = lua_touserdata(L, 1);
   if (!lp->closed) {
+    alua_signals_close(NULL, lp);
+    alua_executor_close(NULL, lp);
     lp->closed = 1;
     ac_loop_close(&lp->core);
   }

@@ -158,6 +158,8 @@ static rt *get_rt(lua_State *L) {
 static const char *const lib_order[] = {
     "asyncio.errors",
     "asyncio.core",
+    "asyncio.executor",
+    "asyncio.sync",
     "asyncio.timeouts",
     "asyncio.wait",
     "asyncio.taskgroup",
@@ -171,7 +173,14 @@ static void (*const openers[])(lua_State *L, rt *r, int module, int internals) =
     alua_open_task,
     alua_open_gather,
     alua_open_loop,
+    alua_open_handle,
+    alua_open_signals,
+    alua_open_executor,
+    alua_open_debug,
     alua_open_await,
+    alua_open_queue,
+    alua_open_lock,
+    alua_open_event,
     alua_open_interrupt,
     NULL,
 };

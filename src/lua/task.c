@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "internal.h"
 
 /* Threads kept for reuse per loop; beyond this, finished threads are left to
@@ -87,6 +88,7 @@ task *alua_newtask(lua_State *L, lloop *lp, int idx, int nargs) {
   }
   lua_setiuservalue(L, tidx, TASK_UV_CORO);
   t->f.anchor = alua_anchor(L, lp, tidx);
+  if (lp->debug) alua_debug_record(L, tidx);
   ac_list_push_back(&lp->tasks, &t->link);
   lp->ntasks++;
   ac_loop_enqueue(&lp->core, &t->step);
@@ -265,6 +267,7 @@ static void step(ac_callback *cb) {
   r->current = t;
   t->suspended = 0;
   int nres;
+  uint64_t start = lp->debug ? ac_clock_ns() : 0; /* debug mode: slow steps */
   int status = lua_resume(co, L, nargs, &nres);
   r->current = prev;
   t->woken = 0;
@@ -289,6 +292,7 @@ static void step(ac_callback *cb) {
   } else {
     failed_raw(L, t, tidx, co);
   }
+  if (start) alua_debug_slow(L, lp, tidx, start);
   lua_settop(L, top);
 }
 
@@ -368,7 +372,9 @@ static int t_get_coro(lua_State *L) {
 static int innermost_lua_frame(lua_State *co, lua_Debug *ar) {
   for (int level = 0; lua_getstack(co, level, ar); level++) {
     lua_getinfo(co, "Sl", ar);
-    if (ar->currentline > 0) return 1;
+    /* asyncio's own Lua library (the await function) is not where the user's
+     * code runs */
+    if (ar->currentline > 0 && strncmp(ar->source, "=[asyncio ", 10) != 0) return 1;
   }
   return 0;
 }
@@ -400,6 +406,11 @@ static int t_tostring(lua_State *L) {
     luaL_addvalue(&b);
   } else if (t->f.state == FUT_FINISHED) {
     alua_future_describe_outcome(L, &b, 1);
+  }
+  if (alua_debug_push_site(L, 1)) { /* debug mode */
+    lua_pushfstring(L, " created at %s", lua_tostring(L, -1));
+    lua_remove(L, -2);
+    luaL_addvalue(&b);
   }
   luaL_addchar(&b, '>');
   luaL_pushresult(&b);

@@ -192,12 +192,12 @@ static enum tk word(const char *s, size_t n) {
 
 /* Skips whitespace and comments from i; sets *nl if they hold a line break. */
 static size_t skip_gap(const char *s, size_t len, size_t i, bool *nl) {
+  unsigned seen = 0;
   while (i < len) {
     unsigned char c = (unsigned char)s[i];
-    if (cls[c] & C_SPACE) {
-      i++;
-    } else if (cls[c] & C_NL) {
-      *nl = true;
+    unsigned k = cls[c];
+    if (k & (C_SPACE | C_NL)) {
+      seen |= k;
       i++;
     } else if (c == '-' && at(s, len, i + 1, '-')) {
       i += 2;
@@ -214,6 +214,8 @@ static size_t skip_gap(const char *s, size_t len, size_t i, bool *nl) {
       break;
     }
   }
+  if (seen & C_NL)
+    *nl = true;
   return i;
 }
 

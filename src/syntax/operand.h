@@ -26,7 +26,7 @@ enum op_state {
 struct operand {
   enum op_state state; /* where the operand's parse is */
   enum op_state after; /* state to take when OP_NEST's brackets close */
-  int target;          /* depth at which OP_NEST or OP_FUNC ends */
+  long target;         /* depth at which OP_NEST or OP_FUNC ends */
 };
 
 /* One token as the tracker sees it. */
@@ -34,10 +34,10 @@ struct op_token {
   enum tk kind;  /* its kind */
   bool await_kw; /* it is `await` used as the keyword */
   bool async_kw; /* it is `async` before the `function` of an expression */
-  int br;        /* bracket depth before the token */
-  int blk;       /* block depth before the token */
-  int br_after;  /* bracket depth after it */
-  int blk_after; /* block depth after it */
+  long br;        /* bracket depth before the token */
+  long blk;       /* block depth before the token */
+  long br_after;  /* bracket depth after it */
+  long blk_after; /* block depth after it */
 };
 
 /* Feeds a token to the operand. Returns true if the token is part of it,

@@ -7,6 +7,9 @@
  * closing parentheses are placed by a stack of pending closes: an async
  * function closes after the `end` that brings the block depth back, an await
  * closes right after the last token of its operand (see operand.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
 #include "syntax/translate.h"
 
 #include <errno.h>
@@ -56,6 +59,7 @@ enum role {
 /* Tokens found by looking ahead from a keyword. */
 struct ahead {
   struct token next;  /* after `await`: the operand's first token */
+  struct token fn;    /* after `async`: the `function` */
   struct token first; /* async statement: the first name */
   struct token last;  /* async statement: the last name */
   struct token colon; /* async method: the `:` (kind TK_EOF if none) */
@@ -65,7 +69,7 @@ struct ahead {
 /* A parenthesis to close later. */
 struct pending {
   bool is_async;     /* closes an async function, not an await operand */
-  int target;        /* async: the block depth its `end` returns to */
+  long target;       /* async: the block depth its `end` returns to */
   struct operand op; /* await: how far its operand got */
 };
 
@@ -77,22 +81,28 @@ struct xlate {
   bool stat;           /* a new statement may start at the next token */
   bool after_dot;      /* the previous token was `.` or `:` */
   bool await_name;     /* `await` was declared or assigned: a name from now on */
-  int br;              /* bracket depth: ( [ { minus ) ] } */
-  int blk;             /* block depth: function, if, do minus end */
+  long br;             /* bracket depth: ( [ { minus ) ] } */
+  long blk;            /* block depth: function, if, do minus end */
   size_t depth;        /* pending closes in use */
+  size_t operands;     /* how many of them are await operands */
   struct pending stack[MAX_PENDING]; /* pending closes, innermost last */
 };
 
+/* True if a name here is not an expression: a name being declared, or the
+ * name of a field, function, attribute or label. */
 static bool bind_is_name(enum bind b) {
   return b != B_NONE && b != B_LOCAL_AFTER && b != B_ATTRIB_END &&
          b != B_FOR_AFTER && b != B_FUNC_DOT && b != B_LABEL_END;
 }
 
+/* True if a name here declares a variable, parameter or function. */
 static bool bind_declares(enum bind b) {
   return b == B_LOCAL_FIRST || b == B_LOCAL_NAME || b == B_FOR_NAME ||
          b == B_FUNC_NAME || b == B_PARAMS;
 }
 
+/* The state after a token of kind k: lists of names go on or end, and the
+ * keywords that start one start it. */
 static enum bind bind_step(enum bind b, enum tk k) {
   bool name = tk_is_name(k);
   switch (b) {
@@ -173,33 +183,39 @@ static enum bind bind_step(enum bind b, enum tk k) {
   }
 }
 
-/* True if a statement may start right after a token of this kind: it ends an
- * expression or opens a block. */
-static bool ends_statement(enum tk k) {
-  switch (k) {
-  case TK_NAME: case TK_ASYNC: case TK_AWAIT: case TK_NUMBER: case TK_STRING:
-  case TK_NIL: case TK_TRUE: case TK_FALSE: case TK_DOTS: case TK_RPAREN:
-  case TK_RBRACKET: case TK_RBRACE: case TK_SEMI: case TK_DBCOLON:
-  case TK_END: case TK_BREAK: case TK_DO: case TK_THEN: case TK_ELSE:
-  case TK_REPEAT: case TK_OTHER:
-    return true;
-  default:
-    return false;
-  }
-}
+/* What a kind of token does to the bookkeeping, looked up once per token. */
+enum {
+  K_OPEN = 1,   /* opens a bracket */
+  K_CLOSE = 2,  /* closes a bracket */
+  K_BLOCK = 4,  /* opens a block that `end` closes: function, if, do */
+  K_END = 8,    /* `end` */
+  K_STAT = 16,  /* a statement may start right after it */
+  K_BIND = 32,  /* starts a list of names: local, for, function, ::, goto */
+};
+
+static const unsigned char kind_flags[TK_NKINDS] = {
+  [TK_NAME] = K_STAT, [TK_ASYNC] = K_STAT, [TK_AWAIT] = K_STAT,
+  [TK_NUMBER] = K_STAT, [TK_STRING] = K_STAT, [TK_OTHER] = K_STAT,
+  [TK_NIL] = K_STAT, [TK_TRUE] = K_STAT, [TK_FALSE] = K_STAT,
+  [TK_DOTS] = K_STAT, [TK_SEMI] = K_STAT, [TK_BREAK] = K_STAT,
+  [TK_THEN] = K_STAT, [TK_ELSE] = K_STAT, [TK_REPEAT] = K_STAT,
+  [TK_DO] = K_STAT | K_BLOCK, [TK_IF] = K_BLOCK, [TK_FUNCTION] = K_BLOCK | K_BIND,
+  [TK_END] = K_STAT | K_END,
+  [TK_LPAREN] = K_OPEN, [TK_LBRACKET] = K_OPEN, [TK_LBRACE] = K_OPEN,
+  [TK_RPAREN] = K_STAT | K_CLOSE, [TK_RBRACKET] = K_STAT | K_CLOSE,
+  [TK_RBRACE] = K_STAT | K_CLOSE,
+  [TK_DBCOLON] = K_STAT | K_BIND, [TK_LOCAL] = K_BIND, [TK_FOR] = K_BIND,
+  [TK_GOTO] = K_BIND,
+};
 
 static int br_delta(enum tk k) {
-  if (k == TK_LPAREN || k == TK_LBRACKET || k == TK_LBRACE)
-    return 1;
-  if (k == TK_RPAREN || k == TK_RBRACKET || k == TK_RBRACE)
-    return -1;
-  return 0;
+  unsigned f = kind_flags[k];
+  return (f & K_OPEN) ? 1 : (f & K_CLOSE) ? -1 : 0;
 }
 
 static int blk_delta(enum tk k) {
-  if (k == TK_FUNCTION || k == TK_IF || k == TK_DO)
-    return 1;
-  return k == TK_END ? -1 : 0;
+  unsigned f = kind_flags[k];
+  return (f & K_BLOCK) ? 1 : (f & K_END) ? -1 : 0;
 }
 
 static void lex(const struct xlate *x, size_t pos, struct token *t) {
@@ -257,18 +273,18 @@ static bool read_funcname(const struct xlate *x, size_t pos, bool only_one,
 static enum role classify_async(struct xlate *x, const struct token *t,
                                 struct ahead *a) {
   bool local = x->bind == B_LOCAL_FIRST;
-  struct token fn, t2;
+  struct token paren;
   if (!local && (x->after_dot || bind_is_name(x->bind)))
     return R_PLAIN;
-  lex(x, t->end, &fn);
-  if (fn.kind != TK_FUNCTION || fn.nl)
+  lex(x, t->end, &a->fn);
+  if (a->fn.kind != TK_FUNCTION || a->fn.nl)
     return R_PLAIN;
   if (local)
-    return read_funcname(x, fn.end, true, a) ? R_ASYNC_LOCAL : R_PLAIN;
+    return read_funcname(x, a->fn.end, true, a) ? R_ASYNC_LOCAL : R_PLAIN;
   if (x->stat)
-    return read_funcname(x, fn.end, false, a) ? R_ASYNC_STAT : R_PLAIN;
-  lex(x, fn.end, &t2);
-  return t2.kind == TK_LPAREN ? R_ASYNC_EXPR : R_PLAIN;
+    return read_funcname(x, a->fn.end, false, a) ? R_ASYNC_STAT : R_PLAIN;
+  lex(x, a->fn.end, &paren);
+  return paren.kind == TK_LPAREN ? R_ASYNC_EXPR : R_PLAIN;
 }
 
 static enum role classify(struct xlate *x, const struct token *t, struct ahead *a) {
@@ -304,14 +320,17 @@ static void feed_operands(struct xlate *x, const struct token *t, enum role r) {
     if (!inside && closing) {
       emit_insert(&x->out, t->gap, ")");
       x->depth = i;
+      x->operands--;
     } else {
       closing = false;
     }
   }
 }
 
+/* Pushes a pending close; the caller checked there is room (classify). */
 static void push_operand(struct xlate *x) {
   struct pending *p = &x->stack[x->depth++];
+  x->operands++;
   p->is_async = false;
   p->target = 0;
   p->op.state = OP_EXPECT;
@@ -338,13 +357,20 @@ static void close_async(struct xlate *x, const struct token *t) {
 
 /* The bookkeeping of a token that is left as it is. */
 static void pass(struct xlate *x, const struct token *t) {
-  x->br += br_delta(t->kind);
-  x->blk += blk_delta(t->kind);
-  if (t->kind == TK_END)
+  enum tk k = t->kind;
+  unsigned f = kind_flags[k];
+  if (f & (K_OPEN | K_CLOSE))
+    x->br += (f & K_OPEN) ? 1 : -1;
+  if (f & K_BLOCK) {
+    x->blk++;
+  } else if (f & K_END) {
+    x->blk--;
     close_async(x, t);
-  x->stat = ends_statement(t->kind) || (x->bind == B_ATTRIB_END && t->kind == TK_GT);
-  x->after_dot = t->kind == TK_DOT || t->kind == TK_COLON;
-  x->bind = bind_step(x->bind, t->kind);
+  }
+  x->stat = (f & K_STAT) || (x->bind == B_ATTRIB_END && k == TK_GT);
+  x->after_dot = k == TK_DOT || k == TK_COLON;
+  if (x->bind != B_NONE || (f & K_BIND))
+    x->bind = bind_step(x->bind, k);
 }
 
 /* `async function a.b:c(` or `local async function f(`: the name moves in
@@ -390,17 +416,15 @@ static size_t apply(struct xlate *x, const struct token *t, enum role r,
     x->after_dot = false;
     x->bind = B_NONE;
     return t->end;
-  case R_ASYNC_EXPR: {
-    struct token fn;
-    lex(x, t->end, &fn);
+  case R_ASYNC_EXPR:
+    /* `function` itself is left for the main loop, which counts its block */
     emit_insert(&x->out, t->start, ALUA_SYNTAX_ASYNC "(");
-    emit_drop(&x->out, t->start, fn.start);
+    emit_drop(&x->out, t->start, a->fn.start);
     push_async(x);
     x->stat = false;
     x->after_dot = false;
     x->bind = B_NONE;
     return t->end;
-  }
   case R_ASYNC_STAT:
     return async_statement(x, t, a, false);
   case R_ASYNC_LOCAL:
@@ -422,6 +446,7 @@ static void finish(struct xlate *x, const struct token *eof) {
       return;
     emit_insert(&x->out, eof->gap, ")");
     x->depth--;
+    x->operands--;
   }
 }
 
@@ -434,15 +459,23 @@ static void run(struct xlate *x, size_t pos) {
       finish(x, &t);
       return;
     }
-    enum role r = classify(x, &t, &a);
-    if (x->depth)
+    enum role r = R_PLAIN;
+    if (t.kind == TK_AWAIT || t.kind == TK_ASYNC)
+      r = classify(x, &t, &a);
+    if (x->operands)
       feed_operands(x, &t, r);
     pos = apply(x, &t, r, &a);
   }
 }
 
+/* True if src holds the letters of either keyword anywhere. Most Lua files
+ * hold neither, and then the output is the input without lexing at all. */
+static bool mentions_keywords(const char *src, size_t len) {
+  return memmem(src, len, "await", 5) != NULL || memmem(src, len, "async", 5) != NULL;
+}
+
 /* Where the code starts: after a UTF-8 byte order mark and a '#' first line,
- * which luaL_loadfilex skips. */
+ * which luaL_loadfilex skips up to its '\n'. The prelude goes there. */
 static size_t code_start(const char *src, size_t len) {
   size_t i = 0;
   if (len >= 3 && memcmp(src, "\xEF\xBB\xBF", 3) == 0)
@@ -450,6 +483,14 @@ static size_t code_start(const char *src, size_t len) {
   if (i < len && src[i] == '#') {
     const char *nl = memchr(src + i, '\n', len - i);
     i = nl ? (size_t)(nl - src) + 1 : len;
+    if (i < len && src[i] == '\r') {
+      /* luaL_loadfilex's "\n" for the '#' line pairs with this '\r' into one
+       * line break, while in the text the '\r' may pair with a '\n' after
+       * it: code starts at the first token, where neither can be split */
+      struct token t;
+      lex_next(src, len, i, &t);
+      i = t.start;
+    }
   }
   return i;
 }
@@ -470,9 +511,10 @@ int alua_translate(const char *src, size_t len, char **out, size_t *outlen) {
   x.br = 0;
   x.blk = 0;
   x.depth = 0;
+  x.operands = 0;
   emit_init(&x.out, src, len, start, PRELUDE);
   /* a chunk starting with ESC is binary to lua_load: never touch it */
-  if (len == 0 || src[0] != '\x1b')
+  if (len > 0 && src[0] != '\x1b' && mentions_keywords(src + start, len - start))
     run(&x, start);
   return emit_finish(&x.out, len, out, outlen);
 }

@@ -1,0 +1,59 @@
+/* The prompt's history file: $ALUA_HISTORY, else ~/.alua_history. Each
+ * statement is appended as soon as it is entered, so a session that ends
+ * abruptly keeps what was typed. Entries are written with timestamps, which
+ * is how readline keeps a statement that spans lines as one entry. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <readline/history.h>
+
+#include "cli/repl.h"
+
+/* Entries kept in memory and in the file. */
+#define HISTORY_MAX 1000
+
+static char *path; /* history file, or NULL for none */
+
+/* The file to use: malloc'd, or NULL when there is none. */
+static char *history_path(void) {
+  const char *env = getenv("ALUA_HISTORY");
+  if (env) return *env ? strdup(env) : NULL;
+  const char *home = getenv("HOME");
+  if (!home || !*home) return NULL;
+  size_t n = strlen(home) + sizeof "/.alua_history";
+  char *p = malloc(n);
+  if (p) snprintf(p, n, "%s/.alua_history", home);
+  return p;
+}
+
+void cli_history_load(void) {
+  using_history();
+  stifle_history(HISTORY_MAX);
+  history_write_timestamps = 1;
+  history_multiline_entries = 1;
+  path = history_path();
+  if (path) read_history(path);
+}
+
+/* True when entry is the same as the newest history entry. */
+static int repeats_last(const char *entry) {
+  HIST_ENTRY *last = history_get(history_base + history_length - 1);
+  return last && last->line && strcmp(last->line, entry) == 0;
+}
+
+void cli_history_add(const char *entry) {
+  if (!entry || !*entry || repeats_last(entry)) return;
+  add_history(entry);
+  if (!path) return;
+  /* append_history does not create the file: the first write does */
+  if (append_history(1, path) == ENOENT) write_history(path);
+}
+
+void cli_history_close(void) {
+  if (path) history_truncate_file(path, HISTORY_MAX);
+  free(path);
+  path = NULL;
+  clear_history();
+}

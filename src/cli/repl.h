@@ -1,0 +1,37 @@
+/* The pieces of the interactive prompt (repl.c drives them): output that
+ * keeps the prompt intact (term.c), tab completion (complete.c) and the
+ * history file (history.c). All of them run on the main thread. */
+#ifndef ALUA_CLI_REPL_H
+#define ALUA_CLI_REPL_H
+
+#include <lua.h>
+
+/* -- term.c -- */
+/* Routes stdout and stderr (C's and Lua's io.stdout / io.stderr) through
+ * streams that, while readline shows a prompt, clear the prompt line before
+ * writing. Readline itself keeps writing to the real stdout. Does nothing
+ * unless stdout is a terminal. */
+void cli_term_install(lua_State *L);
+/* Puts the real streams back (flushing ours first). */
+void cli_term_restore(lua_State *L);
+/* Tells whether readline shows the prompt and the input line now. */
+void cli_term_set_prompt_visible(int visible);
+/* Flushes stdout; if output cleared the prompt, draws the prompt and the
+ * partial input again below it. Called after every loop pass. */
+void cli_term_refresh(void);
+
+/* -- complete.c -- */
+/* Installs tab completion of globals, fields and methods, looked up in L's
+ * globals without calling any function or metamethod. */
+void cli_complete_init(lua_State *L);
+
+/* -- history.c -- */
+/* Loads the history file: $ALUA_HISTORY (empty: no file), else
+ * ~/.alua_history. */
+void cli_history_load(void);
+/* Adds a statement (which may span lines) and appends it to the file. */
+void cli_history_add(const char *entry);
+/* Trims the file to the kept number of entries and frees the path. */
+void cli_history_close(void);
+
+#endif
