@@ -12,14 +12,7 @@ static const char coro_key = 0;
 
 #define MT_CORO_DONE MT_CORO " (done)"
 
-coro *alua_tocoro(lua_State *L, int idx) {
-  void *p = lua_touserdata(L, idx);
-  if (!p || !lua_getmetatable(L, idx)) return NULL;
-  lua_rawgetp(L, -1, &coro_key);
-  int ok = lua_toboolean(L, -1);
-  lua_pop(L, 2);
-  return ok ? p : NULL;
-}
+coro *alua_tocoro(lua_State *L, int idx) { return alua_tomarked(L, idx, &coro_key); }
 
 static coro *checkcoro(lua_State *L, int idx) {
   coro *c = alua_tocoro(L, idx);

@@ -13,14 +13,7 @@
 /* Marks the metatables of future-like types (Future, Task, gathers). */
 static const char future_key = 0;
 
-future *alua_tofuture(lua_State *L, int idx) {
-  void *p = lua_touserdata(L, idx);
-  if (!p || !lua_getmetatable(L, idx)) return NULL;
-  lua_rawgetp(L, -1, &future_key);
-  int ok = lua_toboolean(L, -1);
-  lua_pop(L, 2);
-  return ok ? p : NULL;
-}
+future *alua_tofuture(lua_State *L, int idx) { return alua_tomarked(L, idx, &future_key); }
 
 future *alua_checkfuture(lua_State *L, int idx) {
   future *f = alua_tofuture(L, idx);

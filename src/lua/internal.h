@@ -166,6 +166,9 @@ int alua_raise(lua_State *L, rt *r, const char *cls, const char *fmt, ...);
  * subclass); cls NULL accepts any asyncio error class. */
 int alua_iserror(lua_State *L, rt *r, int idx, const char *cls);
 void alua_setfuncs(lua_State *L, rt *r, const luaL_Reg *l);
+/* The userdata at idx if its metatable has a value under the light key
+ * `key` (how a type with several metatables is recognised), else NULL. */
+void *alua_tomarked(lua_State *L, int idx, const void *key);
 /* Creates the metatable `name` with methods `l` (__index = itself); leaves it
  * on the stack. */
 void alua_newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l);
@@ -225,6 +228,9 @@ task *alua_totask(lua_State *L, int idx);
 /* Creates a task running the coroutine object / function at idx with the
  * `nargs` values after it; pushes it. */
 task *alua_newtask(lua_State *L, lloop *lp, int idx, int nargs);
+/* create_task's argument handling: coroutine object or function at `first`,
+ * its arguments, an optional trailing {name = ...}; pushes the task. */
+int alua_create_task_at(lua_State *L, lloop *lp, int first);
 /* Pushes the error to raise in a cancelled task or future (CancelledError with
  * the stored message). */
 void alua_push_cancelled(lua_State *L, rt *r, int futidx);

@@ -376,26 +376,9 @@ static int l_create_future(lua_State *L) {
   return 1;
 }
 
-/* loop:create_task(aw [, opts]) */
-static int l_create_task(lua_State *L) {
-  lloop *lp = checkopen(L, 1);
-  luaL_checkany(L, 2);
-  int opts = lua_istable(L, 3) && !alua_tocoro(L, 2) ? 3 : 0;
-  if (!alua_tocoro(L, 2) && !lua_isfunction(L, 2))
-    return luaL_argerror(L, 2, "coroutine object or function expected");
-  task *t = alua_newtask(L, lp, 2, 0);
-  if (lua_istable(L, 3)) {
-    if (lua_getfield(L, 3, "name") != LUA_TNIL) {
-      luaL_checktype(L, -1, LUA_TSTRING);
-      lua_setiuservalue(L, -2, TASK_UV_NAME);
-    } else {
-      lua_pop(L, 1);
-    }
-  }
-  (void)opts;
-  (void)t;
-  return 1;
-}
+/* loop:create_task(coro_or_fn, ... [, {name = ...}]): as asyncio.create_task,
+ * on this loop. */
+static int l_create_task(lua_State *L) { return alua_create_task_at(L, checkopen(L, 1), 2); }
 
 static int l_set_exception_handler(lua_State *L) {
   lloop *lp = alua_checkloop(L, 1);

@@ -17,6 +17,14 @@ void alua_setfuncs(lua_State *L, rt *r, const luaL_Reg *l) {
   luaL_setfuncs(L, l, 1);
 }
 
+void *alua_tomarked(lua_State *L, int idx, const void *key) {
+  void *p = lua_touserdata(L, idx);
+  if (!p || !lua_getmetatable(L, idx)) return NULL;
+  int ok = lua_rawgetp(L, -1, key) != LUA_TNIL;
+  lua_pop(L, 2);
+  return ok ? p : NULL;
+}
+
 void alua_newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l) {
   luaL_newmetatable(L, name);
   alua_setfuncs(L, r, l);

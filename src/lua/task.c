@@ -480,18 +480,15 @@ static int is_options(lua_State *L, int idx) {
   return 1;
 }
 
-/* asyncio.create_task(coro_or_fn, ... [, {name = ...}]) */
-static int l_create_task(lua_State *L) {
-  rt *r = alua_rt(L);
+int alua_create_task_at(lua_State *L, lloop *lp, int first) {
   int n = lua_gettop(L);
-  int opts = n >= 2 && is_options(L, n) ? n : 0;
-  if (!alua_tocoro(L, 1) && !lua_isfunction(L, 1))
-    return luaL_typeerror(L, 1, "coroutine object or function");
-  int nargs = (opts ? opts : n + 1) - 2;
-  if (alua_tocoro(L, 1) && nargs > 0) return luaL_argerror(L, 2, "no arguments expected after a coroutine object");
-  lloop *lp = alua_push_current_loop(L, r);
-  lua_pop(L, 1);
-  alua_newtask(L, lp, 1, nargs);
+  int opts = n > first && is_options(L, n) ? n : 0;
+  if (!alua_tocoro(L, first) && !lua_isfunction(L, first))
+    return luaL_typeerror(L, first, "coroutine object or function");
+  int nargs = (opts ? opts : n + 1) - first - 1;
+  if (alua_tocoro(L, first) && nargs > 0)
+    return luaL_argerror(L, first + 1, "no arguments expected after a coroutine object");
+  alua_newtask(L, lp, first, nargs);
   if (opts && lua_getfield(L, opts, "name") != LUA_TNIL) {
     if (lua_type(L, -1) != LUA_TSTRING) return luaL_argerror(L, opts, "'name' must be a string");
     lua_setiuservalue(L, -2, TASK_UV_NAME);
@@ -499,6 +496,13 @@ static int l_create_task(lua_State *L) {
     lua_pop(L, 1);
   }
   return 1;
+}
+
+/* asyncio.create_task(coro_or_fn, ... [, {name = ...}]) */
+static int l_create_task(lua_State *L) {
+  lloop *lp = alua_push_current_loop(L, alua_rt(L));
+  lua_pop(L, 1);
+  return alua_create_task_at(L, lp, 1);
 }
 
 static int l_current_task(lua_State *L) {
