@@ -2,22 +2,34 @@
 -- module table and the C internals (see src/lua/runtime.c).
 local M, I = ...
 
-local getmetatable, type, select, error, pcall = getmetatable, type, select, error, pcall
-local CORO, intask, take, await_c = I.CORO, I.intask, I.take, I.await
+local getmetatable, type, select, error, pcall, rawget = getmetatable, type, select, error, pcall, rawget
+local take, await_c = I.take, I.await
+-- debug.getmetatable skips the __metatable lookup that getmetatable makes
+local getmt = debug and debug.getmetatable or getmetatable
 
-local function call(f, ...) return f(...) end
+-- Runs a coroutine object's body inline when take gave it (inside a task),
+-- else lets the C await handle it (outside tasks: run the loop).
+local function inline(x, f, ...)
+  if f then return f(...) end
+  return await_c(x)
+end
 
 -- await x: a coroutine object runs inline in the current task (a plain Lua
 -- call, so awaits nest without growing the C stack); an object with
 -- __await is replaced by what __await returns; everything else (futures,
--- tasks, sleeps) is waited for in C.
+-- tasks, sleeps, queue and lock operations) is waited for in C. The C types
+-- tag their metatables with __asyncio, read here without a C call: this is
+-- the hottest path of the library.
 local function await(x)
-  local mt = getmetatable(x)
-  if mt == CORO then
-    if intask() then return call(take(x)) end
-  elseif type(mt) == "table" then
-    local aw = rawget(mt, "__await")
-    if aw ~= nil then return await(aw(x)) end
+  local mt = getmt(x)
+  if mt ~= nil then
+    local kind = mt.__asyncio
+    if kind == "c" then return await_c(x) end
+    if kind == "coro" then return inline(x, take(x)) end
+    if type(mt) == "table" then
+      local aw = rawget(mt, "__await")
+      if aw ~= nil then return await(aw(x)) end
+    end
   end
   return await_c(x)
 end

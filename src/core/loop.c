@@ -183,6 +183,10 @@ static int poll_io(ac_loop *loop, int may_block) {
       ns = t->deadline - now;
   }
   loop->nbatch = 0;
+  /* Nothing to wait for and no descriptor but the waker, which is not
+   * armed: no event can be there, so spare the system call (a pass that
+   * only runs callbacks, as when tasks hand items to each other). */
+  if (ns == 0 && loop->nio == 0 && !__atomic_load_n(&loop->wake_armed, __ATOMIC_SEQ_CST)) return 0;
   int n = poll_wait(loop, evs, ns);
   if (n < 0) return errno == EINTR ? 0 : -errno;
   loop->nbatch = n;
@@ -240,7 +244,11 @@ int ac_loop_run_once(ac_loop *loop, int may_block) {
   int err = poll_io(loop, may_block);
   if (err) return err;
   take_posted(loop);
-  ac_loop_update_time(loop);
-  int ran = run_timers(loop);
+  int ran = 0;
+  if (ac_heap_min(&loop->timers)) {
+    /* the clock matters to timers only; loop:time() reads it afresh */
+    ac_loop_update_time(loop);
+    ran = run_timers(loop);
+  }
   return ran + run_ready(loop);
 }

@@ -171,6 +171,7 @@ static int l_running_loop(lua_State *L) {
 void alua_open_await(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg methods[] = {{"__tostring", sleep_tostring}, {NULL, NULL}};
   alua_newclass(L, r, MT_SLEEP, methods);
+  alua_tag_awaitable(L, "c");
   int mt = lua_gettop(L);
   lua_pushlightuserdata(L, r);
   sleeper *zero = lua_newuserdatauv(L, sizeof *zero, 0);

@@ -86,9 +86,12 @@ static int l_iscoroutine(lua_State *L) {
   return 1;
 }
 
-/* internals.take(c): marks c consumed and returns its function and arguments. */
+/* internals.take(c): inside a task, marks c consumed and returns its function
+ * and arguments; elsewhere returns nothing. */
 static int l_take(lua_State *L) {
   coro *c = checkcoro(L, 1);
+  rt *r = alua_rt(L);
+  if (!r->current || r->current->co != L) return 0; /* not in a task: the C await decides */
   if (c->consumed) return alua_error_at(L, 2, "cannot reuse already awaited coroutine");
   alua_coro_consume(L, 1);
   luaL_checkstack(L, c->nargs + 1, "too many arguments");
@@ -157,6 +160,8 @@ void alua_open_coro(lua_State *L, rt *r, int module, int internals) {
     lua_setfield(L, -2, "__name");
     lua_pushboolean(L, 1);
     lua_rawsetp(L, -2, &coro_key);
+    /* a consumed one goes to the C await, which reports the reuse */
+    alua_tag_awaitable(L, i == 0 ? "c" : "coro");
   }
   lua_pushcfunction(L, coro_gc);
   lua_setfield(L, -2, "__gc");

@@ -420,6 +420,7 @@ void alua_newfutureclass(lua_State *L, rt *r, const char *name, const luaL_Reg *
     lua_rawsetp(L, -2, &future_key);
     lua_pushstring(L, name);
     lua_setfield(L, -2, "__name");
+    alua_tag_awaitable(L, "c");
   }
   lua_pushcfunction(L, f_gc);
   lua_setfield(L, -3, "__gc");

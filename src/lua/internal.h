@@ -55,6 +55,7 @@ typedef struct lloop {
   int debug;            /* debug mode: slow-step warnings, creation sites */
   struct lsignals *signals;   /* signal handlers (signals.c), NULL until the first */
   struct lexecutor *executor; /* worker pool (executor.c), NULL until first used */
+  struct lchildren *children; /* SIGCHLD watcher of child processes without pidfd (process.c), or NULL */
 } lloop;
 
 enum fut_kind { KIND_FUTURE, KIND_TASK, KIND_GATHER };
@@ -166,6 +167,10 @@ int alua_raise(lua_State *L, rt *r, const char *cls, const char *fmt, ...);
  * subclass); cls NULL accepts any asyncio error class. */
 int alua_iserror(lua_State *L, rt *r, int idx, const char *cls);
 void alua_setfuncs(lua_State *L, rt *r, const luaL_Reg *l);
+/* Tags the metatable on top with the field __asyncio = kind, which the Lua
+ * side of await reads to dispatch without a C call: "c" (awaited by the C
+ * await) or "coro" (an unconsumed coroutine object, run inline). */
+void alua_tag_awaitable(lua_State *L, const char *kind);
 /* The userdata at idx if its metatable has a value under the light key
  * `key` (how a type with several metatables is recognised), else NULL. */
 void *alua_tomarked(lua_State *L, int idx, const void *key);
@@ -380,5 +385,8 @@ int alua_debug_push_site(lua_State *L, int idx);
  * raises. */
 void alua_debug_slow(lua_State *L, lloop *lp, int idx, uint64_t start);
 void alua_open_debug(lua_State *L, rt *r, int module, int internals);
+
+/* -- io.c: streams, servers, UDP, sockets, processes, files, DNS (see io.h) -- */
+void alua_open_io(lua_State *L, rt *r, int module, int internals);
 
 #endif

@@ -46,6 +46,10 @@ void alua_check_sockaddr(lua_State *L, int family, int idx, ac_addr *a, const ch
 /* Raises "<formatted message>: <strerror(err)>" (err positive); the message
  * names the function, e.g. "open_connection: connect to 127.0.0.1:1". */
 int alua_oserror(lua_State *L, int err, const char *fmt, ...);
+/* Raises the formatted message positioned at the innermost frame of the
+ * user's code (frames of asyncio's Lua library are skipped), for misuse
+ * found in C called through the library. */
+int alua_user_error(lua_State *L, const char *fmt, ...);
 void alua_open_socket(lua_State *L, rt *r, int module, int internals);
 
 /* -- stream.c -- */

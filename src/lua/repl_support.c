@@ -241,6 +241,9 @@ static int p_report(lua_State *L) {
   alua_push_error_report(L, 1, none, 0);
   strip_suffix(L, "\nawaited by the main chunk:");
   strip_suffix(L, "\nstack traceback:");
+  /* the statement's own frames read as in lua.c */
+  luaL_gsub(L, lua_tostring(L, -1), "\nstack traceback (task 'stdin'):", "\nstack traceback:");
+  luaL_gsub(L, lua_tostring(L, -1), "\nawaited by task 'stdin':", "\nawaited by the statement:");
   return 1;
 }
 

@@ -25,6 +25,11 @@ void *alua_tomarked(lua_State *L, int idx, const void *key) {
   return ok ? p : NULL;
 }
 
+void alua_tag_awaitable(lua_State *L, const char *kind) {
+  lua_pushstring(L, kind);
+  lua_setfield(L, -2, "__asyncio");
+}
+
 void alua_newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l) {
   luaL_newmetatable(L, name);
   alua_setfuncs(L, r, l);
@@ -171,6 +176,8 @@ static const char *const lib_order[] = {
     "asyncio.timeouts",
     "asyncio.wait",
     "asyncio.taskgroup",
+    "asyncio.streams",
+    "asyncio.subprocess",
     NULL,
 };
 
@@ -190,6 +197,7 @@ static void (*const openers[])(lua_State *L, rt *r, int module, int internals) =
     alua_open_lock,
     alua_open_event,
     alua_open_interrupt,
+    alua_open_io,
     NULL,
 };
 

@@ -39,6 +39,24 @@ int alua_oserror(lua_State *L, int err, const char *fmt, ...) {
   return lua_error(L);
 }
 
+int alua_user_error(lua_State *L, const char *fmt, ...) {
+  lua_Debug ar;
+  lua_pushliteral(L, "");
+  for (int level = 1; lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "Sl", &ar);
+    if (ar.currentline <= 0 || strncmp(ar.source, "=[asyncio ", 10) == 0) continue;
+    lua_pop(L, 1);
+    lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+    break;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
 static const char *const family_names[] = {"inet", "inet6", "unix", NULL};
 static const int family_values[] = {AF_INET, AF_INET6, AF_UNIX};
 
@@ -48,7 +66,7 @@ int alua_checkfamily(lua_State *L, int idx, int def, const char *fname) {
   if (s && lua_type(L, idx) == LUA_TSTRING)
     for (int i = 0; family_names[i]; i++)
       if (strcmp(s, family_names[i]) == 0) return family_values[i];
-  return luaL_error(L, "bad argument #%d to '%s' (family must be \"inet\", \"inet6\" or \"unix\")", idx, fname);
+  return alua_user_error(L, "bad argument to '%s' (family must be \"inet\", \"inet6\" or \"unix\")", fname);
 }
 
 const char *alua_family_name(int family) {
@@ -93,7 +111,7 @@ void alua_check_sockaddr(lua_State *L, int family, int idx, ac_addr *a, const ch
     size_t len;
     const char *path = lua_tolstring(L, idx, &len);
     if (!path || lua_type(L, idx) != LUA_TSTRING)
-      luaL_error(L, "bad argument #%d to '%s' (socket path expected, got %s)", idx - 1, fname, luaL_typename(L, idx));
+      alua_user_error(L, "bad argument #%d to '%s' (socket path expected, got %s)", idx - 1, fname, luaL_typename(L, idx));
     /* '@name' is the abstract namespace, as alua_push_sockaddr shows it */
     char abstract[sizeof(((struct sockaddr_un *)0)->sun_path)];
     if (len > 0 && path[0] == '@' && len <= sizeof abstract) {
@@ -102,20 +120,20 @@ void alua_check_sockaddr(lua_State *L, int family, int idx, ac_addr *a, const ch
       path = abstract;
     }
     if (ac_addr_unix(a, path, len) < 0)
-      luaL_error(L, "bad argument #%d to '%s' (socket path is longer than %d bytes)", idx - 1, fname,
+      alua_user_error(L, "bad argument #%d to '%s' (socket path is longer than %d bytes)", idx - 1, fname,
                  (int)sizeof abstract - 1);
     return;
   }
   const char *host = lua_tostring(L, idx);
   if (!host || lua_type(L, idx) != LUA_TSTRING)
-    luaL_error(L, "bad argument #%d to '%s' (host expected, got %s)", idx - 1, fname, luaL_typename(L, idx));
+    alua_user_error(L, "bad argument #%d to '%s' (host expected, got %s)", idx - 1, fname, luaL_typename(L, idx));
   int isnum;
   lua_Integer port = lua_tointegerx(L, idx + 1, &isnum);
   if (!isnum || port < 0 || port > 65535)
-    luaL_error(L, "bad argument #%d to '%s' (port number 0-65535 expected, got %s)", idx, fname,
+    alua_user_error(L, "bad argument #%d to '%s' (port number 0-65535 expected, got %s)", idx, fname,
                isnum ? "out of range" : luaL_typename(L, idx + 1));
   if (ac_addr_ip(a, family, host, (int)port) < 0)
-    luaL_error(L, "bad argument #%d to '%s' (numeric %s address expected, got '%s'; resolve names with asyncio.getaddrinfo)",
+    alua_user_error(L, "bad argument #%d to '%s' (numeric %s address expected, got '%s'; resolve names with asyncio.getaddrinfo)",
                idx - 1, fname, family == AF_INET6 ? "IPv6" : family == AF_INET ? "IPv4" : "IP", host);
 }
 
@@ -128,7 +146,7 @@ lsock *alua_checksocket(lua_State *L, int idx) { return luaL_checkudata(L, idx, 
 /* The socket at idx, which must be open. */
 static lsock *checkopen(lua_State *L, int idx, const char *fname) {
   lsock *s = alua_checksocket(L, idx);
-  if (s->fd < 0) luaL_error(L, "%s: the socket is closed", fname);
+  if (s->fd < 0) alua_user_error(L, "%s: the socket is closed", fname);
   return s;
 }
 
@@ -202,7 +220,7 @@ static int s_fileno(lua_State *L) {
 static int s_close(lua_State *L) {
   lsock *s = alua_checksocket(L, 1);
   if (s->borrowed && s->fd >= 0)
-    return luaL_error(L, "close: this socket belongs to a stream or server; close the writer or the server instead");
+    return alua_user_error(L, "close: this socket belongs to a stream or server; close the writer or the server instead");
   sock_close(s);
   return 0;
 }
@@ -321,7 +339,7 @@ static int park(lua_State *L, task *t, lsock *s, sockop *o) {
     alua_pushloop(L, lp);
     lua_setiuservalue(L, 2, SUV_LOOP);
   } else if (s->lp != lp) {
-    return luaL_error(L, "%s: the socket is used by another event loop", op_names[o->kind]);
+    return alua_user_error(L, "%s: the socket is used by another event loop", op_names[o->kind]);
   }
   int rd = o->kind == OP_RECV || o->kind == OP_ACCEPT;
   ac_list_push_back(rd ? &s->readers : &s->writers, &t->step.link);
@@ -339,7 +357,7 @@ static int attempt(lua_State *L, task *t) {
   sockop *o = lua_touserdata(L, 1);
   lsock *s = lua_touserdata(L, 2);
   const char *name = op_names[o->kind];
-  if (s->fd < 0) return luaL_error(L, "%s: the socket is closed", name);
+  if (s->fd < 0) return alua_user_error(L, "%s: the socket is closed", name);
   switch (o->kind) {
   case OP_RECV: {
     /* at most 256 KiB per call: a huge n must not allocate a huge buffer */
@@ -423,7 +441,7 @@ static int k_op(lua_State *L, int status, lua_KContext ctx) {
 static int op_await(lua_State *L) {
   sockop *o = lua_touserdata(L, 1);
   task *t = alua_current_task(L, alua_rt(L));
-  if (o->awaited) return luaL_error(L, "%s: this operation was already awaited", op_names[o->kind]);
+  if (o->awaited) return alua_user_error(L, "%s: this operation was already awaited", op_names[o->kind]);
   o->awaited = 1;
   lua_getiuservalue(L, 1, 1);
   return attempt(L, t);
@@ -439,7 +457,7 @@ static int op_tostring(lua_State *L) {
 static sockop *newop(lua_State *L, int kind) {
   alua_checkopen(L, 1);
   lsock *s = checkopen(L, 2, op_names[kind]);
-  if (s->borrowed) luaL_error(L, "%s: this socket belongs to a stream or server; use its methods", op_names[kind]);
+  if (s->borrowed) alua_user_error(L, "%s: this socket belongs to a stream or server; use its methods", op_names[kind]);
   sockop *o = lua_newuserdatauv(L, sizeof *o, 2);
   memset(o, 0, sizeof *o);
   o->kind = (uint8_t)kind;
@@ -483,6 +501,16 @@ static int l_sock_connect(lua_State *L) {
   return 1;
 }
 
+/* internals.numeric_family(host): "inet" or "inet6" when host is a numeric
+ * address, else nil (a name to resolve). */
+static int l_numeric_family(lua_State *L) {
+  const char *host = lua_tostring(L, 1);
+  ac_addr a;
+  if (!host || lua_type(L, 1) != LUA_TSTRING || ac_addr_ip(&a, AF_UNSPEC, host, 0) < 0) return 0;
+  lua_pushstring(L, alua_family_name(a.ss.ss_family));
+  return 1;
+}
+
 void alua_open_socket(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg methods[] = {{"fileno", s_fileno},           {"close", s_close},
                                      {"bind", s_bind},               {"listen", s_listen},
@@ -509,5 +537,8 @@ void alua_open_socket(lua_State *L, rt *r, int module, int internals) {
   lua_pushvalue(L, module);
   alua_setfuncs(L, r, funcs);
   lua_pop(L, 1);
-  (void)internals;
+  static const luaL_Reg internal[] = {{"numeric_family", l_numeric_family}, {NULL, NULL}};
+  lua_pushvalue(L, internals);
+  alua_setfuncs(L, r, internal);
+  lua_pop(L, 1);
 }

@@ -29,6 +29,7 @@ void alua_newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook, 
   alua_newclass(L, r, name, methods);
   lua_pushcfunction(L, hook);
   lua_rawsetp(L, -2, &alua_await_key);
+  alua_tag_awaitable(L, "c");
   lua_pop(L, 1);
 }
 
