@@ -56,7 +56,7 @@ static int await_toplevel(lua_State *L, rt *r) {
     lua_call(L, 2, 1);
     lua_replace(L, 1);
   }
-  alua_run_until(L, lp, 1);
+  alua_run_until(L, lp, 1, 2);
   lua_settop(L, 1);
   return alua_future_push_result(L, 1);
 }

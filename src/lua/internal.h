@@ -187,8 +187,9 @@ void alua_pushloop(lua_State *L, lloop *lp);
 int alua_anchor(lua_State *L, lloop *lp, int idx);
 void alua_unanchor(lua_State *L, lloop *lp, int ref);
 void alua_push_anchored(lua_State *L, lloop *lp, int ref);
-/* Runs lp until the future at idx is done; raises on misuse or deadlock. */
-void alua_run_until(lua_State *L, lloop *lp, int idx);
+/* Runs lp until the future at idx is done; raises on misuse or deadlock,
+ * positioned `level` levels up (see alua_error_at). */
+void alua_run_until(lua_State *L, lloop *lp, int idx, int level);
 /* Reports an error (value on top, popped) through the loop's exception handler. */
 void alua_report(lua_State *L, lloop *lp, const char *message, int tbidx);
 /* Reports the context table on top (popped) through the exception handler;

@@ -213,11 +213,11 @@ static int stuck(lloop *lp) {
 
 /* Runs passes until f is done (f NULL: until stop()); the loop must not be
  * running already. */
-static void run(lua_State *L, lloop *lp, future *f) {
+static void run(lua_State *L, lloop *lp, future *f, int level) {
   rt *r = lp->rt;
-  if (lp->closed) luaL_error(L, "event loop is closed");
-  if (lp->running) luaL_error(L, "this event loop is already running");
-  if (r->running) luaL_error(L, "cannot run an event loop while another loop is running");
+  if (lp->closed) alua_error_at(L, level, "event loop is closed");
+  if (lp->running) alua_error_at(L, level, "this event loop is already running");
+  if (r->running) alua_error_at(L, level, "cannot run an event loop while another loop is running");
   lp->running = 1;
   lp->L = L;
   r->running = lp;
@@ -241,10 +241,10 @@ static void run(lua_State *L, lloop *lp, future *f) {
   lp->stopping = 0;
   lp->L = NULL;
   r->running = NULL;
-  if (err) luaL_error(L, "%s", err);
+  if (err) alua_error_at(L, level, "%s", err);
 }
 
-void alua_run_until(lua_State *L, lloop *lp, int idx) { run(L, lp, alua_checkfuture(L, idx)); }
+void alua_run_until(lua_State *L, lloop *lp, int idx, int level) { run(L, lp, alua_checkfuture(L, idx), level); }
 
 /* internals.finish_tasks(): at program end, runs the default loop until its
  * tasks are done or nothing can wake them, then closes it. */
@@ -300,14 +300,14 @@ static int l_run_until_complete(lua_State *L) {
   luaL_checkany(L, 2);
   lua_settop(L, 2);
   ensure_future(L, lp, 2);
-  run(L, lp, alua_tofuture(L, 2));
+  run(L, lp, alua_tofuture(L, 2), 1);
   if (alua_tofuture(L, 2)->state == FUT_PENDING) return luaL_error(L, "event loop stopped before the future completed");
   return alua_future_push_result(L, 2);
 }
 
 static int l_run_forever(lua_State *L) {
   lloop *lp = checkopen(L, 1);
-  run(L, lp, NULL);
+  run(L, lp, NULL, 1);
   return 0;
 }
 
