@@ -2,6 +2,7 @@
 #include "syntax/emit.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 void emit_init(struct emit *e, const char *src, size_t srclen, size_t head,
                const char *pre) {
   e->src = src;
+  e->srclen = srclen;
   e->done = head;
   e->head = head;
   e->pre = pre;
@@ -78,13 +80,19 @@ void emit_drop(struct emit *e, size_t from, size_t to) {
   if (to <= e->done)
     return;
   const char *s = e->src;
+  bool broke = false;
   for (size_t i = e->done; i < to; i++) {
     if (s[i] != '\n' && s[i] != '\r')
       continue;
+    if (!broke && e->len > 0 && e->buf[e->len - 1] == '\r')
+      put(e, " ", 1);
     put(e, "\n", 1);
+    broke = true;
     if (i + 1 < to && (s[i + 1] == '\n' || s[i + 1] == '\r') && s[i + 1] != s[i])
       i++;
   }
+  if (broke && to < e->srclen && s[to] == '\r')
+    put(e, " ", 1);
   e->done = to;
 }
 

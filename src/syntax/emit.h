@@ -8,6 +8,7 @@
 
 struct emit {
   const char *src;    /* the input */
+  size_t srclen;      /* its length */
   size_t done;        /* input before this offset has been written out */
   size_t head;        /* input bytes written verbatim before the preamble */
   const char *pre;    /* preamble written at offset head by the first edit */
@@ -31,7 +32,8 @@ void emit_insert(struct emit *e, size_t at, const char *s);
 void emit_insertn(struct emit *e, size_t at, const char *s, size_t n);
 
 /* Drops input [from, to) except its line breaks, one '\n' each (counted as
- * Lua counts them), so later input stays on its line. */
+ * Lua counts them), so later input stays on its line. A space keeps them
+ * from pairing with a '\r' next to them ("\r\n" is one break for Lua). */
 void emit_drop(struct emit *e, size_t from, size_t to);
 
 /* Writes the rest of the input up to srclen and a terminating NUL. Returns 0

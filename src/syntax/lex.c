@@ -140,11 +140,21 @@ static size_t skip_number(const char *s, size_t len, size_t i) {
   return i;
 }
 
+/* True if s[0..n) spells w; n is w's length (short: a loop beats memcmp). */
+static inline bool spells(const char *s, const char *w, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != w[i])
+      return false;
+  return true;
+}
+
 /* The reserved word spelled by s[0..n), or TK_NAME. */
 static enum tk word(const char *s, size_t n) {
-#define W(str, k)                                                   \
-  if (n == sizeof(str) - 1 && memcmp(s, str, sizeof(str) - 1) == 0) \
+#define W(str, k)                                              \
+  if (n == sizeof(str) - 1 && spells(s, str, sizeof(str) - 1)) \
     return k
+  if (n < 2 || n > 8)
+    return TK_NAME;
   switch (s[0]) {
   case 'a':
     W("and", TK_AND);

@@ -1,6 +1,6 @@
 /* The async/await translator: one pass over the tokens, rewriting
- *   async function NAME(...) ... end   ->  NAME = __alua_async(function(...) ... end)
- *   local async function f(...) ... end ->  local f; f = __alua_async(function(...) ... end)
+ *   async function NAME(...) ... end   ->  NAME = __alua_async(function(...) ... end, "NAME")
+ *   local async function f(...) ... end ->  local f; f = __alua_async(function(...) ... end, "f")
  *   async function (...) ... end        ->  __alua_async(function (...) ... end)
  *   await OPERAND                       ->  __alua_await(OPERAND)
  * Edits only change bytes within lines, so every token keeps its line. The
@@ -70,6 +70,8 @@ struct ahead {
 struct pending {
   bool is_async;     /* closes an async function, not an await operand */
   long target;       /* async: the block depth its `end` returns to */
+  size_t name_start; /* async statement: its name in the input (from == to: none) */
+  size_t name_end;
   struct operand op; /* await: how far its operand got */
 };
 
@@ -342,6 +344,39 @@ static void push_async(struct xlate *x) {
   struct pending *p = &x->stack[x->depth++];
   p->is_async = true;
   p->target = x->blk;
+  p->name_start = p->name_end = 0;
+}
+
+/* The close of an async function: `)`, or `, "name")` for the statement
+ * forms, so that warnings and task descriptions can name the function. The
+ * name is the source text without blanks; one holding anything else than
+ * names, dots and colons (a comment...) is left out. */
+static void emit_async_close(struct xlate *x, const struct pending *p, size_t at) {
+  char buf[160];
+  size_t n = 0;
+  bool ok = p->name_end > p->name_start;
+  buf[n++] = ',';
+  buf[n++] = ' ';
+  buf[n++] = '"';
+  for (size_t i = p->name_start; ok && i < p->name_end; i++) {
+    char c = x->src[i];
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+      continue;
+    bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':';
+    if (!word || n + 3 >= sizeof buf)
+      ok = false;
+    else
+      buf[n++] = c;
+  }
+  if (!ok) {
+    emit_insert(&x->out, at, ")");
+    return;
+  }
+  buf[n++] = '"';
+  buf[n++] = ')';
+  buf[n] = '\0';
+  emit_insert(&x->out, at, buf);
 }
 
 /* After an `end`: closes the async functions it ends. */
@@ -350,7 +385,7 @@ static void close_async(struct xlate *x, const struct token *t) {
     struct pending *p = &x->stack[x->depth - 1];
     if (!p->is_async || x->blk > p->target)
       return;
-    emit_insert(&x->out, t->end, ")");
+    emit_async_close(x, p, t->end);
     x->depth--;
   }
 }
@@ -397,6 +432,8 @@ static size_t async_statement(struct xlate *x, const struct token *t,
   if (a->first.kind == TK_AWAIT)
     x->await_name = true;
   push_async(x);
+  x->stack[x->depth - 1].name_start = a->first.start;
+  x->stack[x->depth - 1].name_end = a->last.end;
   x->blk++;
   x->stat = false;
   x->after_dot = false;

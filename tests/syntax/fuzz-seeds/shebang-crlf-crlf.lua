@@ -1,0 +1,3 @@
+#
+
+	await await await await Cs
