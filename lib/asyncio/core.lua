@@ -55,7 +55,12 @@ function M.run(main, ...)
   if opts then args.n = args.n - 1 end
   local function args_() return table.unpack(args, 1, args.n) end
   if I.running_loop() then
-    if I.repl_await then return await(M.iscoroutinefunction(main) and main(args_()) or main) end
+    if I.repl_await then
+      -- at the prompt: the statement is a task already; await main in it
+      if M.iscoroutinefunction(main) then return await(main(args_())) end
+      if type(main) == "function" then return await(M.create_task(main, args_())) end
+      return await(main)
+    end
     error("asyncio.run() cannot be called from a running event loop", 2)
   end
   if M.iscoroutinefunction(main) then

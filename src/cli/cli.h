@@ -14,7 +14,10 @@ int cli_docall(lua_State *L, int narg, int nres);
  * it (reporting errors nobody retrieved). Returns a Lua status; an error is
  * left on the stack. */
 int cli_finish_tasks(lua_State *L);
-/* The interactive prompt. */
+/* The interactive prompt (repl.c): readline on a terminal, plain lines
+ * otherwise; each statement runs as a task on the default loop, which keeps
+ * running between statements. Returns at the end of input (Ctrl+D) after
+ * cancelling the tasks still running and letting them finish. */
 void cli_repl(lua_State *L);
 /* --translate: prints the translation of a file; 0 on success. */
 int cli_translate_file(lua_State *L, const char *path);

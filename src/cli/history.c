@@ -31,6 +31,9 @@ static char *history_path(void) {
 void cli_history_load(void) {
   using_history();
   stifle_history(HISTORY_MAX);
+  /* timestamps ("#<seconds>" lines) separate the entries in the file, so
+   * that a statement spanning lines reads back as one entry */
+  history_comment_char = '#';
   history_write_timestamps = 1;
   history_multiline_entries = 1;
   path = history_path();

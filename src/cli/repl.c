@@ -1,110 +1,475 @@
-/* The interactive prompt: reads a statement (more lines while Lua reports an
- * incomplete chunk), tries it first as an expression to print its values,
- * and runs it; `await` at the prompt runs the loop until the awaited thing is
- * done. */
+/* The interactive prompt (SPEC 4). One long-lived event loop runs the whole
+ * session: the prompt drives it pass by pass and watches standard input
+ * with the loop's poller, so background tasks keep running while the user
+ * types. Readline is used through its callback interface: each readable
+ * byte is handed to rl_callback_read_char, which calls on_line when a line
+ * is complete.
+ *
+ * A statement is read line by line until Lua stops reporting `<eof>`
+ * (incomplete chunk); a first line that compiles as `return <line>` is an
+ * expression whose values are printed (`=expr` too, as in Lua 5.4). The
+ * compiled chunk runs as a task, so `await` works at the prompt; while it
+ * runs, standard input is not read (what is typed waits in the terminal)
+ * and Ctrl+C cancels it. When standard input is not a terminal, statements
+ * are read the same way without readline and without prompts. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <readline/history.h>
 #include <readline/readline.h>
 
 #include "alua.h"
 #include "cli/cli.h"
+#include "cli/repl.h"
+#include "lua/repl_support.h"
 
 #define PROMPT "> "
 #define PROMPT2 ">> "
 #define EOFMARK "<eof>"
+#define CHUNKNAME "=stdin"
 
-/* Reads one line with the prompt; pushes it (without the newline). */
-static int readline_push(lua_State *L, const char *prompt) {
-  char *line = readline(prompt);
-  if (!line) return 0;
-  lua_pushstring(L, line);
-  free(line);
-  return 1;
+enum { READING, RUNNING };
+
+/* Why a static: readline's line callback receives no user data. */
+static struct {
+  lua_State *L;        /* main thread, which runs the loop */
+  int tty;             /* standard input is a terminal: readline and prompts */
+  int state;           /* READING a statement or RUNNING it */
+  int quit;            /* leave once the current pass is over */
+  int pollable;        /* standard input can be watched (not a regular file) */
+  int watching;        /* standard input is being watched */
+  char *code;          /* lines of the statement entered so far, or NULL */
+  size_t codelen;      /* bytes in code */
+  int was_eq;          /* its first line started with '=' (now "return ") */
+  char *in;            /* without a terminal: bytes read, not yet handled */
+  size_t inlen;        /* bytes in `in` */
+  size_t incap;        /* bytes allocated for `in` */
+  int in_eof;          /* without a terminal: standard input has ended */
+  volatile sig_atomic_t resized; /* SIGWINCH arrived */
+  struct sigaction old_winch;    /* SIGWINCH disposition to restore */
+} R;
+
+static void show_prompt(void);
+
+/* -- the statement being entered ------------------------------------------ */
+
+static void code_clear(void) {
+  free(R.code);
+  R.code = NULL;
+  R.codelen = 0;
+  R.was_eq = 0;
 }
 
-/* True when the status and message say the chunk just ended too early. */
+/* Appends a line (after a newline when there are lines already). */
+static int code_append(const char *line) {
+  size_t n = strlen(line);
+  size_t need = R.codelen + n + 2;
+  char *p = realloc(R.code, need);
+  if (!p) return -1;
+  if (R.code && R.codelen) p[R.codelen++] = '\n';
+  memcpy(p + R.codelen, line, n + 1);
+  R.codelen += n;
+  R.code = p;
+  return 0;
+}
+
+/* The statement as typed (for the history): "=x" rather than "return x". */
+static void history_add_code(void) {
+  if (!R.tty || !R.code) return;
+  if (!R.was_eq) {
+    cli_history_add(R.code);
+    return;
+  }
+  size_t n = R.codelen - (sizeof "return " - 1) + 2;
+  char *typed = malloc(n);
+  if (!typed) return;
+  snprintf(typed, n, "=%s", R.code + sizeof "return " - 1);
+  cli_history_add(typed);
+  free(typed);
+}
+
+/* Protected: compiles the string at 1; returns the chunk or the message,
+ * and the status. */
+static int p_load(lua_State *L) {
+  size_t len;
+  const char *s = lua_tolstring(L, 1, &len);
+  int status = alua_loadbufferx(L, s, len, CHUNKNAME, "t");
+  lua_pushinteger(L, status);
+  return 2;
+}
+
+/* Compiles s: pushes the chunk (LUA_OK) or an error message. */
+static int compile(lua_State *L, const char *s, size_t len) {
+  lua_pushcfunction(L, p_load);
+  lua_pushlstring(L, s, len);
+  if (lua_pcall(L, 1, 2, 0) != LUA_OK) return LUA_ERRMEM;
+  int status = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return status;
+}
+
+/* True when the message on top says the chunk ended too early. */
 static int incomplete(lua_State *L, int status) {
   if (status != LUA_ERRSYNTAX) return 0;
   size_t len;
   const char *msg = lua_tolstring(L, -1, &len);
   size_t marklen = sizeof EOFMARK - 1;
-  if (len >= marklen && strcmp(msg + len - marklen, EOFMARK) == 0) {
-    lua_pop(L, 1);
-    return 1;
-  }
+  return msg && len >= marklen && strcmp(msg + len - marklen, EOFMARK) == 0;
+}
+
+/* Compiles `return <line>` for a first line, so that an expression's values
+ * get printed; pushes the chunk and returns 1, or pushes nothing. */
+static int compile_expression(lua_State *L) {
+  lua_pushfstring(L, "return %s;", R.code);
+  size_t len;
+  const char *s = lua_tolstring(L, -1, &len);
+  int status = compile(L, s, len);
+  lua_remove(L, -2);
+  if (status == LUA_OK) return 1;
+  lua_pop(L, 1);
   return 0;
 }
 
-/* Tries "return <line>" so that expressions print their values. */
-static int addreturn(lua_State *L) {
-  const char *line = lua_tostring(L, -1);
-  const char *retline = lua_pushfstring(L, "return %s;", line);
-  int status = alua_loadbufferx(L, retline, strlen(retline), "=stdin", "t");
-  if (status == LUA_OK) {
-    lua_remove(L, -2);
-    if (line[0] != '\0') add_history(line);
-  } else {
-    lua_pop(L, 2);
-  }
-  return status;
+/* Prints the error message on top (popped), as lua.c does. Unlike
+ * cli_report, leaves the rest of the stack alone: the loop may be using it. */
+static void report(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  cli_message(msg ? msg : lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, -1)));
+  lua_settop(L, lua_gettop(L) - (msg ? 1 : 2));
 }
 
-/* Adds more lines until the chunk is complete or wrong. */
-static int multiline(lua_State *L) {
-  for (;;) {
-    size_t len;
-    const char *line = lua_tolstring(L, 1, &len);
-    int status = alua_loadbufferx(L, line, len, "=stdin", "t");
-    if (!incomplete(L, status) || !readline_push(L, PROMPT2)) {
-      add_history(line);
-      return status;
+/* Starts the chunk on top as the statement's task. */
+static void start(lua_State *L) {
+  if (alua_repl_start(L) != 0) {
+    report(L);
+    return;
+  }
+  R.state = RUNNING;
+}
+
+/* Handles one line of input (without its newline); NULL is the end of
+ * input. Leaves R.state RUNNING when a statement was started. */
+static void handle_line(const char *line) {
+  lua_State *L = R.L;
+  int top = lua_gettop(L);
+  if (!line) {
+    if (!R.code || !R.tty) R.quit = 1;
+    if (R.code) {
+      /* the input ended inside a statement: show Lua's message; at a
+       * terminal, a fresh prompt follows */
+      int status = compile(L, R.code, R.codelen);
+      history_add_code();
+      code_clear();
+      if (status != LUA_OK) report(L);
     }
-    lua_pushliteral(L, "\n");
-    lua_insert(L, -2);
-    lua_concat(L, 3);
+    lua_settop(L, top);
+    return;
   }
-}
-
-/* Reads and compiles one statement; leaves the chunk on the stack. -1 at
- * end of input. */
-static int loadline(lua_State *L) {
-  lua_settop(L, 0);
-  if (!readline_push(L, PROMPT)) return -1;
-  if (lua_tostring(L, 1)[0] == '=') {
+  int first = R.code == NULL;
+  if (first && line[strspn(line, " \t\r")] == '\0') return; /* empty line */
+  if (first && line[0] == '=') {
     /* "=expr" as in Lua 5.4 */
-    lua_pushfstring(L, "%s", lua_tostring(L, 1) + 1);
-    lua_replace(L, 1);
+    size_t n = strlen(line) + sizeof "return ";
+    R.code = malloc(n);
+    if (!R.code) return;
+    snprintf(R.code, n, "return %s", line + 1);
+    R.codelen = strlen(R.code);
+    R.was_eq = 1;
+  } else if (code_append(line) != 0) {
+    cli_message("not enough memory");
+    code_clear();
+    return;
   }
-  int status = addreturn(L);
-  if (status != LUA_OK) status = multiline(L);
-  lua_remove(L, 1);
-  return status;
+  if (first && !R.was_eq && compile_expression(L)) {
+    history_add_code();
+    code_clear();
+    start(L);
+    lua_settop(L, top);
+    return;
+  }
+  int status = compile(L, R.code, R.codelen);
+  if (incomplete(L, status)) {
+    lua_settop(L, top);
+    return;
+  }
+  history_add_code();
+  code_clear();
+  if (status == LUA_OK) start(L);
+  else report(L);
+  lua_settop(L, top);
 }
 
-/* Prints every value left on the stack, as `print` does. */
-static void printvalues(lua_State *L) {
+/* -- results -------------------------------------------------------------- */
+
+/* Protected: print(...) with the values on the stack. */
+static int p_print(lua_State *L) {
   int n = lua_gettop(L);
-  if (n == 0) return;
-  luaL_checkstack(L, LUA_MINSTACK, "too many results to print");
   lua_getglobal(L, "print");
   lua_insert(L, 1);
-  if (lua_pcall(L, n, 0, 0) != LUA_OK)
-    cli_message(lua_pushfstring(L, "error calling 'print' (%s)", lua_tostring(L, -1)));
+  lua_call(L, n, 0);
+  return 0;
+}
+
+/* Prints the n values on top (popped). */
+static void print_values(lua_State *L, int n) {
+  luaL_checkstack(L, LUA_MINSTACK, NULL);
+  lua_pushcfunction(L, p_print);
+  lua_insert(L, -n - 1);
+  if (lua_pcall(L, n, 0, 0) != LUA_OK) {
+    cli_message(lua_pushfstring(L, "error calling 'print' (%s)", luaL_tolstring(L, -1, NULL)));
+    lua_pop(L, 2);
+  }
+}
+
+/* When the statement's task is done: shows what it produced and prompts
+ * for the next one. */
+static void finish_statement(void) {
+  lua_State *L = R.L;
+  int top = lua_gettop(L);
+  int n;
+  switch (alua_repl_result(L, &n)) {
+  case ALUA_REPL_RUNNING:
+    return;
+  case ALUA_REPL_OK:
+    if (n > 0) print_values(L, n);
+    break;
+  case ALUA_REPL_ERROR:
+    cli_message(lua_tostring(L, -1));
+    break;
+  case ALUA_REPL_INTERRUPTED:
+    fputs("KeyboardInterrupt\n", stderr);
+    fflush(stderr);
+    break;
+  default:
+    break;
+  }
+  lua_settop(L, top);
+  fflush(stdout);
+  R.state = READING;
+  show_prompt();
+}
+
+/* -- input ------------------------------------------------------------------ */
+
+static void on_input(void *ud);
+
+static void watch_input(void) {
+  if (R.watching || !R.pollable) return;
+  int rc = alua_repl_watch(R.L, STDIN_FILENO, on_input, NULL);
+  if (rc == -EPERM) {
+    R.pollable = 0; /* a regular file: read it after every pass instead */
+  } else if (rc < 0) {
+    cli_message(strerror(-rc));
+    R.quit = 1;
+  } else {
+    R.watching = 1;
+  }
+}
+
+static void unwatch_input(void) {
+  if (!R.watching) return;
+  alua_repl_unwatch(R.L);
+  R.watching = 0;
+}
+
+/* readline's line callback: line is malloc'd, NULL at end of input
+ * (Ctrl+D on an empty line). Readline has already left the terminal in its
+ * normal mode and moved to a new line. */
+static void on_line(char *line) {
+  rl_callback_handler_remove();
+  cli_term_set_prompt_visible(0);
+  unwatch_input();
+  handle_line(line);
+  free(line);
+  if (!R.quit && R.state == READING) show_prompt();
+}
+
+/* Without a terminal: hands the complete lines read so far to
+ * handle_line until a statement starts, then the end of input. */
+static void drain_input(void) {
+  while (R.state == READING && !R.quit) {
+    char *nl = R.inlen ? memchr(R.in, '\n', R.inlen) : NULL;
+    if (!nl && !R.in_eof) return;
+    if (!nl && R.inlen == 0) {
+      handle_line(NULL);
+      return;
+    }
+    size_t n = nl ? (size_t)(nl - R.in) : R.inlen;
+    char *line = malloc(n + 1);
+    if (!line) {
+      R.quit = 1;
+      return;
+    }
+    memcpy(line, R.in, n);
+    line[n] = '\0';
+    size_t used = nl ? n + 1 : n;
+    memmove(R.in, R.in + used, R.inlen - used);
+    R.inlen -= used;
+    handle_line(line);
+    free(line);
+  }
+}
+
+/* Without a terminal: reads what is there (stdin is readable, or a regular
+ * file). */
+static void read_input(void) {
+  if (R.incap - R.inlen < 4096) {
+    size_t cap = R.incap ? R.incap * 2 : 8192;
+    char *p = realloc(R.in, cap);
+    if (!p) {
+      R.in_eof = 1;
+      return;
+    }
+    R.in = p;
+    R.incap = cap;
+  }
+  ssize_t n = read(STDIN_FILENO, R.in + R.inlen, R.incap - R.inlen);
+  if (n > 0) R.inlen += (size_t)n;
+  else if (n == 0 || (errno != EINTR && errno != EAGAIN)) R.in_eof = 1;
+  if (R.in_eof) unwatch_input();
+}
+
+/* Standard input is readable (called from the loop's poll phase). */
+static void on_input(void *ud) {
+  (void)ud;
+  if (R.tty) {
+    /* output may have cleared the prompt in this pass: draw it first, so
+     * that readline edits the line it thinks is shown */
+    cli_term_refresh();
+    rl_callback_read_char();
+    return;
+  }
+  read_input();
+  drain_input();
+}
+
+/* Prompts for a statement (or its next line) and watches standard input. */
+static void show_prompt(void) {
+  if (R.tty) {
+    rl_callback_handler_install(R.code ? PROMPT2 : PROMPT, on_line);
+    cli_term_set_prompt_visible(1);
+    watch_input();
+    return;
+  }
+  if (!R.in_eof) watch_input();
+  drain_input();
+}
+
+/* -- Ctrl+C, window size ------------------------------------------------------ */
+
+/* Ctrl+C at the prompt: drop the partial statement, show a fresh prompt. */
+static void interrupt_prompt(void) {
+  code_clear();
+  if (!R.tty) {
+    fputs("KeyboardInterrupt\n", stderr);
+    fflush(stderr);
+    return;
+  }
+  cli_term_refresh();
+  rl_callback_sigcleanup(); /* an incremental search, a half-typed key sequence */
+  rl_point = rl_end;
+  rl_redisplay();
+  fputs("^C\n", rl_outstream);
+  fflush(rl_outstream);
+  rl_free_line_state();
+  rl_callback_handler_remove();
+  cli_term_set_prompt_visible(0);
+  show_prompt();
+}
+
+static void on_winch(int sig) {
+  (void)sig;
+  R.resized = 1;
+  alua_repl_wake();
+}
+
+/* After every loop pass: Ctrl+C, resizes, the end of the statement, and
+ * the prompt that output may have cleared. */
+static void after_pass(void) {
+  int stopped;
+  if (alua_repl_take_interrupts(&stopped)) {
+    if (R.state == RUNNING) alua_repl_interrupt_statement(R.L);
+    else interrupt_prompt();
+  }
+  if (stopped) {
+    fputs(stopped == ALUA_REPL_STOPPED_TASK ? "KeyboardInterrupt: stopped a task that never yielded\n"
+                                            : "KeyboardInterrupt: stopped a callback that never returned\n",
+          stderr);
+    fflush(stderr);
+  }
+  if (R.resized && R.state == READING) {
+    /* while a statement runs, the new size waits for the next prompt */
+    R.resized = 0;
+    if (R.tty) rl_resize_terminal();
+  }
+  if (R.state == RUNNING) finish_statement();
+  cli_term_refresh();
+}
+
+/* -- the session ---------------------------------------------------------------- */
+
+static void setup_readline(lua_State *L) {
+  rl_readline_name = "alua";
+  rl_instream = stdin;
+  rl_outstream = stdout; /* the real one: cli_term_install replaces stdout */
+  rl_catch_signals = 0;  /* SIGINT is the prompt's (repl_support.c) */
+  rl_catch_sigwinch = 0; /* handled here: readline only catches it while reading a key */
+  rl_change_environment = 0;
+  cli_complete_init(L);
+  cli_history_load();
+  cli_term_install(L);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_winch;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGWINCH, &sa, &R.old_winch);
+}
+
+static void teardown_readline(lua_State *L) {
+  rl_callback_handler_remove();
+  sigaction(SIGWINCH, &R.old_winch, NULL);
+  cli_term_restore(L);
+  cli_history_close();
 }
 
 void cli_repl(lua_State *L) {
-  int status;
-  rl_readline_name = "alua";
-  while ((status = loadline(L)) != -1) {
-    if (status == LUA_OK) status = cli_docall(L, 0, LUA_MULTRET);
-    if (status == LUA_OK) printvalues(L);
-    else cli_report(L, status);
+  memset(&R, 0, sizeof R);
+  R.L = L;
+  R.tty = isatty(STDIN_FILENO);
+  R.pollable = 1;
+  if (alua_repl_enter(L) != 0) {
+    cli_report(L, LUA_ERRRUN);
+    return;
   }
-  lua_settop(L, 0);
-  fputc('\n', stdout);
+  if (R.tty) setup_readline(L);
+  R.state = READING;
+  show_prompt();
+  while (!R.quit) {
+    int may_block = !(R.state == READING && !R.pollable);
+    int rc = alua_repl_pass(L, may_block);
+    if (rc < 0) {
+      cli_message(lua_pushfstring(L, "event loop failed: %s", strerror(-rc)));
+      lua_pop(L, 1);
+      break;
+    }
+    if (R.state == READING && !R.pollable && !R.tty) {
+      read_input();
+      drain_input();
+    }
+    after_pass();
+  }
+  unwatch_input();
+  if (R.tty) teardown_readline(L);
+  code_clear();
+  free(R.in);
+  R.in = NULL;
   fflush(stdout);
+  /* Ctrl+D: the tasks still running are cancelled; their cleanup runs */
+  int rc = alua_repl_shutdown(L);
+  if (rc < 0) cli_message(lua_pushfstring(L, "event loop failed: %s", strerror(-rc)));
+  alua_repl_leave(L);
 }

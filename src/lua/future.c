@@ -369,7 +369,13 @@ void alua_future_describe_outcome(lua_State *L, luaL_Buffer *b, int idx) {
     lua_rawgeti(L, -1, 1);
     lua_remove(L, -2);
   }
-  if (lua_type(L, -1) == LUA_TSTRING && !f->failed) {
+  future *g = alua_tofuture(L, -1);
+  if (g) {
+    /* a future's result may be a future (itself, even): name its kind
+     * only, so that describing never recurses */
+    lua_pop(L, 1);
+    lua_pushstring(L, g->kind == KIND_TASK ? "<Task>" : "<Future>");
+  } else if (lua_type(L, -1) == LUA_TSTRING && !f->failed) {
     lua_pushfstring(L, "'%s'", lua_tostring(L, -1));
     lua_remove(L, -2);
   } else {

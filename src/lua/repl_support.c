@@ -22,6 +22,7 @@ static struct {
   int stmt_ref;              /* registry ref of that task */
   volatile sig_atomic_t interrupted; /* Ctrl+C cancelled the statement */
   volatile sig_atomic_t pending;     /* SIGINTs not acted on yet */
+  int stopped;               /* a hook raised KeyboardInterrupt outside the statement */
   int sigint_installed;      /* our SIGINT handler is in place */
   struct sigaction previous; /* SIGINT disposition to restore */
 } S = {.loop_ref = LUA_NOREF, .stmt_ref = LUA_NOREF};
@@ -55,6 +56,7 @@ static void interrupt_hook(lua_State *L, lua_Debug *ar) {
   }
   if (S.pending >= 2) {
     S.pending = 0;
+    S.stopped = cur && cur->co == L ? ALUA_REPL_STOPPED_TASK : ALUA_REPL_STOPPED_CALLBACK;
     alua_push_error(L, S.r, "KeyboardInterrupt", NULL);
     lua_error(L);
   }
@@ -95,9 +97,11 @@ static void sigint_restore(void) {
   S.sigint_installed = 0;
 }
 
-int alua_repl_take_interrupts(void) {
+int alua_repl_take_interrupts(int *stopped) {
   int n = S.pending;
   S.pending = 0;
+  *stopped = S.stopped;
+  S.stopped = 0;
   return n;
 }
 
@@ -239,11 +243,13 @@ static int p_values(lua_State *L) { return alua_future_push_result(L, 1); }
 static int p_report(lua_State *L) {
   lua_State *none = lua_newthread(L);
   alua_push_error_report(L, 1, none, 0);
-  strip_suffix(L, "\nawaited by the main chunk:");
-  strip_suffix(L, "\nstack traceback:");
   /* the statement's own frames read as in lua.c */
   luaL_gsub(L, lua_tostring(L, -1), "\nstack traceback (task 'stdin'):", "\nstack traceback:");
   luaL_gsub(L, lua_tostring(L, -1), "\nawaited by task 'stdin':", "\nawaited by the statement:");
+  /* headings left without frames */
+  strip_suffix(L, "\nawaited by the main chunk:");
+  strip_suffix(L, "\nawaited by the statement:");
+  strip_suffix(L, "\nstack traceback:");
   return 1;
 }
 

@@ -51,9 +51,16 @@ int alua_repl_start(lua_State *L);
  * number of values pushed. */
 int alua_repl_result(lua_State *L, int *nvalues);
 
+/* What a second Ctrl+C stopped when the loop did not get control back. */
+enum { ALUA_REPL_STOPPED_TASK = 1, ALUA_REPL_STOPPED_CALLBACK };
+
 /* Number of Ctrl+C presses since the last call that neither a hook nor the
- * prompt has acted on yet; resets it. Called after each pass. */
-int alua_repl_take_interrupts(void);
+ * prompt has acted on yet; resets it. Called after each pass. *stopped is
+ * set (ALUA_REPL_STOPPED_*) when a second Ctrl+C, while something other
+ * than the statement ran without yielding, raised KeyboardInterrupt there
+ * (that task fails; a callback's error goes to the exception handler), 0
+ * otherwise. */
+int alua_repl_take_interrupts(int *stopped);
 
 /* Cancels the statement's task because of Ctrl+C; alua_repl_result then
  * says ALUA_REPL_INTERRUPTED if it ends cancelled. 0 when none runs. */

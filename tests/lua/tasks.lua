@@ -56,6 +56,11 @@ local main = A(function()
     await(asyncio.gather(table.unpack(ts)))
   end
   print("rounds done")
+  -- a task whose result is itself describes without recursing
+  local selfish
+  selfish = asyncio.create_task(function() return selfish end, {name = "selfish"})
+  await(selfish)
+  print(selfish)
 end, "main")
 
 asyncio.run(main)
