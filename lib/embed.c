@@ -1,24 +1,52 @@
-/* Build-time tool: turns Lua source files into a C table so the library and
- * the lessons live inside the binary and the module (nothing reads LUA_PATH).
+/* Build-time tool: compiles the Lua library files to bytecode and writes them
+ * as a C table, so the library lives inside the binary and the module
+ * (nothing reads LUA_PATH) and starting alua parses no Lua source.
  *
  * usage: embed OUT.c name=path [name=path ...]
- * Writes `const alua_embedded_file alua_embedded_files[]`, ended by a NULL name. */
+ * Writes `const alua_embedded_file alua_embedded_files[]`, ended by a NULL
+ * name. Each chunk is named "=[asyncio NAME]", as tracebacks show it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int emit(FILE *out, int index, const char *path) {
+#include <lauxlib.h>
+#include <lua.h>
+
+/* Writes the bytes of a dumped chunk as C initialisers. */
+static int writer(lua_State *L, const void *p, size_t sz, void *ud) {
+  (void)L;
+  FILE *out = ud;
+  const unsigned char *b = p;
+  for (size_t i = 0; i < sz; i++) fprintf(out, "%d,%s", b[i], (i % 24 == 23) ? "\n" : "");
+  return 0;
+}
+
+/* Compiles path as chunk `name` and writes it as `static const char fileN[]`. */
+static int emit(lua_State *L, FILE *out, int index, const char *name, size_t namelen, const char *path) {
+  char chunk[256];
+  snprintf(chunk, sizeof chunk, "=[asyncio %.*s]", (int)namelen, name);
   FILE *in = fopen(path, "rb");
   if (!in) {
     perror(path);
     return -1;
   }
-  fprintf(out, "static const char file%d[] = {", index);
-  int c;
-  size_t n = 0;
-  while ((c = fgetc(in)) != EOF) fprintf(out, "%s%d,", (n++ % 24) ? "" : "\n", c);
-  fprintf(out, "0};\n");
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, in)) > 0) luaL_addlstring(&b, buf, n);
   fclose(in);
+  luaL_pushresult(&b);
+  size_t len;
+  const char *src = lua_tolstring(L, -1, &len);
+  if (luaL_loadbufferx(L, src, len, chunk, "t") != LUA_OK) {
+    fprintf(stderr, "embed: %s\n", lua_tostring(L, -1));
+    return -1;
+  }
+  fprintf(out, "static const char file%d[] = {\n", index);
+  lua_dump(L, writer, out, 0);
+  fprintf(out, "0};\n");
+  lua_pop(L, 2);
   return 0;
 }
 
@@ -27,7 +55,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: embed OUT.c name=path ...\n");
     return 2;
   }
-  FILE *out = fopen(argv[1], "w");
+  lua_State *L = luaL_newstate();
+  FILE *out = L ? fopen(argv[1], "w") : NULL;
   if (!out) {
     perror(argv[1]);
     return 1;
@@ -39,7 +68,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "embed: expected name=path, got %s\n", argv[i]);
       return 2;
     }
-    if (emit(out, i, eq + 1) != 0) return 1;
+    if (emit(L, out, i, argv[i], (size_t)(eq - argv[i]), eq + 1) != 0) return 1;
   }
   fprintf(out, "const alua_embedded_file alua_embedded_files[] = {\n");
   for (int i = 2; i < argc; i++) {
@@ -47,5 +76,6 @@ int main(int argc, char **argv) {
     fprintf(out, "  {\"%.*s\", file%d, sizeof(file%d) - 1},\n", (int)(eq - argv[i]), argv[i], i, i);
   }
   fprintf(out, "  {NULL, NULL, 0}\n};\n");
+  lua_close(L);
   return fclose(out) == 0 ? 0 : 1;
 }

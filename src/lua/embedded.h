@@ -1,4 +1,4 @@
-/* Lua sources compiled into the binary at build time (see lib/embed.c). */
+/* The Lua library, compiled to bytecode at build time (see lib/embed.c). */
 #ifndef ALUA_LUA_EMBEDDED_H
 #define ALUA_LUA_EMBEDDED_H
 
@@ -6,8 +6,8 @@
 
 typedef struct alua_embedded_file {
   const char *name;   /* module name, e.g. "asyncio.taskgroup" */
-  const char *source; /* Lua source text, NUL-terminated */
-  size_t len;         /* length of source without the NUL */
+  const char *source; /* the chunk's bytecode */
+  size_t len;         /* its length */
 } alua_embedded_file;
 
 extern const alua_embedded_file alua_embedded_files[];

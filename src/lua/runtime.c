@@ -136,9 +136,8 @@ int alua_iserror(lua_State *L, rt *r, int idx, const char *cls) {
 static void run_lib(lua_State *L, const char *name, int module, int internals) {
   for (const alua_embedded_file *f = alua_embedded_files; f->name; f++) {
     if (strcmp(f->name, name) != 0) continue;
-    char chunk[128];
-    snprintf(chunk, sizeof chunk, "=[asyncio %s]", name);
-    if (alua_loadbufferx(L, f->source, f->len, chunk, "t") != LUA_OK) lua_error(L);
+    /* bytecode made at build time; its chunk name is "=[asyncio NAME]" */
+    if (luaL_loadbufferx(L, f->source, f->len, name, "b") != LUA_OK) lua_error(L);
     lua_pushvalue(L, module);
     lua_pushvalue(L, internals);
     lua_call(L, 2, 0);
