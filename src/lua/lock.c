@@ -35,14 +35,9 @@ typedef struct permits {
 } permits;
 
 static permits *checkpermits(lua_State *L, int idx) {
-  permits *p = lua_touserdata(L, idx);
-  if (p && lua_getmetatable(L, idx)) {
-    int ok = lua_rawgetp(L, -1, &permits_key) != LUA_TNIL;
-    lua_pop(L, 2);
-    if (ok) return p;
-  }
-  luaL_typeerror(L, idx, "Lock or Semaphore");
-  return NULL;
+  permits *p = alua_tomarked(L, idx, &permits_key);
+  if (!p) luaL_typeerror(L, idx, "Lock or Semaphore");
+  return p;
 }
 
 /* locked(): no permit can be taken without waiting. */

@@ -58,13 +58,7 @@ typedef struct queue {
   uint8_t has_less;       /* PriorityQueue ordered by a comparator (QUV_LESS) */
 } queue;
 
-static queue *toqueue(lua_State *L, int idx) {
-  queue *q = lua_touserdata(L, idx);
-  if (!q || !lua_getmetatable(L, idx)) return NULL;
-  int ok = lua_rawgetp(L, -1, &queue_key) != LUA_TNIL;
-  lua_pop(L, 2);
-  return ok ? q : NULL;
-}
+static queue *toqueue(lua_State *L, int idx) { return alua_tomarked(L, idx, &queue_key); }
 
 static queue *checkqueue(lua_State *L, int idx) {
   queue *q = toqueue(L, idx);
