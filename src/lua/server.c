@@ -197,11 +197,16 @@ static int sv_gc(lua_State *L) {
 
 /* -- creating --------------------------------------------------------------------- */
 
-/* Removes a stale Unix socket file at path (one nobody listens on), as
- * asyncio does; anything else there is left for bind to report. */
-static void remove_stale(const char *path) {
+/* Removes a stale Unix socket file at path: a socket file nobody listens on
+ * (a connection attempt is refused at once). A live one, or anything else
+ * there, is left for bind to report. */
+static void remove_stale(const ac_addr *a, const char *path) {
   struct stat st;
-  if (path[0] && stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path);
+  if (!path[0] || stat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) return;
+  int fd = ac_socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) return;
+  if (ac_sock_connect(fd, a) == -ECONNREFUSED) unlink(path);
+  close(fd);
 }
 
 /* Opens one listener for the spec table at idx: {family=, host=, port=} or
@@ -233,7 +238,7 @@ static void add_listener(lua_State *L, lserver *srv, int sidx, int idx, int back
       alua_check_sockaddr(L, AF_UNIX, lua_gettop(L), &a, "start_unix_server");
       const char *p = lua_tostring(L, -1);
       if (p[0] != '@') {
-        remove_stale(p);
+        remove_stale(&a, p);
         path = strdup(p);
         if (!path) luaL_error(L, "not enough memory");
       }
@@ -516,6 +521,7 @@ void alua_open_server(lua_State *L, rt *r, int module, int internals) {
   lua_setfield(L, internals, "Server");
   const luaL_Reg opm[] = {{"__tostring", op_tostring}, {NULL, NULL}};
   alua_newclass(L, r, MT_SERVEROP, opm);
+  alua_tag_awaitable(L, "c"); /* awaited in C: the Lua await goes straight there */
   lua_pushcfunction(L, op_await);
   lua_rawsetp(L, -2, &alua_await_key);
   lua_pop(L, 1);

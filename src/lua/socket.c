@@ -522,6 +522,7 @@ void alua_open_socket(lua_State *L, rt *r, int module, int internals) {
   lua_pop(L, 1);
   const luaL_Reg opm[] = {{"__tostring", op_tostring}, {NULL, NULL}};
   alua_newclass(L, r, MT_SOCKOP, opm);
+  alua_tag_awaitable(L, "c"); /* awaited in C: the Lua await goes straight there */
   lua_pushcfunction(L, op_await);
   lua_rawsetp(L, -2, &alua_await_key);
   lua_pop(L, 1);

@@ -51,8 +51,10 @@
 
 /* Bytes made room for before each read from the descriptor. */
 #define READ_CHUNK 65536
-/* A write buffer emptied keeps its storage up to this size. */
+/* A buffer emptied keeps its storage up to this size (a burst of megabytes
+ * is given back once it is read or sent). */
 #define WBUF_KEEP (256 * 1024)
+#define RBUF_KEEP (256 * 1024)
 
 /* Uservalues of the core, the reader, the writer, and of an operation. */
 enum { CUV_LOOP = 1, CUV_VIEW, CUV_N = CUV_VIEW };
@@ -189,8 +191,12 @@ static void update_interest(lstream *s) {
   if (ev == s->io.events) return;
   int rc = ac_io_start(&s->lp->core, &s->io, ev);
   if (rc < 0 && !s->err) {
+    /* cannot watch the descriptor (out of memory): the connection is as
+     * good as broken, and whoever waits on it must hear so */
     s->err = -rc;
     ac_io_stop(&s->lp->core, &s->io);
+    alua_wake_all(&s->readers);
+    alua_wake_all(&s->drainers);
   }
 }
 
@@ -297,9 +303,13 @@ static void fill(lstream *s) {
     fail(s, ENOMEM, NULL);
     return;
   }
+  /* Nobody reading: one chunk at a time, so flow control stops the buffer
+   * within a chunk of 2 * limit. A parked reader takes all there is room for. */
+  size_t want = ac_buf_room(&s->rbuf);
+  if (!s->reading && want > READ_CHUNK) want = READ_CHUNK;
   ssize_t n;
-  if (s->is_sock) n = recv(s->io.fd, ac_buf_tail(&s->rbuf), ac_buf_room(&s->rbuf), 0);
-  else n = read(s->io.fd, ac_buf_tail(&s->rbuf), ac_buf_room(&s->rbuf));
+  if (s->is_sock) n = recv(s->io.fd, ac_buf_tail(&s->rbuf), want, 0);
+  else n = read(s->io.fd, ac_buf_tail(&s->rbuf), want);
   if (n > 0) {
     ac_buf_commit(&s->rbuf, (size_t)n);
     alua_wake_first(&s->readers);
@@ -334,9 +344,17 @@ static void on_timeout(ac_timer *tm) {
   alua_wake_first(&s->readers);
 }
 
-/* Queues (or sends) n bytes; the core must be at coreidx when the stream
- * may need anchoring. */
-static void stream_write(lua_State *L, lstream *s, int coreidx, const char *p, size_t n) {
+/* Anchors the core of the reader or writer at sideidx while output is
+ * queued. */
+static void anchor(lua_State *L, lstream *s, int sideidx) {
+  if (s->anchor != LUA_NOREF) return;
+  lua_getiuservalue(L, sideidx, 1);
+  s->anchor = alua_anchor(L, s->lp, -1);
+  lua_pop(L, 1);
+}
+
+/* Queues (or sends) n bytes for the writer at sideidx. */
+static void stream_write(lua_State *L, lstream *s, int sideidx, const char *p, size_t n) {
   if (n == 0) return;
   if (ac_buf_len(&s->wbuf) == 0) {
     ssize_t w;
@@ -354,7 +372,7 @@ static void stream_write(lua_State *L, lstream *s, int coreidx, const char *p, s
     n -= (size_t)w;
   }
   if (ac_buf_append(&s->wbuf, p, n) < 0) luaL_error(L, "write: not enough memory");
-  if (s->anchor == LUA_NOREF) s->anchor = alua_anchor(L, s->lp, coreidx);
+  anchor(L, s, sideidx);
   update_interest(s);
 }
 
@@ -469,18 +487,32 @@ static int l_stream_from_fd(lua_State *L) {
 
 /* -- reader --------------------------------------------------------------------- */
 
-static lstream *checkreader(lua_State *L, int idx) {
-  return ((side *)luaL_checkudata(L, idx, MT_READER))->s;
+/* Registry keys of the reader and writer metatables: checking self by
+ * pointer costs less than luaL_checkudata's lookup by name, on the path
+ * every message takes. */
+static const char reader_key = 0, writer_key = 0;
+
+static lstream *checkside(lua_State *L, int idx, const char *key, const char *tname) {
+  side *d = lua_touserdata(L, idx);
+  if (d && lua_getmetatable(L, idx)) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, key);
+    int ok = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (ok) return d->s;
+  }
+  luaL_typeerror(L, idx, tname);
+  return NULL;
 }
 
-static lstream *checkwriter(lua_State *L, int idx) {
-  return ((side *)luaL_checkudata(L, idx, MT_WRITER))->s;
-}
+static lstream *checkreader(lua_State *L, int idx) { return checkside(L, idx, &reader_key, MT_READER); }
+
+static lstream *checkwriter(lua_State *L, int idx) { return checkside(L, idx, &writer_key, MT_WRITER); }
 
 /* Pushes the first n buffered bytes and consumes them. */
 static void take(lua_State *L, lstream *s, size_t n) {
   lua_pushlstring(L, ac_buf_head(&s->rbuf), n);
   ac_buf_consume(&s->rbuf, n);
+  if (ac_buf_len(&s->rbuf) == 0 && s->rbuf.cap > RBUF_KEEP) ac_buf_reset(&s->rbuf, RBUF_KEEP);
   maybe_resume(s);
 }
 
@@ -601,7 +633,7 @@ static int k_read(lua_State *L, int status, lua_KContext ctx) {
   task *t = alua_rt(L)->current;
   lstream *s = lua_touserdata(L, 2);
   s->reading = 0;
-  if (!s->lp->closed) ac_loop_timer_stop(&s->lp->core, &s->timer);
+  if (s->o.read_timeout > 0 && !s->lp->closed) ac_loop_timer_stop(&s->lp->core, &s->timer);
   if (t->resume == RESUME_CANCEL) {
     maybe_pause(s);
     return lua_error(L);
@@ -609,8 +641,9 @@ static int k_read(lua_State *L, int status, lua_KContext ctx) {
   if (s->timed_out) {
     s->timed_out = 0;
     maybe_pause(s);
-    return alua_raise(L, alua_rt(L), "TimeoutError", "%s timed out after %f s", rop_names[(int)ctx],
-                      (double)s->o.read_timeout);
+    lua_pushfstring(L, "%s timed out after %f s", rop_names[(int)ctx], (lua_Number)s->o.read_timeout);
+    alua_push_error(L, alua_rt(L), "TimeoutError", lua_tostring(L, -1));
+    return lua_error(L);
   }
   return do_read(L, t, s, (int)ctx, 0);
 }
@@ -623,7 +656,8 @@ static int rop_await(lua_State *L) {
   task *t = alua_current_task(L, alua_rt(L));
   lua_getiuservalue(L, 1, OUV_CORE);
   lua_pushinteger(L, o->n);
-  lua_getiuservalue(L, 1, OUV_SEP);
+  if (o->kind == R_READUNTIL) lua_getiuservalue(L, 1, OUV_SEP);
+  else lua_pushnil(L);
   return do_read(L, t, o->s, o->kind, 1);
 }
 
@@ -657,9 +691,10 @@ static int push_rop(lua_State *L, lstream *s, int kind, lua_Integer n, int sepid
   o->kind = (uint8_t)kind;
   o->n = n;
   o->armed = 1;
-  if (sepidx) lua_pushvalue(L, sepidx);
-  else lua_pushnil(L);
-  lua_setiuservalue(L, -2, OUV_SEP);
+  if (sepidx) {
+    lua_pushvalue(L, sepidx);
+    lua_setiuservalue(L, -2, OUV_SEP);
+  }
   return 1;
 }
 
@@ -775,8 +810,7 @@ static int w_write(lua_State *L) {
   size_t n;
   const char *p = luaL_checklstring(L, 2, &n);
   if (!can_write(L, s, "write")) return 0;
-  lua_getiuservalue(L, 1, WUV_CORE);
-  stream_write(L, s, 3, p, n);
+  stream_write(L, s, 1, p, n);
   return 0;
 }
 
@@ -792,8 +826,6 @@ static int w_writelines(lua_State *L) {
     lua_pop(L, 1);
   }
   if (!can_write(L, s, "writelines")) return 0;
-  lua_getiuservalue(L, 1, WUV_CORE);
-  int core = lua_gettop(L);
   int direct = ac_buf_len(&s->wbuf) == 0;
   for (lua_Integer i = 1; i <= n; i++) {
     size_t len;
@@ -803,7 +835,7 @@ static int w_writelines(lua_State *L) {
     lua_pop(L, 1);
   }
   if (ac_buf_len(&s->wbuf) == 0) return 0;
-  if (s->anchor == LUA_NOREF) s->anchor = alua_anchor(L, s->lp, core);
+  anchor(L, s, 1);
   if (direct) flush(s, L);
   else update_interest(s);
   return 0;
@@ -836,6 +868,9 @@ static int k_wop(lua_State *L, int status, lua_KContext ctx) {
 static int wop_await(lua_State *L) {
   wop *o = lua_touserdata(L, 1);
   task *t = alua_current_task(L, alua_rt(L));
+  lstream *s = o->s;
+  /* the usual drain: nothing to wait for */
+  if (o->kind == W_DRAIN && !s->err && s->io.fd >= 0 && ac_buf_len(&s->wbuf) <= s->o.high) return 0;
   lua_getiuservalue(L, 1, OUV_CORE);
   return do_wop(L, t, o->s, o->kind, 1);
 }
@@ -997,6 +1032,8 @@ void alua_open_stream(lua_State *L, rt *r, int module, int internals) {
                                             {"__tostring", r_tostring},
                                             {NULL, NULL}};
   alua_newclass(L, r, MT_READER, reader_methods);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &reader_key);
   lua_setfield(L, internals, "StreamReader");
   static const luaL_Reg writer_methods[] = {{"write", w_write},
                                             {"writelines", w_writelines},
@@ -1014,6 +1051,8 @@ void alua_open_stream(lua_State *L, rt *r, int module, int internals) {
                                             {"__close", w_close},
                                             {NULL, NULL}};
   alua_newclass(L, r, MT_WRITER, writer_methods);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &writer_key);
   lua_setfield(L, internals, "StreamWriter");
   alua_newopclass(L, r, MT_READOP, rop_await, rop_tostring);
   alua_newopclass(L, r, MT_WRITEOP, wop_await, wop_tostring);
