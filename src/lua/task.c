@@ -233,10 +233,15 @@ static void step(ac_callback *cb) {
   rt *r = lp->rt;
   lua_State *L = lp->L;
   int top = lua_gettop(L);
-  alua_push_anchored(L, lp, t->f.anchor);
-  int tidx = lua_gettop(L);
+  /* The task object is needed on the stack only to start, to cancel and to
+   * finish; in between (the common step) it stays where its anchor is. */
+  int tidx = 0;
   lua_State *co = t->co;
   int nargs = 0;
+  if (!co || t->must_cancel) {
+    alua_push_anchored(L, lp, t->f.anchor);
+    tidx = lua_gettop(L);
+  }
   if (!co) {
     if (t->must_cancel) {
       /* cancelled before its first step: the body never runs */
@@ -271,6 +276,17 @@ static void step(ac_callback *cb) {
   int status = lua_resume(co, L, nargs, &nres);
   r->current = prev;
   t->woken = 0;
+  if (status == LUA_YIELD && t->suspended && !start) {
+    /* parked in an await: the common case, nothing else to do */
+    lua_pop(co, nres);
+    lua_settop(L, top);
+    return;
+  }
+  if (!tidx) {
+    /* still anchored: the task is pending until this step ends it */
+    alua_push_anchored(L, lp, t->f.anchor);
+    tidx = lua_gettop(L);
+  }
   if (status == LUA_YIELD) {
     lua_pop(co, nres);
     if (!t->suspended) {
