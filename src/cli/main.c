@@ -71,7 +71,7 @@ int cli_docall(lua_State *L, int narg, int nres) {
 
 static void print_usage(const char *badoption) {
   fprintf(stderr, "%s: ", progname);
-  if (badoption[1] == 'e' || badoption[1] == 'l')
+  if (badoption[1] == 'e' || badoption[1] == 'l' || strcmp(badoption, "--translate") == 0)
     fprintf(stderr, "'%s' needs argument\n", badoption);
   else
     fprintf(stderr, "unrecognized option '%s'\n", badoption);
@@ -154,9 +154,6 @@ static int handle_script(lua_State *L, char **argv) {
 static int collectargs(char **argv, int *first) {
   int args = 0;
   int i;
-  if (argv[0] != NULL) {
-    if (argv[0][0]) progname = "alua";
-  }
   for (i = 1; argv[i] != NULL; i++) {
     *first = i;
     if (argv[i][0] != '-') return args;
