@@ -63,6 +63,13 @@ int alua_debug_push_site(lua_State *L, int idx) {
   return 1;
 }
 
+void alua_debug_add_site(lua_State *L, luaL_Buffer *b, int idx) {
+  if (!alua_debug_push_site(L, idx)) return;
+  lua_pushfstring(L, " created at %s", lua_tostring(L, -1));
+  lua_remove(L, -2);
+  luaL_addvalue(b);
+}
+
 /* Protected part of alua_debug_slow: value at 1, seconds at 2. */
 static int warn_slow(lua_State *L) {
   if (lua_type(L, 1) == LUA_TFUNCTION) alua_push_callable_desc(L, 1);

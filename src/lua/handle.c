@@ -290,11 +290,7 @@ static int h_tostring(lua_State *L) {
   alua_push_callable_desc(L, -1);
   lua_remove(L, -2);
   luaL_addvalue(&b);
-  if (alua_debug_push_site(L, 1)) {
-    lua_pushfstring(L, " created at %s", lua_tostring(L, -1));
-    lua_remove(L, -2);
-    luaL_addvalue(&b);
-  }
+  alua_debug_add_site(L, &b, 1);
   luaL_addchar(&b, '>');
   luaL_pushresult(&b);
   return 1;

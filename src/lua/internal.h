@@ -381,6 +381,8 @@ void alua_debug_record(lua_State *L, int idx);
 /* Pushes the creation site recorded for the object at idx and returns 1, or
  * pushes nothing and returns 0. Never raises. */
 int alua_debug_push_site(lua_State *L, int idx);
+/* Appends " created at SITE" to b when a site was recorded for idx. */
+void alua_debug_add_site(lua_State *L, luaL_Buffer *b, int idx);
 /* Warns on stderr when what started at `start` (ac_clock_ns) ran for the
  * slow-callback threshold or longer, describing the value at idx. Never
  * raises. */

@@ -519,12 +519,7 @@ void alua_open_server(lua_State *L, rt *r, int module, int internals) {
   lua_pushcclosure(L, sv_index, 2);
   lua_setfield(L, -2, "__index");
   lua_setfield(L, internals, "Server");
-  const luaL_Reg opm[] = {{"__tostring", op_tostring}, {NULL, NULL}};
-  alua_newclass(L, r, MT_SERVEROP, opm);
-  alua_tag_awaitable(L, "c"); /* awaited in C: the Lua await goes straight there */
-  lua_pushcfunction(L, op_await);
-  lua_rawsetp(L, -2, &alua_await_key);
-  lua_pop(L, 1);
+  alua_newopclass(L, r, MT_SERVEROP, op_await, op_tostring);
   static const luaL_Reg funcs[] = {
       {"server_new", l_server_new}, {"server_conn_done", l_server_conn_done}, {NULL, NULL}};
   lua_pushvalue(L, internals);

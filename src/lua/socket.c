@@ -520,12 +520,7 @@ void alua_open_socket(lua_State *L, rt *r, int module, int internals) {
                                      {"__close", s_close},           {NULL, NULL}};
   alua_newclass(L, r, MT_SOCKET, methods);
   lua_pop(L, 1);
-  const luaL_Reg opm[] = {{"__tostring", op_tostring}, {NULL, NULL}};
-  alua_newclass(L, r, MT_SOCKOP, opm);
-  alua_tag_awaitable(L, "c"); /* awaited in C: the Lua await goes straight there */
-  lua_pushcfunction(L, op_await);
-  lua_rawsetp(L, -2, &alua_await_key);
-  lua_pop(L, 1);
+  alua_newopclass(L, r, MT_SOCKOP, op_await, op_tostring);
   static const luaL_Reg loop_methods[] = {{"sock_recv", l_sock_recv},
                                           {"sock_sendall", l_sock_sendall},
                                           {"sock_accept", l_sock_accept},

@@ -423,11 +423,7 @@ static int t_tostring(lua_State *L) {
   } else if (t->f.state == FUT_FINISHED) {
     alua_future_describe_outcome(L, &b, 1);
   }
-  if (alua_debug_push_site(L, 1)) { /* debug mode */
-    lua_pushfstring(L, " created at %s", lua_tostring(L, -1));
-    lua_remove(L, -2);
-    luaL_addvalue(&b);
-  }
+  alua_debug_add_site(L, &b, 1); /* debug mode */
   luaL_addchar(&b, '>');
   luaL_pushresult(&b);
   return 1;
