@@ -187,6 +187,9 @@ void alua_pushloop(lua_State *L, lloop *lp);
 int alua_anchor(lua_State *L, lloop *lp, int idx);
 void alua_unanchor(lua_State *L, lloop *lp, int ref);
 void alua_push_anchored(lua_State *L, lloop *lp, int ref);
+/* True when no callback, timer, descriptor or other thread can ever make
+ * progress on lp: waiting any longer would hang forever. */
+int alua_loop_stuck(lloop *lp);
 /* Runs lp until the future at idx is done; raises on misuse or deadlock,
  * positioned `level` levels up (see alua_error_at). */
 void alua_run_until(lua_State *L, lloop *lp, int idx, int level);
@@ -240,7 +243,6 @@ int alua_create_task_at(lua_State *L, lloop *lp, int first);
 /* Pushes the error to raise in a cancelled task or future (CancelledError with
  * the stored message). */
 void alua_push_cancelled(lua_State *L, rt *r, int futidx);
-void alua_task_cancel_wait(task *t);
 void alua_open_task(lua_State *L, rt *r, int module, int internals);
 
 /* -- coro.c -- */

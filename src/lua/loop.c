@@ -206,7 +206,7 @@ static void report_unretrieved(lua_State *L, lloop *lp) {
 
 /* True when no callback, timer, descriptor or other thread can ever make
  * progress: waiting any longer would hang forever. */
-static int stuck(lloop *lp) {
+int alua_loop_stuck(lloop *lp) {
   return ac_list_empty(&lp->core.ready) && lp->core.timers.count == 0 && lp->core.nio == 0 &&
          lp->external == 0;
 }
@@ -225,7 +225,7 @@ static void run(lua_State *L, lloop *lp, future *f, int level) {
   /* stop() checked after each pass: called before the run, it still lets
    * one pass run, as in asyncio */
   while (!f || f->state == FUT_PENDING) {
-    if (f && stuck(lp)) {
+    if (f && alua_loop_stuck(lp)) {
       err = "event loop stopped before the awaited future completed: nothing left can complete it (deadlock)";
       break;
     }
@@ -258,7 +258,7 @@ static int l_finish_tasks(lua_State *L) {
   lp->L = L;
   r->running = lp;
   int rc = 0;
-  while (lp->ntasks > 0 && !stuck(lp) && !lp->stopping) {
+  while (lp->ntasks > 0 && !alua_loop_stuck(lp) && !lp->stopping) {
     rc = ac_loop_run_once(&lp->core, 1);
     if (rc < 0 && rc != -EINTR) break;
     rc = 0;

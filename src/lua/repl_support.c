@@ -325,19 +325,13 @@ static int p_cancel_all(lua_State *L) {
   return 0;
 }
 
-/* True when nothing can ever wake the loop's tasks (as loop.c's stuck). */
-static int stuck(lloop *lp) {
-  return ac_list_empty(&lp->core.ready) && lp->core.timers.count == 0 && lp->core.nio == 0 &&
-         lp->external == 0;
-}
-
 int alua_repl_shutdown(lua_State *L) {
   if (!S.lp) return 0;
   alua_repl_unwatch(L);
   sigint_restore();
   if (S.lp->ntasks == 0) return 0;
   if (protect(L, p_cancel_all, 0, 0) != LUA_OK) lua_pop(L, 1);
-  while (S.lp->ntasks > 0 && !stuck(S.lp)) {
+  while (S.lp->ntasks > 0 && !alua_loop_stuck(S.lp)) {
     int rc = alua_repl_pass(L, 1);
     if (rc < 0) return rc;
   }

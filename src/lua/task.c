@@ -349,8 +349,6 @@ int alua_task_cancel(lua_State *L, int idx) {
   return 1;
 }
 
-void alua_task_cancel_wait(task *t) { detach_and_schedule(t); }
-
 static int t_cancelling(lua_State *L) {
   lua_pushinteger(L, checktask(L, 1)->cancel_requests);
   return 1;
