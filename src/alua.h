@@ -14,38 +14,46 @@
 
 #define ALUA_VERSION "alua 0.1.0"
 
+/* Marks the functions libalua and asyncio.so export; everything else in
+ * them is hidden. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ALUA_API __attribute__((visibility("default")))
+#else
+#define ALUA_API
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* The asyncio module: returns the module table (one per state). */
-LUAMOD_API int luaopen_asyncio(lua_State *L);
+ALUA_API int luaopen_asyncio(lua_State *L);
 
 /* A new state with the standard libraries, `asyncio` as a global and in
  * package.loaded, and translating load/loadfile/dofile/require. NULL when
  * out of memory. Close it with alua_close. */
-lua_State *alua_newstate(void);
+ALUA_API lua_State *alua_newstate(void);
 
 /* A state with alua's allocator (size classes on huge-page arenas) and
  * nothing opened. Close it with alua_close. */
-lua_State *alua_newrawstate(void);
+ALUA_API lua_State *alua_newrawstate(void);
 
 /* Closes a state from alua_newstate / alua_newrawstate (or any other: then
  * it is plain lua_close) and releases its allocator. */
-void alua_close(lua_State *L);
+ALUA_API void alua_close(lua_State *L);
 
 /* Opens asyncio (global and package.loaded) and the translating loaders in
  * an existing state with the standard libraries. */
-void alua_openlibs(lua_State *L);
+ALUA_API void alua_openlibs(lua_State *L);
 
 /* Like luaL_loadbufferx / luaL_loadfilex, but text chunks go through the
  * async/await translator first. */
-int alua_loadbufferx(lua_State *L, const char *buf, size_t len, const char *chunkname, const char *mode);
-int alua_loadfilex(lua_State *L, const char *path, const char *mode);
+ALUA_API int alua_loadbufferx(lua_State *L, const char *buf, size_t len, const char *chunkname, const char *mode);
+ALUA_API int alua_loadfilex(lua_State *L, const char *path, const char *mode);
 
 /* Translates alua source to plain Lua. Returns 0 and a malloc'd *out, or a
  * negative errno. */
-int alua_translate(const char *src, size_t len, char **out, size_t *outlen);
+ALUA_API int alua_translate(const char *src, size_t len, char **out, size_t *outlen);
 
 #ifdef __cplusplus
 }

@@ -50,13 +50,13 @@ static int interrupted;
 /* Message handler: the error's message, the tasks it travelled through, and
  * this thread's traceback; a KeyboardInterrupt is reported without one. */
 static int msghandler(lua_State *L) {
-  extern void alua_push_error_report(lua_State * L, int erridx, lua_State *L1, int level);
+  extern void alua__push_error_report(lua_State * L, int erridx, lua_State *L1, int level);
   if (is_interrupt(L, 1)) {
     interrupted = 1;
     lua_pushliteral(L, "KeyboardInterrupt");
     return 1;
   }
-  alua_push_error_report(L, 1, L, 1);
+  alua__push_error_report(L, 1, L, 1);
   return 1;
 }
 

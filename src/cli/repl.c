@@ -24,7 +24,7 @@
 #include "alua.h"
 #include "cli/cli.h"
 #include "cli/repl.h"
-#include "lua/repl_support.h"
+#include "lua/loop/repl_support.h"
 
 #define PROMPT "> "
 #define PROMPT2 ">> "
@@ -143,7 +143,7 @@ static void report(lua_State *L) {
 
 /* Starts the chunk on top as the statement's task. */
 static void start(lua_State *L) {
-  if (alua_repl_start(L) != 0) {
+  if (alua__repl_start(L) != 0) {
     report(L);
     return;
   }
@@ -230,7 +230,7 @@ static void finish_statement(void) {
   lua_State *L = R.L;
   int top = lua_gettop(L);
   int n;
-  switch (alua_repl_result(L, &n)) {
+  switch (alua__repl_result(L, &n)) {
   case ALUA_REPL_RUNNING:
     return;
   case ALUA_REPL_OK:
@@ -258,7 +258,7 @@ static void on_input(void *ud);
 
 static void watch_input(void) {
   if (R.watching || !R.pollable) return;
-  int rc = alua_repl_watch(R.L, STDIN_FILENO, on_input, NULL);
+  int rc = alua__repl_watch(R.L, STDIN_FILENO, on_input, NULL);
   if (rc == -EPERM) {
     R.pollable = 0; /* a regular file: read it after every pass instead */
   } else if (rc < 0) {
@@ -271,7 +271,7 @@ static void watch_input(void) {
 
 static void unwatch_input(void) {
   if (!R.watching) return;
-  alua_repl_unwatch(R.L);
+  alua__repl_unwatch(R.L);
   R.watching = 0;
 }
 
@@ -383,15 +383,15 @@ static void interrupt_prompt(void) {
 static void on_winch(int sig) {
   (void)sig;
   R.resized = 1;
-  alua_repl_wake();
+  alua__repl_wake();
 }
 
 /* After every loop pass: Ctrl+C, resizes, the end of the statement, and
  * the prompt that output may have cleared. */
 static void after_pass(void) {
   int stopped;
-  if (alua_repl_take_interrupts(&stopped)) {
-    if (R.state == RUNNING) alua_repl_interrupt_statement(R.L);
+  if (alua__repl_take_interrupts(&stopped)) {
+    if (R.state == RUNNING) alua__repl_interrupt_statement(R.L);
     else interrupt_prompt();
   }
   if (stopped) {
@@ -441,7 +441,7 @@ void cli_repl(lua_State *L) {
   R.L = L;
   R.tty = isatty(STDIN_FILENO);
   R.pollable = 1;
-  if (alua_repl_enter(L) != 0) {
+  if (alua__repl_enter(L) != 0) {
     cli_report(L, LUA_ERRRUN);
     return;
   }
@@ -450,7 +450,7 @@ void cli_repl(lua_State *L) {
   show_prompt();
   while (!R.quit) {
     int may_block = !(R.state == READING && !R.pollable);
-    int rc = alua_repl_pass(L, may_block);
+    int rc = alua__repl_pass(L, may_block);
     if (rc < 0) {
       cli_message(lua_pushfstring(L, "event loop failed: %s", strerror(-rc)));
       lua_pop(L, 1);
@@ -469,7 +469,7 @@ void cli_repl(lua_State *L) {
   R.in = NULL;
   fflush(stdout);
   /* Ctrl+D: the tasks still running are cancelled; their cleanup runs */
-  int rc = alua_repl_shutdown(L);
+  int rc = alua__repl_shutdown(L);
   if (rc < 0) cli_message(lua_pushfstring(L, "event loop failed: %s", strerror(-rc)));
-  alua_repl_leave(L);
+  alua__repl_leave(L);
 }

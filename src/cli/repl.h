@@ -27,7 +27,7 @@ void cli_complete_init(lua_State *L);
 
 /* -- history.c -- */
 /* Loads the history file: $ALUA_HISTORY (empty: no file), else
- * ~/.alua_history. */
+ * ~/.alua__history. */
 void cli_history_load(void);
 /* Adds a statement (which may span lines) and appends it to the file. */
 void cli_history_add(const char *entry);

@@ -123,18 +123,18 @@ typedef struct handle {
 
 /* A blocking C job for the loop's worker pool, completed through a future
  * (executor.c). The owner allocates a record that starts with this struct,
- * fills work, complete and release, and hands it to alua_executor_submit. */
-typedef struct alua_job alua_job;
-struct alua_job {
-  ac_work w;            /* pool node; set up by alua_executor_submit */
+ * fills work, complete and release, and hands it to alua__executor_submit. */
+typedef struct alua__job alua__job;
+struct alua__job {
+  ac_work w;            /* pool node; set up by alua__executor_submit */
   /* Runs on a worker thread; must not touch any Lua state of the loop. */
-  void (*work)(alua_job *j);
+  void (*work)(alua__job *j);
   /* Loop thread, only while the future (at futidx of L) is still pending:
-   * completes it (alua_future_set_result / _set_error). ran is 0 when the
+   * completes it (alua__future_set_result / _set_error). ran is 0 when the
    * work never ran. May raise: the error then becomes the future's. */
-  void (*complete)(lua_State *L, alua_job *j, int futidx, int ran);
+  void (*complete)(lua_State *L, alua__job *j, int futidx, int ran);
   /* Frees the record; called exactly once, on the loop thread. */
-  void (*release)(alua_job *j);
+  void (*release)(alua__job *j);
   int abandoned;        /* atomic: nobody waits for the outcome; work may stop early */
   lloop *loop;          /* executor-private from here on */
   int futref;           /* anchor of the future, LUA_NOREF once dropped */
@@ -144,254 +144,254 @@ struct alua_job {
 
 /* Values copied out of one Lua state to be rebuilt in another, possibly on
  * another thread (marshal.c). */
-typedef struct alua_mbuf {
+typedef struct alua__mbuf {
   char *data;           /* encoded values, malloc'd */
   size_t len;           /* bytes used */
   size_t cap;           /* bytes allocated */
-} alua_mbuf;
+} alua__mbuf;
 
 /* -- runtime.c -- */
-rt *alua_rt(lua_State *L);                  /* upvalue 1 of a module function */
-void alua_push_errclass(lua_State *L, rt *r, const char *cls);
+rt *alua__rt(lua_State *L);                  /* upvalue 1 of a module function */
+void alua__push_errclass(lua_State *L, rt *r, const char *cls);
 /* Pushes a new asyncio error instance of class cls with message msg. */
-void alua_push_error(lua_State *L, rt *r, const char *cls, const char *msg);
+void alua__push_error(lua_State *L, rt *r, const char *cls, const char *msg);
 /* Raises a string error positioned at the function `level` levels up (2 for
  * C functions reached through asyncio.await, so the user's line shows). */
-int alua_error_at(lua_State *L, int level, const char *fmt, ...);
+int alua__error_at(lua_State *L, int level, const char *fmt, ...);
 /* lua_pcall that, on error, leaves two values: the error and a traceback
  * string (nil when none could be made). */
-int alua_pcall_traced(lua_State *L, int nargs, int nres);
+int alua__pcall_traced(lua_State *L, int nargs, int nres);
 /* Raises (never returns) a new asyncio error. */
-int alua_raise(lua_State *L, rt *r, const char *cls, const char *fmt, ...);
+int alua__raise(lua_State *L, rt *r, const char *cls, const char *fmt, ...);
 /* True when the value at idx is an asyncio error of class cls (or a
  * subclass); cls NULL accepts any asyncio error class. */
-int alua_iserror(lua_State *L, rt *r, int idx, const char *cls);
-void alua_setfuncs(lua_State *L, rt *r, const luaL_Reg *l);
+int alua__iserror(lua_State *L, rt *r, int idx, const char *cls);
+void alua__setfuncs(lua_State *L, rt *r, const luaL_Reg *l);
 /* Tags the metatable on top with the field __asyncio = kind, which the Lua
  * side of await reads to dispatch without a C call: "c" (awaited by the C
  * await) or "coro" (an unconsumed coroutine object, run inline). */
-void alua_tag_awaitable(lua_State *L, const char *kind);
+void alua__tag_awaitable(lua_State *L, const char *kind);
 /* The userdata at idx if its metatable has a value under the light key
  * `key` (how a type with several metatables is recognised), else NULL. */
-void *alua_tomarked(lua_State *L, int idx, const void *key);
+void *alua__tomarked(lua_State *L, int idx, const void *key);
 /* Creates the metatable `name` with methods `l` (__index = itself); leaves it
  * on the stack. */
-void alua_newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l);
+void alua__newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l);
 
 /* -- loop.c -- */
-lloop *alua_checkloop(lua_State *L, int idx);
+lloop *alua__checkloop(lua_State *L, int idx);
+/* The loop at idx, or an error if it is not a loop or is closed. */
+lloop *alua__checkopen(lua_State *L, int idx);
 /* The running loop, else the default loop (created on first use). Pushes it. */
-lloop *alua_push_current_loop(lua_State *L, rt *r);
-void alua_pushloop(lua_State *L, lloop *lp);
+lloop *alua__push_current_loop(lua_State *L, rt *r);
+void alua__pushloop(lua_State *L, lloop *lp);
 /* Anchors the value at idx in the loop (keeps it alive); returns the ref. */
-int alua_anchor(lua_State *L, lloop *lp, int idx);
-void alua_unanchor(lua_State *L, lloop *lp, int ref);
-void alua_push_anchored(lua_State *L, lloop *lp, int ref);
+int alua__anchor(lua_State *L, lloop *lp, int idx);
+void alua__unanchor(lua_State *L, lloop *lp, int ref);
+void alua__push_anchored(lua_State *L, lloop *lp, int ref);
 /* True when no callback, timer, descriptor or other thread can ever make
  * progress on lp: waiting any longer would hang forever. */
-int alua_loop_stuck(lloop *lp);
+int alua__loop_stuck(lloop *lp);
 /* Runs lp until the future at idx is done; raises on misuse or deadlock,
- * positioned `level` levels up (see alua_error_at). */
-void alua_run_until(lua_State *L, lloop *lp, int idx, int level);
+ * positioned `level` levels up (see alua__error_at). */
+void alua__run_until(lua_State *L, lloop *lp, int idx, int level);
 /* Reports an error (value on top, popped) through the loop's exception handler. */
-void alua_report(lua_State *L, lloop *lp, const char *message, int tbidx);
+void alua__report(lua_State *L, lloop *lp, const char *message, int tbidx);
 /* Reports the context table on top (popped) through the exception handler;
  * never raises. */
-void alua_report_context(lua_State *L, lloop *lp);
-void alua_open_loop(lua_State *L, rt *r, int module, int internals);
+void alua__report_context(lua_State *L, lloop *lp);
+void alua__open_loop(lua_State *L, rt *r, int module, int internals);
 
 /* -- future.c -- */
-future *alua_tofuture(lua_State *L, int idx); /* NULL if not a future/task/gather */
-future *alua_checkfuture(lua_State *L, int idx);
-future *alua_newfuture(lua_State *L, lloop *lp);
+future *alua__tofuture(lua_State *L, int idx); /* NULL if not a future/task/gather */
+future *alua__checkfuture(lua_State *L, int idx);
+future *alua__newfuture(lua_State *L, lloop *lp);
 /* Sets a result from the n values on top (popped) and completes f (at idx). */
-void alua_future_set_result(lua_State *L, int idx, int n);
+void alua__future_set_result(lua_State *L, int idx, int n);
 /* Sets the error on top (popped) and completes f (at idx). */
-void alua_future_set_error(lua_State *L, int idx);
+void alua__future_set_error(lua_State *L, int idx);
 /* Marks f cancelled with the message on top (popped; nil for none). */
-void alua_future_set_cancelled(lua_State *L, int idx);
+void alua__future_set_cancelled(lua_State *L, int idx);
 /* Pushes f's results (returns their count) or raises its error. */
-int alua_future_push_result(lua_State *L, int idx);
+int alua__future_push_result(lua_State *L, int idx);
 /* Requests cancellation with the message on top (popped; nil for none);
  * returns 1 if the future (or task) will be cancelled. */
-int alua_future_cancel(lua_State *L, int idx);
+int alua__future_cancel(lua_State *L, int idx);
 /* Drops f's anchor once it is done and has no callbacks left to run. */
-void alua_future_release(lua_State *L, future *f);
-void alua_future_init(lua_State *L, future *f, lloop *lp, int kind);
-void alua_newfutureclass(lua_State *L, rt *r, const char *name, const luaL_Reg *extra);
+void alua__future_release(lua_State *L, future *f);
+void alua__future_init(lua_State *L, future *f, lloop *lp, int kind);
+void alua__newfutureclass(lua_State *L, rt *r, const char *name, const luaL_Reg *extra);
 /* Appends the state of the future at idx ("pending", "cancelled",
  * "finished result=...") to b; the _outcome variant only " result=..." or
  * " error=...". */
-void alua_future_describe(lua_State *L, luaL_Buffer *b, int idx);
-void alua_future_describe_outcome(lua_State *L, luaL_Buffer *b, int idx);
-int alua_task_cancel(lua_State *L, int idx);
-int alua_gather_cancel(lua_State *L, int idx);
+void alua__future_describe(lua_State *L, luaL_Buffer *b, int idx);
+void alua__future_describe_outcome(lua_State *L, luaL_Buffer *b, int idx);
+int alua__task_cancel(lua_State *L, int idx);
+int alua__gather_cancel(lua_State *L, int idx);
 /* Reports the unretrieved error of the future at idx to its loop's handler. */
-void alua_future_report(lua_State *L, int idx);
+void alua__future_report(lua_State *L, int idx);
 /* Common methods for every future-like metatable. */
-extern const luaL_Reg alua_future_methods[];
-void alua_open_future(lua_State *L, rt *r, int module, int internals);
+extern const luaL_Reg alua__future_methods[];
+void alua__open_future(lua_State *L, rt *r, int module, int internals);
 
 /* -- task.c -- */
-task *alua_totask(lua_State *L, int idx);
+task *alua__totask(lua_State *L, int idx);
 /* Creates a task running the coroutine object / function at idx with the
  * `nargs` values after it; pushes it. */
-task *alua_newtask(lua_State *L, lloop *lp, int idx, int nargs);
+task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs);
 /* create_task's argument handling: coroutine object or function at `first`,
  * its arguments, an optional trailing {name = ...}; pushes the task. */
-int alua_create_task_at(lua_State *L, lloop *lp, int first);
+int alua__create_task_at(lua_State *L, lloop *lp, int first);
 /* Pushes the error to raise in a cancelled task or future (CancelledError with
  * the stored message). */
-void alua_push_cancelled(lua_State *L, rt *r, int futidx);
-void alua_open_task(lua_State *L, rt *r, int module, int internals);
+void alua__push_cancelled(lua_State *L, rt *r, int futidx);
+void alua__open_task(lua_State *L, rt *r, int module, int internals);
 
 /* -- coro.c -- */
-coro *alua_tocoro(lua_State *L, int idx);
+coro *alua__tocoro(lua_State *L, int idx);
 /* Marks the coroutine object at idx awaited or scheduled. */
-void alua_coro_consume(lua_State *L, int idx);
+void alua__coro_consume(lua_State *L, int idx);
 /* Pushes a consumed coroutine object for the function at fnidx and the nargs
  * values after it (create_task with a plain function). */
-coro *alua_newcoro_for_task(lua_State *L, int fnidx, int nargs);
+coro *alua__newcoro_for_task(lua_State *L, int fnidx, int nargs);
 /* Pushes the body (function, arguments) of the coroutine at idx onto `to`;
  * returns the argument count. */
-int alua_coro_push_body(lua_State *L, int idx, lua_State *to);
+int alua__coro_push_body(lua_State *L, int idx, lua_State *to);
 /* Push the name of the coroutine at idx, and "file:line" of its function. */
-void alua_coro_pushname(lua_State *L, int idx);
-void alua_coro_pushsite(lua_State *L, int idx);
+void alua__coro_pushname(lua_State *L, int idx);
+void alua__coro_pushsite(lua_State *L, int idx);
 /* True when the value at idx is an async function (asyncio.async's result). */
-int alua_iscoroutinefunction(lua_State *L, int idx);
-void alua_open_coro(lua_State *L, rt *r, int module, int internals);
+int alua__iscoroutinefunction(lua_State *L, int idx);
+void alua__open_coro(lua_State *L, rt *r, int module, int internals);
 
 /* -- await.c -- */
 /* Suspends the current task t (running on L) until its step callback is run;
  * k continues in the task. Every wait in the module ends with this. */
-int alua_suspend(lua_State *L, task *t, lua_KContext ctx, lua_KFunction k);
+int alua__suspend(lua_State *L, task *t, lua_KContext ctx, lua_KFunction k);
 /* The task running on L, or raises the proper error when await is not allowed. */
-task *alua_current_task(lua_State *L, rt *r);
+task *alua__current_task(lua_State *L, rt *r);
 /* True for anything await accepts (futures, tasks, coroutine objects,
  * sleeps, and values with __await). */
-int alua_isawaitable(lua_State *L, int idx);
-void alua_open_await(lua_State *L, rt *r, int module, int internals);
+int alua__isawaitable(lua_State *L, int idx);
+void alua__open_await(lua_State *L, rt *r, int module, int internals);
 /* The await hook. A metatable holding a C function under the light key
- * &alua_await_key makes its values awaitable: await calls that function
+ * &alua__await_key makes its values awaitable: await calls that function
  * directly in its own C frame (not through lua_call, so upvalue 1 is still
  * the runtime), with the awaited value alone at stack index 1, whenever a
  * task or the loop is running. The function returns the await's results,
- * raises, or parks the current task (alua_current_task) and returns
- * alua_suspend(L, t, ctx, k); k then runs with the same stack. Outside the
+ * raises, or parks the current task (alua__current_task) and returns
+ * alua__suspend(L, t, ctx, k); k then runs with the same stack. Outside the
  * loop, await first wraps the value in a task (internals.wrap). */
-extern const char alua_await_key;
+extern const char alua__await_key;
 
 /* -- gather.c -- */
-void alua_open_gather(lua_State *L, rt *r, int module, int internals);
+void alua__open_gather(lua_State *L, rt *r, int module, int internals);
 
 /* -- interrupt.c -- */
 /* Acts on a pending Ctrl+C (cancels the task asyncio.run registered); the
  * loop calls it after every pass. */
-void alua_interrupt_poll(lua_State *L);
-void alua_open_interrupt(lua_State *L, rt *r, int module, int internals);
+void alua__interrupt_poll(lua_State *L);
+void alua__open_interrupt(lua_State *L, rt *r, int module, int internals);
 
 /* -- waiters.c: waiter lists and awaitable operations of queues and locks -- */
 /* An operation object (q:get(), lock:acquire(), ...): awaiting it runs the
  * await hook of its metatable. Uservalue 1 is the object it acts on; a put
  * keeps its value in uservalue 2 until awaited. */
-typedef struct alua_op {
+typedef struct alua__op {
   uint8_t kind;  /* which operation, as the owning type numbers them */
   uint8_t armed; /* uservalue 2 holds a value no await has taken yet */
-} alua_op;
+} alua__op;
 /* Pushes a new operation of `kind` on the object at idx, with metatable mt
- * (created by alua_newopclass) and nuv >= 1 uservalues. */
-alua_op *alua_newop(lua_State *L, int idx, int kind, int nuv, const char *mt);
+ * (created by alua__newopclass) and nuv >= 1 uservalues. */
+alua__op *alua__newop(lua_State *L, int idx, int kind, int nuv, const char *mt);
 /* Creates the metatable `name` of operations awaited through `hook`, with
  * __tostring `tostring`; pops it. */
-void alua_newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook, lua_CFunction tostring);
+void alua__newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook, lua_CFunction tostring);
 /* Wakes the first task parked on `waiters` (sets its `woken` and schedules
  * its step); returns 0 when nobody waits. */
-int alua_wake_first(ac_list *waiters);
+int alua__wake_first(ac_list *waiters);
 /* Wakes every task parked on `waiters`, in order. */
-void alua_wake_all(ac_list *waiters);
+void alua__wake_all(ac_list *waiters);
 /* Number of tasks parked on `waiters` (walks the list: for __tostring). */
-int alua_count_waiters(const ac_list *waiters);
+int alua__count_waiters(const ac_list *waiters);
 /* Raises a new asyncio error of class cls from an await hook or its
  * continuation, positioned at the code that awaited (level 2). */
-int alua_raise_await(lua_State *L, const char *cls, const char *msg);
+int alua__raise_await(lua_State *L, const char *cls, const char *msg);
 
 /* -- queue.c, lock.c, event.c -- */
-void alua_open_queue(lua_State *L, rt *r, int module, int internals);
-void alua_open_lock(lua_State *L, rt *r, int module, int internals);
-void alua_open_event(lua_State *L, rt *r, int module, int internals);
+void alua__open_queue(lua_State *L, rt *r, int module, int internals);
+void alua__open_lock(lua_State *L, rt *r, int module, int internals);
+void alua__open_event(lua_State *L, rt *r, int module, int internals);
 
 /* -- traceback.c -- */
 /* Pushes L1's traceback from `level`, stopping at the first frame called
  * from C without a name (where a callback or task body was entered). */
-void alua_push_traceback(lua_State *L, lua_State *L1, int level);
+void alua__push_traceback(lua_State *L, lua_State *L1, int level);
 /* Records that task t failed with the error at idx and traceback tb. */
-void alua_chain_add(lua_State *L, rt *r, int erridx, const char *who, const char *tb);
+void alua__chain_add(lua_State *L, rt *r, int erridx, const char *who, const char *tb);
 /* Pushes the report of the error at erridx raised in L1: its message, the
  * traceback of every task it went through (innermost first), then L1's own
  * stack from `level`. */
-void alua_push_error_report(lua_State *L, int erridx, lua_State *L1, int level);
+void alua__push_error_report(lua_State *L, int erridx, lua_State *L1, int level);
 
 /* -- handle.c -- */
-/* The loop at idx, or an error if it is not a loop or is closed. */
-lloop *alua_checkopen(lua_State *L, int idx);
 /* Checks that the value at idx can be called as a callback by `fname`
  * (functions and callable objects; never coroutines). */
-void alua_check_callback(lua_State *L, int idx, const char *fname);
+void alua__check_callback(lua_State *L, int idx, const char *fname);
 /* Pushes a new handle of lp running the function at fnidx with the nargs
  * values after it; not scheduled, not anchored. */
-handle *alua_newhandle(lua_State *L, lloop *lp, int kind, int fnidx, int nargs);
+handle *alua__newhandle(lua_State *L, lloop *lp, int kind, int fnidx, int nargs);
 /* Pushes "function <file:line>" for a function, else tostring(value). */
-void alua_push_callable_desc(lua_State *L, int idx);
-void alua_open_handle(lua_State *L, rt *r, int module, int internals);
+void alua__push_callable_desc(lua_State *L, int idx);
+void alua__open_handle(lua_State *L, rt *r, int module, int internals);
 
 /* -- signals.c -- */
 /* Drops every signal handler of lp and restores the thread's signal mask; L
  * may be NULL (finalizers at state close: anchors are left alone). */
-void alua_signals_close(lua_State *L, lloop *lp);
-void alua_open_signals(lua_State *L, rt *r, int module, int internals);
+void alua__signals_close(lua_State *L, lloop *lp);
+void alua__open_signals(lua_State *L, rt *r, int module, int internals);
 
 /* -- executor.c -- */
 /* Queues the C job j on lp's worker pool and pushes the future it completes.
  * Cancelling the future marks j abandoned (and drops it if no worker took it
  * yet); its outcome is then dropped. On failure, releases j and raises. */
-future *alua_executor_submit(lua_State *L, lloop *lp, alua_job *j);
+future *alua__executor_submit(lua_State *L, lloop *lp, alua__job *j);
 /* Shuts lp's pool down (waits for running jobs, which are told they are
  * abandoned) and releases every job left; L may be NULL as above. */
-void alua_executor_close(lua_State *L, lloop *lp);
-void alua_open_executor(lua_State *L, rt *r, int module, int internals);
+void alua__executor_close(lua_State *L, lloop *lp);
+void alua__open_executor(lua_State *L, rt *r, int module, int internals);
 
 /* -- marshal.c -- */
 /* Appends the n values from idx on to b. Returns 0, or -1 with err (errlen
  * bytes) describing what cannot be copied and where (e.g. "a function at
  * .cb") and *which set to the 1-based position of that value (0 when the
  * failure is not one value's, such as memory). Never raises. */
-int alua_marshal(lua_State *L, int idx, int n, alua_mbuf *b, char *err, size_t errlen, int *which);
+int alua__marshal(lua_State *L, int idx, int n, alua__mbuf *b, char *err, size_t errlen, int *which);
 /* Pushes the values stored in b and returns their count; raises only on
  * memory errors. */
-int alua_unmarshal(lua_State *L, const alua_mbuf *b);
-void alua_mbuf_free(alua_mbuf *b);
+int alua__unmarshal(lua_State *L, const alua__mbuf *b);
+void alua__mbuf_free(alua__mbuf *b);
 
 /* -- debug.c -- */
 /* True when coroutine objects created now record where (debug mode of the
  * runtime or of the running loop). */
-int alua_debug_coros(rt *r);
+int alua__debug_coros(rt *r);
 /* Records the innermost user frame's "file:line" of L as the creation site
  * of the object at idx (frames of asyncio's Lua library are skipped). Only
  * for C functions called from Lua: may raise memory errors. */
-void alua_debug_record(lua_State *L, int idx);
+void alua__debug_record(lua_State *L, int idx);
 /* Pushes the creation site recorded for the object at idx and returns 1, or
  * pushes nothing and returns 0. Never raises. */
-int alua_debug_push_site(lua_State *L, int idx);
+int alua__debug_push_site(lua_State *L, int idx);
 /* Appends " created at SITE" to b when a site was recorded for idx. */
-void alua_debug_add_site(lua_State *L, luaL_Buffer *b, int idx);
+void alua__debug_add_site(lua_State *L, luaL_Buffer *b, int idx);
 /* Warns on stderr when what started at `start` (ac_clock_ns) ran for the
  * slow-callback threshold or longer, describing the value at idx. Never
  * raises. */
-void alua_debug_slow(lua_State *L, lloop *lp, int idx, uint64_t start);
-void alua_open_debug(lua_State *L, rt *r, int module, int internals);
+void alua__debug_slow(lua_State *L, lloop *lp, int idx, uint64_t start);
+void alua__open_debug(lua_State *L, rt *r, int module, int internals);
 
 /* -- io.c: streams, servers, UDP, sockets, processes, files, DNS (see io.h) -- */
-void alua_open_io(lua_State *L, rt *r, int module, int internals);
+void alua__open_io(lua_State *L, rt *r, int module, int internals);
 
 #endif

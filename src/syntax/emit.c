@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void emit_init(struct emit *e, const char *src, size_t srclen, size_t head,
+void at_emit_init(struct emit *e, const char *src, size_t srclen, size_t head,
                const char *pre) {
   e->src = src;
   e->srclen = srclen;
@@ -66,16 +66,16 @@ static void flush(struct emit *e, size_t at) {
   }
 }
 
-void emit_insertn(struct emit *e, size_t at, const char *s, size_t n) {
+void at_emit_insertn(struct emit *e, size_t at, const char *s, size_t n) {
   flush(e, at);
   put(e, s, n);
 }
 
-void emit_insert(struct emit *e, size_t at, const char *s) {
-  emit_insertn(e, at, s, strlen(s));
+void at_emit_insert(struct emit *e, size_t at, const char *s) {
+  at_emit_insertn(e, at, s, strlen(s));
 }
 
-void emit_drop(struct emit *e, size_t from, size_t to) {
+void at_emit_drop(struct emit *e, size_t from, size_t to) {
   flush(e, from);
   if (to <= e->done)
     return;
@@ -96,9 +96,9 @@ void emit_drop(struct emit *e, size_t from, size_t to) {
   e->done = to;
 }
 
-int emit_finish(struct emit *e, size_t srclen, char **out, size_t *outlen) {
+int at_emit_finish(struct emit *e, size_t srclen, char **out, size_t *outlen) {
   if (e->err) {
-    emit_free(e);
+    at_emit_free(e);
     return e->err;
   }
   if (!e->buf) {
@@ -115,7 +115,7 @@ int emit_finish(struct emit *e, size_t srclen, char **out, size_t *outlen) {
   }
   flush(e, srclen);
   if (e->err || reserve(e, 0)) {
-    emit_free(e);
+    at_emit_free(e);
     return -ENOMEM;
   }
   e->buf[e->len] = '\0';
@@ -125,7 +125,7 @@ int emit_finish(struct emit *e, size_t srclen, char **out, size_t *outlen) {
   return 0;
 }
 
-void emit_free(struct emit *e) {
+void at_emit_free(struct emit *e) {
   free(e->buf);
   e->buf = NULL;
 }

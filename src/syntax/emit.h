@@ -21,26 +21,26 @@ struct emit {
 
 /* Starts an output for src; the first edit also writes src[0..head) and then
  * pre (a NUL-terminated string), and editing starts at offset head. */
-void emit_init(struct emit *e, const char *src, size_t srclen, size_t head,
+void at_emit_init(struct emit *e, const char *src, size_t srclen, size_t head,
                const char *pre);
 
 /* Inserts s (NUL-terminated) at input offset at (clamped to what is already
  * written). */
-void emit_insert(struct emit *e, size_t at, const char *s);
+void at_emit_insert(struct emit *e, size_t at, const char *s);
 
-/* Like emit_insert for s[0..n). */
-void emit_insertn(struct emit *e, size_t at, const char *s, size_t n);
+/* Like at_emit_insert for s[0..n). */
+void at_emit_insertn(struct emit *e, size_t at, const char *s, size_t n);
 
 /* Drops input [from, to) except its line breaks, one '\n' each (counted as
  * Lua counts them), so later input stays on its line. A space keeps them
  * from pairing with a '\r' next to them ("\r\n" is one break for Lua). */
-void emit_drop(struct emit *e, size_t from, size_t to);
+void at_emit_drop(struct emit *e, size_t from, size_t to);
 
 /* Writes the rest of the input up to srclen and a terminating NUL. Returns 0
  * or -ENOMEM; on success *out owns the buffer. */
-int emit_finish(struct emit *e, size_t srclen, char **out, size_t *outlen);
+int at_emit_finish(struct emit *e, size_t srclen, char **out, size_t *outlen);
 
 /* Frees the buffer of an output that will not be finished. */
-void emit_free(struct emit *e);
+void at_emit_free(struct emit *e);
 
 #endif

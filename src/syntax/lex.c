@@ -275,7 +275,7 @@ static size_t symbol(const char *s, size_t len, size_t i, enum tk *k) {
   }
 }
 
-void lex_next(const char *s, size_t len, size_t pos, struct token *t) {
+void at_lex_next(const char *s, size_t len, size_t pos, struct token *t) {
   size_t i;
   t->nl = false;
   t->gap = pos;

@@ -39,7 +39,7 @@ struct token {
 
 /* Reads the token that follows offset pos (pos <= len) of src[0..len) into
  * *t. At the end of the input t->kind is TK_EOF with t->start == len. */
-void lex_next(const char *src, size_t len, size_t pos, struct token *t);
+void at_lex_next(const char *src, size_t len, size_t pos, struct token *t);
 
 /* True for the three kinds a name can lex as. */
 static inline bool tk_is_name(enum tk k) {

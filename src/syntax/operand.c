@@ -21,7 +21,7 @@ static bool end(struct operand *o) {
   return false;
 }
 
-bool operand_can_start(enum tk k) {
+bool at_operand_can_start(enum tk k) {
   switch (k) {
   case TK_NAME: case TK_ASYNC: case TK_AWAIT: case TK_NUMBER: case TK_STRING:
   case TK_NIL: case TK_TRUE: case TK_FALSE: case TK_DOTS: case TK_FUNCTION:
@@ -83,7 +83,7 @@ static bool suffix(struct operand *o, const struct op_token *t) {
   }
 }
 
-bool operand_step(struct operand *o, const struct op_token *t) {
+bool at_operand_step(struct operand *o, const struct op_token *t) {
   switch (o->state) {
   case OP_EXPECT:
     return expect(o, t);
@@ -127,6 +127,6 @@ bool operand_step(struct operand *o, const struct op_token *t) {
   }
 }
 
-bool operand_complete(const struct operand *o) {
+bool at_operand_complete(const struct operand *o) {
   return o->state == OP_SUFFIX || o->state == OP_PLAIN || o->state == OP_ENDED;
 }

@@ -42,14 +42,14 @@ struct op_token {
 
 /* Feeds a token to the operand. Returns true if the token is part of it,
  * false if the operand ended just before it (it then stays ended). */
-bool operand_step(struct operand *o, const struct op_token *t);
+bool at_operand_step(struct operand *o, const struct op_token *t);
 
 /* True if the operand, as far as it went, is a whole expression (or was
  * already cut short): closing it at the end of the input cannot hide the
  * error Lua gives for incomplete input. */
-bool operand_complete(const struct operand *o);
+bool at_operand_complete(const struct operand *o);
 
 /* True if a token of this kind can begin an operand. */
-bool operand_can_start(enum tk kind);
+bool at_operand_can_start(enum tk kind);
 
 #endif

@@ -221,7 +221,7 @@ static int blk_delta(enum tk k) {
 }
 
 static void lex(const struct xlate *x, size_t pos, struct token *t) {
-  lex_next(x->src, x->len, pos, t);
+  at_lex_next(x->src, x->len, pos, t);
 }
 
 /* Role of `await`: the keyword when it stands where an expression may and
@@ -236,7 +236,7 @@ static enum role classify_await(struct xlate *x, const struct token *t,
   if (x->await_name)
     return R_PLAIN;
   lex(x, t->end, &a->next);
-  if (!a->next.nl && operand_can_start(a->next.kind))
+  if (!a->next.nl && at_operand_can_start(a->next.kind))
     return R_AWAIT;
   if (x->stat && a->next.kind == TK_ASSIGN)
     x->await_name = true;
@@ -318,9 +318,9 @@ static void feed_operands(struct xlate *x, const struct token *t, enum role r) {
       closing = false;
       continue;
     }
-    bool inside = operand_step(&p->op, &ot);
+    bool inside = at_operand_step(&p->op, &ot);
     if (!inside && closing) {
-      emit_insert(&x->out, t->gap, ")");
+      at_emit_insert(&x->out, t->gap, ")");
       x->depth = i;
       x->operands--;
     } else {
@@ -370,13 +370,13 @@ static void emit_async_close(struct xlate *x, const struct pending *p, size_t at
       buf[n++] = c;
   }
   if (!ok) {
-    emit_insert(&x->out, at, ")");
+    at_emit_insert(&x->out, at, ")");
     return;
   }
   buf[n++] = '"';
   buf[n++] = ')';
   buf[n] = '\0';
-  emit_insert(&x->out, at, buf);
+  at_emit_insert(&x->out, at, buf);
 }
 
 /* After an `end`: closes the async functions it ends. */
@@ -414,20 +414,20 @@ static void pass(struct xlate *x, const struct token *t) {
 static size_t async_statement(struct xlate *x, const struct token *t,
                               const struct ahead *a, bool local) {
   struct emit *e = &x->out;
-  emit_drop(e, t->start, a->first.start);
+  at_emit_drop(e, t->start, a->first.start);
   if (local) {
-    emit_insert(e, a->first.end, "; ");
-    emit_insertn(e, a->first.end, x->src + a->first.start,
+    at_emit_insert(e, a->first.end, "; ");
+    at_emit_insertn(e, a->first.end, x->src + a->first.start,
                  a->first.end - a->first.start);
   } else if (a->colon.kind != TK_EOF) {
-    emit_insert(e, a->colon.start, ".");
-    emit_drop(e, a->colon.start, a->colon.end);
+    at_emit_insert(e, a->colon.start, ".");
+    at_emit_drop(e, a->colon.start, a->colon.end);
   }
-  emit_insert(e, a->last.end, " = " ALUA_SYNTAX_ASYNC "(function");
+  at_emit_insert(e, a->last.end, " = " ALUA_SYNTAX_ASYNC "(function");
   if (a->colon.kind != TK_EOF && !local) {
     struct token after;
     lex(x, a->paren.end, &after);
-    emit_insert(e, a->paren.end, after.kind == TK_RPAREN ? "self" : "self, ");
+    at_emit_insert(e, a->paren.end, after.kind == TK_RPAREN ? "self" : "self, ");
   }
   if (a->first.kind == TK_AWAIT)
     x->await_name = true;
@@ -446,8 +446,8 @@ static size_t apply(struct xlate *x, const struct token *t, enum role r,
                     const struct ahead *a) {
   switch (r) {
   case R_AWAIT:
-    emit_insert(&x->out, t->start, ALUA_SYNTAX_AWAIT "(");
-    emit_drop(&x->out, t->start, a->next.start);
+    at_emit_insert(&x->out, t->start, ALUA_SYNTAX_AWAIT "(");
+    at_emit_drop(&x->out, t->start, a->next.start);
     push_operand(x);
     x->stat = false;
     x->after_dot = false;
@@ -455,8 +455,8 @@ static size_t apply(struct xlate *x, const struct token *t, enum role r,
     return t->end;
   case R_ASYNC_EXPR:
     /* `function` itself is left for the main loop, which counts its block */
-    emit_insert(&x->out, t->start, ALUA_SYNTAX_ASYNC "(");
-    emit_drop(&x->out, t->start, a->fn.start);
+    at_emit_insert(&x->out, t->start, ALUA_SYNTAX_ASYNC "(");
+    at_emit_drop(&x->out, t->start, a->fn.start);
     push_async(x);
     x->stat = false;
     x->after_dot = false;
@@ -479,9 +479,9 @@ static size_t apply(struct xlate *x, const struct token *t, enum role r,
 static void finish(struct xlate *x, const struct token *eof) {
   while (x->depth > 0) {
     struct pending *p = &x->stack[x->depth - 1];
-    if (p->is_async || !operand_complete(&p->op))
+    if (p->is_async || !at_operand_complete(&p->op))
       return;
-    emit_insert(&x->out, eof->gap, ")");
+    at_emit_insert(&x->out, eof->gap, ")");
     x->depth--;
     x->operands--;
   }
@@ -525,14 +525,14 @@ static size_t code_start(const char *src, size_t len) {
        * line break, while in the text the '\r' may pair with a '\n' after
        * it: code starts at the first token, where neither can be split */
       struct token t;
-      lex_next(src, len, i, &t);
+      at_lex_next(src, len, i, &t);
       i = t.start;
     }
   }
   return i;
 }
 
-int alua_translate(const char *src, size_t len, char **out, size_t *outlen) {
+int at_translate(const char *src, size_t len, char **out, size_t *outlen) {
   struct xlate x;
   if (!out || !outlen || (!src && len))
     return -EINVAL;
@@ -549,9 +549,9 @@ int alua_translate(const char *src, size_t len, char **out, size_t *outlen) {
   x.blk = 0;
   x.depth = 0;
   x.operands = 0;
-  emit_init(&x.out, src, len, start, PRELUDE);
+  at_emit_init(&x.out, src, len, start, PRELUDE);
   /* a chunk starting with ESC is binary to lua_load: never touch it */
   if (len > 0 && src[0] != '\x1b' && mentions_keywords(src + start, len - start))
     run(&x, start);
-  return emit_finish(&x.out, len, out, outlen);
+  return at_emit_finish(&x.out, len, out, outlen);
 }

@@ -16,6 +16,6 @@
  * uses neither keyword comes back byte for byte. Malformed input is never
  * rejected here: it is passed on so that Lua's parser reports it, at the
  * user's line. Returns -ENOMEM when memory runs out. */
-int alua_translate(const char *src, size_t len, char **out, size_t *outlen);
+int at_translate(const char *src, size_t len, char **out, size_t *outlen);
 
 #endif

@@ -78,7 +78,7 @@ static double time_translate(const char *src, size_t len, double secs, size_t *o
   while (runs < 3 || now() - start < secs) {
     char *out;
     double t0 = now();
-    if (alua_translate(src, len, &out, outlen) != 0) {
+    if (at_translate(src, len, &out, outlen) != 0) {
       fprintf(stderr, "bench-translate: out of memory\n");
       exit(1);
     }
@@ -128,7 +128,7 @@ int main(int argc, char **argv) {
 
   /* Lua parses the translated text, as alua's loaders do */
   char *out;
-  if (alua_translate(src, len, &out, &outlen) != 0)
+  if (at_translate(src, len, &out, &outlen) != 0)
     return 1;
   lua_State *L = luaL_newstate();
   double ld = L ? time_load(L, out, outlen, secs) : -1;

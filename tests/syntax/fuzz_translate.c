@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *src = (const char *)data;
   char *out = NULL;
   size_t outlen = 0;
-  if (alua_translate(src, size, &out, &outlen) != 0)
+  if (at_translate(src, size, &out, &outlen) != 0)
     abort();
   if (out[outlen] != '\0')
     abort();

@@ -12,7 +12,7 @@
 #include <lua.h>
 #include <lualib.h>
 
-#include "lua/load.h"
+#include "lua/runtime/load.h"
 #include "syntax/lex.h"
 #include "syntax/translate.h"
 
@@ -35,11 +35,11 @@ static lua_State *new_state(bool translating) {
   cr_assert_not_null(L);
   luaL_openlibs(L);
   if (translating)
-    alua_install_loaders(L);
+    alua__install_loaders(L);
   cr_assert_eq(luaL_loadstring(L, stub), LUA_OK);
-  lua_pushcfunction(L, alua_lua_load);
-  lua_pushcfunction(L, alua_lua_loadfile);
-  lua_pushcfunction(L, alua_lua_translate);
+  lua_pushcfunction(L, alua__lua_load);
+  lua_pushcfunction(L, alua__lua_loadfile);
+  lua_pushcfunction(L, alua__lua_translate);
   lua_call(L, 3, 0);
   return L;
 }
@@ -265,7 +265,7 @@ static void each_corpus_file(void (*fn)(const char *path, const char *src, size_
 static void identity(const char *path, const char *src, size_t len) {
   char *out;
   size_t outlen;
-  cr_assert_eq(alua_translate(src, len, &out, &outlen), 0);
+  cr_assert_eq(at_translate(src, len, &out, &outlen), 0);
   cr_expect_eq(outlen, len, "%s changed length", path);
   cr_expect(outlen == len && memcmp(out, src, len) == 0, "%s changed", path);
   free(out);
@@ -298,7 +298,7 @@ static void same_tokens(const char *path, const char *src, size_t len) {
   size_t pos = start;
   luaL_buffinit(L, &b);
   for (;;) {
-    lex_next(src, len, pos, &t);
+    at_lex_next(src, len, pos, &t);
     for (size_t i = t.gap; i < t.start; i++) {
       if (src[i] != '\n' && src[i] != '\r')
         continue;
@@ -394,7 +394,7 @@ Test(corpus, golden_translation) {
   char *in = read_file(SYNTAX_TEST_DIR "/golden/tasks.alua", &in_len);
   char *want = read_file(SYNTAX_TEST_DIR "/golden/tasks.lua", &want_len);
   char *out;
-  cr_assert_eq(alua_translate(in, in_len, &out, &out_len), 0);
+  cr_assert_eq(at_translate(in, in_len, &out, &out_len), 0);
   cr_expect_eq(out_len, want_len);
   cr_expect(out_len == want_len && memcmp(out, want, out_len) == 0,
             "golden/tasks.alua translates to:\n%s", out);

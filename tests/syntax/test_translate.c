@@ -15,8 +15,8 @@
 static char *trn(const char *s, size_t n, size_t *outlen) {
   char *out = NULL;
   size_t len = 0;
-  int rc = alua_translate(s, n, &out, &len);
-  cr_assert_eq(rc, 0, "alua_translate failed: %d", rc);
+  int rc = at_translate(s, n, &out, &len);
+  cr_assert_eq(rc, 0, "at_translate failed: %d", rc);
   cr_assert_not_null(out);
   cr_assert_eq(out[len], '\0');
   if (outlen)
@@ -345,12 +345,12 @@ Test(chunk, binary_passes_through) {
 Test(chunk, empty_and_null) {
   size_t n = 1;
   char *out = NULL;
-  cr_assert_eq(alua_translate(NULL, 0, &out, &n), 0);
+  cr_assert_eq(at_translate(NULL, 0, &out, &n), 0);
   cr_assert_eq(n, 0);
   cr_assert_str_eq(out, "");
   free(out);
-  cr_assert_eq(alua_translate("x", 1, NULL, &n), -EINVAL);
-  cr_assert_eq(alua_translate(NULL, 1, &out, &n), -EINVAL);
+  cr_assert_eq(at_translate("x", 1, NULL, &n), -EINVAL);
+  cr_assert_eq(at_translate(NULL, 1, &out, &n), -EINVAL);
 }
 
 Test(chunk, nul_bytes_are_kept) {

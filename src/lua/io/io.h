@@ -1,0 +1,85 @@
+/* What the network, process and file bindings share (socket.c, stream.c,
+ * server.c, udp.c, process.c, file.c, dns.c): the socket object, address
+ * conversions, OS errors, and the stream constructor. Only src/lua/
+ * includes this. */
+#ifndef ALUA_LUA_IO_H
+#define ALUA_LUA_IO_H
+
+#include "core/buffer.h"
+#include "core/sock.h"
+#include "lua/internal.h"
+
+#define MT_SOCKET "asyncio.socket"
+
+/* A socket object (asyncio.socket, server.sockets, get_extra_info("socket")).
+ * Uservalue 1: its loop once a sock_* operation registered its watcher;
+ * uservalue 2: the object that owns the descriptor of a borrowed socket. */
+typedef struct lsock {
+  int fd;             /* descriptor, -1 once closed or handed to a stream */
+  int family;         /* AF_INET, AF_INET6 or AF_UNIX */
+  int type;           /* SOCK_STREAM or SOCK_DGRAM */
+  uint8_t borrowed;   /* a view of a descriptor a stream or server owns */
+  lloop *lp;          /* loop of the watcher below, NULL until first needed */
+  ac_io io;           /* readiness watcher of the sock_* operations */
+  ac_list readers;    /* tasks parked in sock_recv / sock_accept */
+  ac_list writers;    /* tasks parked in sock_sendall / sock_connect */
+} lsock;
+
+/* -- socket.c -- */
+lsock *alua__tosocket(lua_State *L, int idx);
+lsock *alua__checksocket(lua_State *L, int idx);
+/* Pushes a new socket object for fd. borrowed: the object at owneridx owns
+ * fd (the socket never closes it, and keeps the owner alive). */
+lsock *alua__newsocket(lua_State *L, int fd, int family, int type, int owneridx);
+/* The family named by the string at idx ("inet", "inet6", "unix"), def when
+ * it is nil; raises an argument error naming fname otherwise. */
+int alua__checkfamily(lua_State *L, int idx, int def, const char *fname);
+const char *alua__family_name(int family);
+/* Pushes the host (or Unix path) and the port (nil for Unix) of sa;
+ * returns 2. */
+int alua__push_sockaddr(lua_State *L, const struct sockaddr *sa, socklen_t len);
+/* Appends "host:port", "[v6]:port" or the Unix path of sa to b. */
+void alua__add_sockaddr(luaL_Buffer *b, const struct sockaddr *sa, socklen_t len);
+/* Reads an address of `family` from the arguments at idx: a Unix path, or
+ * a numeric host and a port at idx + 1. fname names the function in errors. */
+void alua__check_sockaddr(lua_State *L, int family, int idx, ac_addr *a, const char *fname);
+/* Raises "<formatted message>: <strerror(err)>" (err positive); the message
+ * names the function, e.g. "open_connection: connect to 127.0.0.1:1". */
+int alua__oserror(lua_State *L, int err, const char *fmt, ...);
+/* Raises the formatted message positioned at the innermost frame of the
+ * user's code (frames of asyncio's Lua library are skipped), for misuse
+ * found in C called through the library. */
+int alua__user_error(lua_State *L, const char *fmt, ...);
+void alua__open_socket(lua_State *L, rt *r, int module, int internals);
+
+/* -- stream.c -- */
+/* Options of a stream, read from an option table. */
+typedef struct alua__stream_opts {
+  size_t limit;        /* readline/readuntil limit; reading pauses above 2 * limit */
+  size_t high;         /* drain waits while more than this is buffered for writing */
+  size_t low;          /* ... until the buffer falls to this */
+  double read_timeout; /* seconds a read may wait, 0 for no limit */
+} alua__stream_opts;
+
+/* Fills o from the option table at idx (nil: defaults); fname names the
+ * function in argument errors. */
+void alua__stream_opts_check(lua_State *L, int idx, alua__stream_opts *o, const char *fname);
+
+/* Kinds of descriptors a stream wraps. */
+enum { STREAM_READ = 1, STREAM_WRITE = 2, STREAM_SOCKET = 4 };
+
+/* Pushes a reader (or nil without STREAM_READ) and a writer (or nil without
+ * STREAM_WRITE) over the non-blocking descriptor fd, which the stream owns
+ * from now on, even when this raises. sockidx: a socket object to reuse as
+ * the view get_extra_info("socket") returns (0 for none). */
+void alua__stream_new(lua_State *L, lloop *lp, int fd, int kinds, const alua__stream_opts *o, int sockidx);
+void alua__open_stream(lua_State *L, rt *r, int module, int internals);
+
+/* -- server.c, udp.c, process.c, file.c, dns.c -- */
+void alua__open_server(lua_State *L, rt *r, int module, int internals);
+void alua__open_udp(lua_State *L, rt *r, int module, int internals);
+void alua__open_process(lua_State *L, rt *r, int module, int internals);
+void alua__open_file(lua_State *L, rt *r, int module, int internals);
+void alua__open_dns(lua_State *L, rt *r, int module, int internals);
+
+#endif

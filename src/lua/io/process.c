@@ -1,0 +1,609 @@
+/* Child processes: spawning and reaping. The Process object, its streams
+ * and communicate() are in lib/asyncio/subprocess.lua; this file gives it
+ * internals.spawn(argv, opts) -> child, stdin fd, stdout fd, stderr fd.
+ *
+ * Spawning uses posix_spawn (glibc's is clone(CLONE_VFORK) + exec, and
+ * reports exec failures) with every descriptor of ours close-on-exec, so
+ * the child gets exactly its three standard descriptors. The child starts
+ * with an empty signal mask and default dispositions (the loop thread
+ * blocks the signals its signalfds read, and masks are inherited).
+ *
+ * Reaping: a pidfd (pidfd_open) per child, registered with the loop; it
+ * becomes readable when the child exits, and waitpid then collects it. On
+ * kernels without pidfd_open the loop watches SIGCHLD through a signalfd
+ * instead and polls its live children with waitpid(WNOHANG) at each
+ * delivery (signals coalesce). Either way a running child is a watcher
+ * (the loop is not idle while one runs) and is anchored (it is reaped even
+ * when nobody holds the Process). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/signal.h"
+#include "lua/io/io.h"
+
+extern char **environ;
+
+#define MT_CHILD "asyncio.ChildProcess"
+#define MT_CHILDOP "asyncio.ChildProcess operation"
+#define MT_CHILDREN "asyncio.ChildWatcher"
+
+/* Values of the stdin/stdout/stderr options, as in Python. */
+enum { SPEC_PIPE = -1, SPEC_STDOUT = -2, SPEC_DEVNULL = -3, SPEC_INHERIT = -4 };
+
+/* Uservalues of a child. */
+enum { CHUV_LOOP = 1, CHUV_WAIT, CHUV_WATCHER, CHUV_N = CHUV_WATCHER };
+
+typedef struct lchildren lchildren;
+
+typedef struct lchild {
+  lloop *lp;            /* loop that reaps it */
+  ac_io io;             /* watcher of the pidfd (io.fd -1 without one) */
+  pid_t pid;            /* 0 until spawned */
+  int returncode;       /* exit status, or -signal; valid once exited */
+  uint8_t exited;       /* reaped */
+  ac_list waiters;      /* tasks parked in wait */
+  ac_list link;         /* in the SIGCHLD watcher's list (fallback only) */
+  lchildren *watcher;   /* that watcher, or NULL */
+  int anchor;           /* ref in the loop until reaped */
+} lchild;
+
+/* The SIGCHLD fallback of one loop (lp->children). */
+struct lchildren {
+  ac_signals sig;       /* signalfd watcher of SIGCHLD */
+  lloop *lp;            /* its loop */
+  ac_list live;         /* children not reaped yet */
+  int anchor;           /* ref in the loop while `live` is not empty */
+  uint8_t open;         /* sig is initialized and not closed */
+};
+
+/* Set by internals.force_sigchld(true), to test the fallback on kernels
+ * that have pidfd_open. Per process, like the kernel's answer. */
+static int force_sigchld;
+
+static int sys_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+  if (force_sigchld) {
+    errno = ENOSYS;
+    return -1;
+  }
+  return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+  (void)pid;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+/* -- reaping ------------------------------------------------------------------ */
+
+static void watcher_drop(lchildren *w, lua_State *L);
+
+/* The child has been reaped with `status`: record it, wake the waiters,
+ * release the watchers and the anchor. */
+static void exited(lchild *c, int status) {
+  lloop *lp = c->lp;
+  c->exited = 1;
+  c->returncode = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? -WTERMSIG(status) : status;
+  if (c->io.fd >= 0) {
+    if (!lp->closed) ac_io_stop(&lp->core, &c->io);
+    close(c->io.fd);
+    c->io.fd = -1;
+  }
+  alua__wake_all(&c->waiters);
+  lua_State *L = lp->L;
+  if (c->watcher) {
+    ac_list_remove(&c->link);
+    lchildren *w = c->watcher;
+    c->watcher = NULL;
+    if (ac_list_empty(&w->live)) watcher_drop(w, L);
+  }
+  if (c->anchor != LUA_NOREF && L) {
+    alua__unanchor(L, lp, c->anchor);
+    c->anchor = LUA_NOREF;
+  }
+}
+
+/* Tries to reap c without blocking. */
+static void poll_child(lchild *c) {
+  int status;
+  pid_t r;
+  do r = waitpid(c->pid, &status, WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r == c->pid) exited(c, status);
+  else if (r < 0 && errno == ECHILD) exited(c, 0); /* reaped by someone else: status unknown */
+}
+
+static void on_pidfd(ac_io *io, uint32_t revents) {
+  (void)revents;
+  poll_child(ac_container_of(io, lchild, io));
+}
+
+static void on_sigchld(ac_signals *s, int signum) {
+  lchildren *w = s->data;
+  (void)signum;
+  ac_list *p, *next;
+  for (p = w->live.next; p != &w->live; p = next) {
+    next = p->next;
+    poll_child(ac_container_of(p, lchild, link));
+    /* the last child may have closed the watcher */
+    if (!w->open) return;
+  }
+}
+
+/* Closes the fallback watcher once no child needs it. */
+static void watcher_drop(lchildren *w, lua_State *L) {
+  if (w->open) {
+    ac_signals_close(&w->sig);
+    w->open = 0;
+  }
+  if (w->lp->children == w) w->lp->children = NULL;
+  if (w->anchor != LUA_NOREF && L) {
+    alua__unanchor(L, w->lp, w->anchor);
+    w->anchor = LUA_NOREF;
+  }
+}
+
+static int watcher_gc(lua_State *L) {
+  lchildren *w = lua_touserdata(L, 1);
+  w->anchor = LUA_NOREF;
+  if (w->open && !w->lp->closed) ac_signals_close(&w->sig);
+  w->open = 0;
+  if (w->lp->children == w) w->lp->children = NULL;
+  return 0;
+}
+
+/* The loop's SIGCHLD watcher, made and anchored on first use; pushed. It
+ * must exist before the child does, so an early exit is not missed. */
+static lchildren *push_watcher(lua_State *L, lloop *lp) {
+  lchildren *w = lp->children;
+  if (w) {
+    alua__push_anchored(L, lp, w->anchor);
+    return w;
+  }
+  w = lua_newuserdatauv(L, sizeof *w, 1);
+  memset(w, 0, sizeof *w);
+  w->lp = lp;
+  w->anchor = LUA_NOREF;
+  ac_list_init(&w->live);
+  luaL_setmetatable(L, MT_CHILDREN);
+  alua__pushloop(L, lp);
+  lua_setiuservalue(L, -2, 1);
+  int rc = ac_signals_init(&w->sig, &lp->core, on_sigchld);
+  if (rc < 0) alua__oserror(L, -rc, "create_subprocess_exec: cannot watch SIGCHLD");
+  w->open = 1;
+  w->sig.data = w;
+  rc = ac_signals_add(&w->sig, SIGCHLD);
+  if (rc < 0) {
+    ac_signals_close(&w->sig);
+    w->open = 0;
+    alua__oserror(L, -rc, "create_subprocess_exec: cannot watch SIGCHLD");
+  }
+  w->anchor = alua__anchor(L, lp, -1);
+  lp->children = w;
+  return w;
+}
+
+/* -- the child object ------------------------------------------------------------ */
+
+static lchild *checkchild(lua_State *L, int idx) { return luaL_checkudata(L, idx, MT_CHILD); }
+
+static int ch_gc(lua_State *L) {
+  lchild *c = lua_touserdata(L, 1);
+  if (c->io.fd >= 0) {
+    if (!c->lp->closed) ac_io_stop(&c->lp->core, &c->io);
+    close(c->io.fd);
+    c->io.fd = -1;
+  }
+  if (c->pid > 0 && !c->exited) {
+    /* the loop went away first: reap it if it is done, never block */
+    int status;
+    if (waitpid(c->pid, &status, WNOHANG) == c->pid) c->exited = 1;
+  }
+  if (c->watcher) ac_list_remove(&c->link);
+  return 0;
+}
+
+static int ch_pid(lua_State *L) {
+  lua_pushinteger(L, checkchild(L, 1)->pid);
+  return 1;
+}
+
+static int ch_returncode(lua_State *L) {
+  lchild *c = checkchild(L, 1);
+  if (!c->exited) return 0;
+  lua_pushinteger(L, c->returncode);
+  return 1;
+}
+
+/* child:send_signal(sig): false when the child was already reaped. Through
+ * the pidfd when there is one: never a recycled pid. */
+static int ch_send_signal(lua_State *L) {
+  lchild *c = checkchild(L, 1);
+  lua_Integer sig = luaL_checkinteger(L, 2);
+  if (sig < 0 || sig >= NSIG) return luaL_argerror(L, 2, "invalid signal number");
+  if (c->exited || c->pid <= 0) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  int rc = -1;
+#ifdef SYS_pidfd_send_signal
+  if (c->io.fd >= 0) rc = (int)syscall(SYS_pidfd_send_signal, c->io.fd, (int)sig, NULL, 0);
+  if (rc < 0 && c->io.fd >= 0 && errno != ENOSYS) {
+    if (errno == ESRCH) {
+      lua_pushboolean(L, 0);
+      return 1;
+    }
+    return alua__oserror(L, errno, "send_signal");
+  }
+#endif
+  if (rc < 0 && kill(c->pid, (int)sig) < 0) {
+    if (errno == ESRCH) {
+      lua_pushboolean(L, 0);
+      return 1;
+    }
+    return alua__oserror(L, errno, "send_signal");
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int k_wait(lua_State *L, int status, lua_KContext ctx) {
+  task *t = alua__rt(L)->current;
+  lchild *c = lua_touserdata(L, 2);
+  if (t->resume == RESUME_CANCEL) return lua_error(L);
+  if (!c->exited) {
+    ac_list_push_back(&c->waiters, &t->step.link);
+    return alua__suspend(L, t, 0, k_wait);
+  }
+  lua_pushinteger(L, c->returncode);
+  return 1;
+}
+
+/* The await hook of child:wait(): the return code once the child exited. */
+static int wait_await(lua_State *L) {
+  task *t = alua__current_task(L, alua__rt(L));
+  lua_getiuservalue(L, 1, 1);
+  lchild *c = lua_touserdata(L, 2);
+  if (c->exited) {
+    lua_pushinteger(L, c->returncode);
+    return 1;
+  }
+  if (c->lp != t->f.loop) return alua__user_error(L, "wait: the process belongs to another event loop");
+  ac_list_push_back(&c->waiters, &t->step.link);
+  return alua__suspend(L, t, 0, k_wait);
+}
+
+static int wait_tostring(lua_State *L) {
+  lua_pushliteral(L, "<awaitable process:wait()>");
+  return 1;
+}
+
+static int ch_wait(lua_State *L) {
+  checkchild(L, 1);
+  lua_getiuservalue(L, 1, CHUV_WAIT);
+  return 1;
+}
+
+static int ch_tostring(lua_State *L) {
+  lchild *c = checkchild(L, 1);
+  if (c->exited) lua_pushfstring(L, "<ChildProcess pid=%d returncode=%d>", (int)c->pid, c->returncode);
+  else lua_pushfstring(L, "<ChildProcess pid=%d running>", (int)c->pid);
+  return 1;
+}
+
+/* -- spawning -------------------------------------------------------------------- */
+
+/* One standard descriptor of the child. */
+typedef struct stdspec {
+  int kind;       /* SPEC_* or a descriptor >= 0 */
+  int child;      /* the descriptor the child gets (>= 3 once prepared), or -1 */
+  int parent;     /* the parent's end of a pipe, or -1 */
+  int temp;       /* a descriptor made by prepare that the parent closes after */
+} stdspec;
+
+/* Reads the stdin/stdout/stderr option `name` of the table at opts. */
+static int read_spec(lua_State *L, int opts, const char *name, int which) {
+  int t = lua_getfield(L, opts, name);
+  int kind = SPEC_INHERIT;
+  if (t == LUA_TNIL) {
+  } else if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
+    lua_Integer v = lua_tointeger(L, -1);
+    if (v == SPEC_STDOUT && which != 2) alua__user_error(L, "bad option '%s' (asyncio.STDOUT is only for stderr)", name);
+    if (v < SPEC_DEVNULL || v > 0x7fffffff) alua__user_error(L, "bad option '%s' (PIPE, DEVNULL, STDOUT or a descriptor expected)", name);
+    kind = (int)v;
+  } else if (t == LUA_TUSERDATA && luaL_testudata(L, -1, LUA_FILEHANDLE)) {
+    luaL_Stream *p = lua_touserdata(L, -1);
+    if (!p->closef) alua__user_error(L, "bad option '%s' (the file is closed)", name);
+    fflush(p->f); /* what Lua buffered comes before what the child writes */
+    kind = fileno(p->f);
+  } else if (luaL_getmetafield(L, -1, "fileno") != LUA_TNIL || (t == LUA_TTABLE && lua_getfield(L, -1, "fileno") != LUA_TNIL)) {
+    lua_pushvalue(L, -2);
+    lua_call(L, 1, 1);
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
+      alua__user_error(L, "bad option '%s' (its fileno() is not a descriptor)", name);
+    kind = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+  } else {
+    alua__user_error(L, "bad option '%s' (PIPE, DEVNULL, STDOUT, a descriptor or a file expected, got %s)", name,
+               luaL_typename(L, -1));
+  }
+  lua_pop(L, 1);
+  return kind;
+}
+
+/* Moves fd above the standard descriptors (close-on-exec), so the
+ * child's dup2 never finds a source and a target in the way of each
+ * other. Returns the new descriptor (the old one is closed when `own`). */
+static int lift(int fd, int own) {
+  if (fd > 2) return fd;
+  int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (nfd < 0) return -errno;
+  if (own) close(fd);
+  return nfd;
+}
+
+/* Opens what the specs need: pipes and /dev/null. 0 or -errno; on failure
+ * everything opened is closed again. */
+static int prepare(stdspec *sp) {
+  for (int i = 0; i < 3; i++) {
+    sp[i].child = sp[i].parent = sp[i].temp = -1;
+    int k = sp[i].kind;
+    if (k == SPEC_PIPE) {
+      int p[2];
+      if (pipe2(p, O_CLOEXEC) < 0) goto fail;
+      int cend = i == 0 ? p[0] : p[1], pend = i == 0 ? p[1] : p[0];
+      int lc = lift(cend, 1), lpd = lift(pend, 1);
+      if (lc < 0 || lpd < 0) {
+        if (lc >= 0) close(lc);
+        if (lpd >= 0) close(lpd);
+        errno = -(lc < 0 ? lc : lpd);
+        goto fail;
+      }
+      sp[i].child = sp[i].temp = lc;
+      sp[i].parent = lpd;
+    } else if (k == SPEC_DEVNULL) {
+      int fd = open("/dev/null", (i == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+      if (fd < 0) goto fail;
+      int lfd = lift(fd, 1);
+      if (lfd < 0) {
+        errno = -lfd;
+        goto fail;
+      }
+      sp[i].child = sp[i].temp = lfd;
+    } else if (k >= 0) {
+      if (k == i) continue; /* already in place: inherited as it is */
+      int lfd = lift(k, 0);
+      if (lfd < 0) {
+        errno = -lfd;
+        goto fail;
+      }
+      sp[i].child = lfd;
+      if (lfd != k) sp[i].temp = lfd;
+    }
+  }
+  return 0;
+fail: {
+  int err = errno;
+  for (int i = 0; i < 3; i++) {
+    if (sp[i].temp >= 0) close(sp[i].temp);
+    if (sp[i].parent >= 0) close(sp[i].parent);
+    sp[i].temp = sp[i].parent = sp[i].child = -1;
+  }
+  return -err;
+}
+}
+
+/* Collects the strings of the list at idx into a NULL-terminated array (a
+ * userdata pushed on the stack keeps it; the strings stay in the table). */
+static char **string_array(lua_State *L, int idx, const char *what, int min) {
+  lua_Integer n = luaL_len(L, idx);
+  if (n < min) alua__user_error(L, "create_subprocess_exec: %s is empty", what);
+  char **a = lua_newuserdatauv(L, sizeof(char *) * (size_t)(n + 1), 0);
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (lua_geti(L, idx, i) != LUA_TSTRING) alua__user_error(L, "create_subprocess_exec: %s item %d is not a string", what, (int)i);
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (strlen(s) != len) alua__user_error(L, "create_subprocess_exec: %s item %d contains a zero byte", what, (int)i);
+    a[i - 1] = (char *)s;
+    lua_pop(L, 1); /* still referenced by the table */
+  }
+  a[n] = NULL;
+  return a;
+}
+
+/* Builds "KEY=VALUE" strings of the env table at idx into a new list
+ * (pushed, below the array it returns). */
+static char **env_array(lua_State *L, int idx) {
+  lua_newtable(L);
+  int list = lua_gettop(L);
+  int n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1))
+      alua__user_error(L, "bad option 'env' (a table of string keys and string values expected)");
+    lua_pushfstring(L, "%s=%s", lua_tostring(L, -2), lua_tostring(L, -1));
+    lua_rawseti(L, list, ++n);
+    lua_pop(L, 1);
+  }
+  return string_array(L, list, "env", 0);
+}
+
+/* internals.spawn(argv, opts): child, stdin fd, stdout fd, stderr fd (the
+ * parent's pipe ends, or nil). opts: stdin, stdout, stderr, cwd, env,
+ * executable, start_new_session. */
+static int l_spawn(lua_State *L) {
+  rt *r = alua__rt(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  if (lua_isnil(L, 2)) {
+    lua_newtable(L);
+    lua_replace(L, 2);
+  }
+  lloop *lp = alua__push_current_loop(L, r);
+  if (lp->closed) return alua__user_error(L, "event loop is closed");
+  lua_pop(L, 1);
+
+  /* everything that may raise comes before any descriptor is opened */
+  stdspec sp[3];
+  sp[0].kind = read_spec(L, 2, "stdin", 0);
+  sp[1].kind = read_spec(L, 2, "stdout", 1);
+  sp[2].kind = read_spec(L, 2, "stderr", 2);
+  char **argv = string_array(L, 1, "the argument list", 1);
+  char **envp = environ;
+  if (lua_getfield(L, 2, "env") != LUA_TNIL) {
+    luaL_checktype(L, -1, LUA_TTABLE);
+    envp = env_array(L, lua_gettop(L));
+  }
+  const char *cwd = NULL;
+  if (lua_getfield(L, 2, "cwd") != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TSTRING) return alua__user_error(L, "bad option 'cwd' (string expected)");
+    cwd = lua_tostring(L, -1);
+  }
+  const char *exe = argv[0];
+  if (lua_getfield(L, 2, "executable") != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TSTRING) return alua__user_error(L, "bad option 'executable' (string expected)");
+    exe = lua_tostring(L, -1);
+  }
+  int setsid_ = lua_getfield(L, 2, "start_new_session") != LUA_TNIL && lua_toboolean(L, -1);
+  lua_pop(L, 1);
+
+  lchild *c = lua_newuserdatauv(L, sizeof *c, CHUV_N);
+  int cidx = lua_gettop(L);
+  memset(c, 0, sizeof *c);
+  c->lp = lp;
+  c->anchor = LUA_NOREF;
+  ac_io_init(&c->io, -1, on_pidfd);
+  ac_list_init(&c->waiters);
+  ac_list_init(&c->link);
+  luaL_setmetatable(L, MT_CHILD);
+  alua__pushloop(L, lp);
+  lua_setiuservalue(L, cidx, CHUV_LOOP);
+  alua__newop(L, cidx, 0, 1, MT_CHILDOP);
+  lua_setiuservalue(L, cidx, CHUV_WAIT);
+  /* the anchor is taken now: afterwards nothing may fail between spawn and
+   * the child being tracked */
+  c->anchor = alua__anchor(L, lp, cidx);
+  lchildren *w = NULL;
+  if (force_sigchld || lp->children) {
+    w = push_watcher(L, lp);
+    lua_setiuservalue(L, cidx, CHUV_WATCHER);
+  }
+
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  int rc = prepare(sp);
+  if (rc < 0) {
+    alua__unanchor(L, lp, c->anchor);
+    c->anchor = LUA_NOREF;
+    return alua__oserror(L, -rc, "create_subprocess_exec: cannot make the child's descriptors");
+  }
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  for (int i = 0; i < 3; i++) {
+    if (sp[i].kind == SPEC_STDOUT) posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    else if (sp[i].child >= 0) posix_spawn_file_actions_adddup2(&fa, sp[i].child, i);
+  }
+  if (cwd) posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  sigdelset(&all, SIGKILL);
+  sigdelset(&all, SIGSTOP);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (setsid_) flags |= POSIX_SPAWN_SETSID;
+  posix_spawnattr_setflags(&attr, flags);
+  pid_t pid;
+  rc = posix_spawnp(&pid, exe, &fa, &attr, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  for (int i = 0; i < 3; i++)
+    if (sp[i].temp >= 0) close(sp[i].temp);
+  if (rc != 0) {
+    for (int i = 0; i < 3; i++)
+      if (sp[i].parent >= 0) close(sp[i].parent);
+    alua__unanchor(L, lp, c->anchor);
+    c->anchor = LUA_NOREF;
+    if (w && ac_list_empty(&w->live)) watcher_drop(w, L);
+    if (cwd && (rc == ENOENT || rc == ENOTDIR || rc == EACCES) && access(cwd, X_OK) < 0)
+      return alua__oserror(L, rc, "create_subprocess_exec: cannot change to directory '%s'", cwd);
+    return alua__oserror(L, rc, "create_subprocess_exec: cannot run '%s'", exe);
+  }
+  c->pid = pid;
+  if (!w) {
+    int pfd = sys_pidfd_open(pid);
+    if (pfd >= 0) {
+      c->io.fd = pfd;
+      if (ac_io_start(&lp->core, &c->io, EPOLLIN) < 0) {
+        close(pfd);
+        c->io.fd = -1;
+      }
+    }
+    if (c->io.fd < 0) {
+      /* no pidfd: the SIGCHLD watcher polls this child from now on (an
+       * exit before the watcher existed is caught by the first poll) */
+      w = push_watcher(L, lp);
+      lua_setiuservalue(L, cidx, CHUV_WATCHER);
+      ac_list_push_back(&w->live, &c->link);
+      c->watcher = w;
+      poll_child(c);
+    }
+  } else {
+    ac_list_push_back(&w->live, &c->link);
+    c->watcher = w;
+    poll_child(c);
+  }
+  lua_settop(L, cidx);
+  for (int i = 0; i < 3; i++) {
+    if (sp[i].parent >= 0) lua_pushinteger(L, sp[i].parent);
+    else lua_pushnil(L);
+  }
+  return 4;
+}
+
+/* internals.force_sigchld(on): use the SIGCHLD fallback for new children. */
+static int l_force_sigchld(lua_State *L) {
+  force_sigchld = lua_toboolean(L, 1);
+  return 0;
+}
+
+void alua__open_process(lua_State *L, rt *r, int module, int internals) {
+  static const luaL_Reg methods[] = {{"pid", ch_pid},
+                                     {"returncode", ch_returncode},
+                                     {"send_signal", ch_send_signal},
+                                     {"wait", ch_wait},
+                                     {"__tostring", ch_tostring},
+                                     {"__gc", ch_gc},
+                                     {NULL, NULL}};
+  alua__newclass(L, r, MT_CHILD, methods);
+  lua_pop(L, 1);
+  static const luaL_Reg wmethods[] = {{"__gc", watcher_gc}, {NULL, NULL}};
+  alua__newclass(L, r, MT_CHILDREN, wmethods);
+  lua_pop(L, 1);
+  alua__newopclass(L, r, MT_CHILDOP, wait_await, wait_tostring);
+  static const luaL_Reg funcs[] = {{"spawn", l_spawn}, {"force_sigchld", l_force_sigchld}, {NULL, NULL}};
+  lua_pushvalue(L, internals);
+  alua__setfuncs(L, r, funcs);
+  lua_pop(L, 1);
+  static const struct {
+    const char *name;
+    int value;
+  } consts[] = {{"PIPE", SPEC_PIPE}, {"STDOUT", SPEC_STDOUT}, {"DEVNULL", SPEC_DEVNULL},
+                {"SIGKILL", SIGKILL}, {"SIGSTOP", SIGSTOP},  {"SIGCONT", SIGCONT}};
+  for (size_t i = 0; i < sizeof consts / sizeof consts[0]; i++) {
+    if (lua_getfield(L, module, consts[i].name) == LUA_TNIL) {
+      lua_pushinteger(L, consts[i].value);
+      lua_setfield(L, module, consts[i].name);
+    }
+    lua_pop(L, 1);
+  }
+}

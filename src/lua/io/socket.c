@@ -1,0 +1,540 @@
+/* Socket objects and the low-level loop:sock_* operations.
+ *
+ *   local s = asyncio.socket("inet", "stream")
+ *   await loop:sock_connect(s, "127.0.0.1", port)
+ *   await loop:sock_sendall(s, "ping")
+ *   local data = await loop:sock_recv(s, 100)
+ *
+ * A socket is non-blocking and close-on-exec from birth. Each sock_*
+ * operation tries its system call first; only when that would block does
+ * the task park on the socket's readers or writers list, with the socket's
+ * watcher interested in exactly what the parked tasks need. The watcher
+ * wakes every parked task of the ready direction and each retries; when
+ * nobody waits the watcher is unregistered, so an idle socket costs the
+ * loop nothing and never keeps it from detecting a deadlock.
+ *
+ * Also here: what the other I/O files share (addresses, OS errors). */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "lua/io/io.h"
+
+#define MT_SOCKOP "asyncio.socket operation"
+
+/* Uservalues of a socket. */
+enum { SUV_LOOP = 1, SUV_OWNER, SUV_N = SUV_OWNER };
+
+/* -- shared helpers ------------------------------------------------------- */
+
+int alua__oserror(lua_State *L, int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  lua_pushfstring(L, ": %s", strerror(err));
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
+int alua__user_error(lua_State *L, const char *fmt, ...) {
+  lua_Debug ar;
+  lua_pushliteral(L, "");
+  for (int level = 1; lua_getstack(L, level, &ar); level++) {
+    lua_getinfo(L, "Sl", &ar);
+    if (ar.currentline <= 0 || strncmp(ar.source, "=[asyncio ", 10) == 0) continue;
+    lua_pop(L, 1);
+    lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+    break;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
+static const char *const family_names[] = {"inet", "inet6", "unix", NULL};
+static const int family_values[] = {AF_INET, AF_INET6, AF_UNIX};
+
+int alua__checkfamily(lua_State *L, int idx, int def, const char *fname) {
+  if (lua_isnoneornil(L, idx)) return def;
+  const char *s = lua_tostring(L, idx);
+  if (s && lua_type(L, idx) == LUA_TSTRING)
+    for (int i = 0; family_names[i]; i++)
+      if (strcmp(s, family_names[i]) == 0) return family_values[i];
+  return alua__user_error(L, "bad argument to '%s' (family must be \"inet\", \"inet6\" or \"unix\")", fname);
+}
+
+const char *alua__family_name(int family) {
+  switch (family) {
+  case AF_INET: return "inet";
+  case AF_INET6: return "inet6";
+  case AF_UNIX: return "unix";
+  default: return "?";
+  }
+}
+
+int alua__push_sockaddr(lua_State *L, const struct sockaddr *sa, socklen_t len) {
+  char host[AC_ADDR_HOSTLEN];
+  int port;
+  if (ac_addr_format(sa, len, host, sizeof host, &port) < 0) {
+    lua_pushnil(L);
+    lua_pushnil(L);
+    return 2;
+  }
+  lua_pushstring(L, host);
+  if (sa->sa_family == AF_UNIX) lua_pushnil(L);
+  else lua_pushinteger(L, port);
+  return 2;
+}
+
+void alua__add_sockaddr(luaL_Buffer *b, const struct sockaddr *sa, socklen_t len) {
+  char host[AC_ADDR_HOSTLEN];
+  int port;
+  if (ac_addr_format(sa, len, host, sizeof host, &port) < 0) {
+    luaL_addstring(b, "?");
+    return;
+  }
+  char text[AC_ADDR_HOSTLEN + 16];
+  if (sa->sa_family == AF_INET6) snprintf(text, sizeof text, "[%s]:%d", host, port);
+  else if (sa->sa_family == AF_INET) snprintf(text, sizeof text, "%s:%d", host, port);
+  else snprintf(text, sizeof text, "%s", *host ? host : "(unnamed)");
+  luaL_addstring(b, text);
+}
+
+void alua__check_sockaddr(lua_State *L, int family, int idx, ac_addr *a, const char *fname) {
+  if (family == AF_UNIX) {
+    size_t len;
+    const char *path = lua_tolstring(L, idx, &len);
+    if (!path || lua_type(L, idx) != LUA_TSTRING)
+      alua__user_error(L, "bad argument #%d to '%s' (socket path expected, got %s)", idx - 1, fname, luaL_typename(L, idx));
+    /* '@name' is the abstract namespace, as alua__push_sockaddr shows it */
+    char abstract[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    if (len > 0 && path[0] == '@' && len <= sizeof abstract) {
+      abstract[0] = '\0';
+      memcpy(abstract + 1, path + 1, len - 1);
+      path = abstract;
+    }
+    if (ac_addr_unix(a, path, len) < 0)
+      alua__user_error(L, "bad argument #%d to '%s' (socket path is longer than %d bytes)", idx - 1, fname,
+                 (int)sizeof abstract - 1);
+    return;
+  }
+  const char *host = lua_tostring(L, idx);
+  if (!host || lua_type(L, idx) != LUA_TSTRING)
+    alua__user_error(L, "bad argument #%d to '%s' (host expected, got %s)", idx - 1, fname, luaL_typename(L, idx));
+  int isnum;
+  lua_Integer port = lua_tointegerx(L, idx + 1, &isnum);
+  if (!isnum || port < 0 || port > 65535)
+    alua__user_error(L, "bad argument #%d to '%s' (port number 0-65535 expected, got %s)", idx, fname,
+               isnum ? "out of range" : luaL_typename(L, idx + 1));
+  if (ac_addr_ip(a, family, host, (int)port) < 0)
+    alua__user_error(L, "bad argument #%d to '%s' (numeric %s address expected, got '%s'; resolve names with asyncio.getaddrinfo)",
+               idx - 1, fname, family == AF_INET6 ? "IPv6" : family == AF_INET ? "IPv4" : "IP", host);
+}
+
+/* -- the socket type -------------------------------------------------------- */
+
+lsock *alua__tosocket(lua_State *L, int idx) { return luaL_testudata(L, idx, MT_SOCKET); }
+
+lsock *alua__checksocket(lua_State *L, int idx) { return luaL_checkudata(L, idx, MT_SOCKET); }
+
+/* The socket at idx, which must be open. */
+static lsock *checkopen(lua_State *L, int idx, const char *fname) {
+  lsock *s = alua__checksocket(L, idx);
+  if (s->fd < 0) alua__user_error(L, "%s: the socket is closed", fname);
+  return s;
+}
+
+static void on_ready(ac_io *io, uint32_t revents);
+
+lsock *alua__newsocket(lua_State *L, int fd, int family, int type, int owneridx) {
+  owneridx = owneridx ? lua_absindex(L, owneridx) : 0;
+  lsock *s = lua_newuserdatauv(L, sizeof *s, SUV_N);
+  s->fd = fd;
+  s->family = family;
+  s->type = type;
+  s->borrowed = owneridx != 0;
+  s->lp = NULL;
+  ac_io_init(&s->io, fd, on_ready);
+  ac_list_init(&s->readers);
+  ac_list_init(&s->writers);
+  luaL_setmetatable(L, MT_SOCKET);
+  if (owneridx) {
+    lua_pushvalue(L, owneridx);
+    lua_setiuservalue(L, -2, SUV_OWNER);
+  }
+  return s;
+}
+
+/* Registers the interest the parked tasks need (none: unregistered). */
+static int update_interest(lsock *s) {
+  if (!s->lp || s->lp->closed) return 0;
+  uint32_t ev = (ac_list_empty(&s->readers) ? 0 : EPOLLIN) | (ac_list_empty(&s->writers) ? 0 : EPOLLOUT);
+  return ac_io_start(&s->lp->core, &s->io, ev);
+}
+
+/* Poll phase: every task parked for the ready direction retries. An error
+ * or hang-up wakes both sides, whose system calls then report it. */
+static void on_ready(ac_io *io, uint32_t revents) {
+  lsock *s = ac_container_of(io, lsock, io);
+  if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)) alua__wake_all(&s->readers);
+  if (revents & (EPOLLOUT | EPOLLERR | EPOLLHUP)) alua__wake_all(&s->writers);
+  update_interest(s);
+}
+
+/* Stops watching and closes the descriptor (not a borrowed one). */
+static void sock_close(lsock *s) {
+  if (s->fd < 0) return;
+  if (s->lp && !s->lp->closed) ac_io_stop(&s->lp->core, &s->io);
+  if (!s->borrowed) close(s->fd);
+  s->fd = -1;
+  /* parked tasks retry and find the socket closed */
+  alua__wake_all(&s->readers);
+  alua__wake_all(&s->writers);
+}
+
+/* asyncio.socket([family [, type]]): a new non-blocking socket; family
+ * "inet" (default), "inet6" or "unix", type "stream" (default) or "dgram". */
+static int l_socket(lua_State *L) {
+  int family = alua__checkfamily(L, 1, AF_INET, "socket");
+  static const char *const types[] = {"stream", "dgram", NULL};
+  int type = luaL_checkoption(L, 2, "stream", types) == 0 ? SOCK_STREAM : SOCK_DGRAM;
+  int fd = ac_socket(family, type, 0);
+  if (fd < 0) return alua__oserror(L, -fd, "socket");
+  alua__newsocket(L, fd, family, type, 0);
+  return 1;
+}
+
+static int s_fileno(lua_State *L) {
+  lua_pushinteger(L, alua__checksocket(L, 1)->fd);
+  return 1;
+}
+
+/* sock:close(): closes the socket (a no-op when closed). A borrowed socket
+ * belongs to a stream or a server: close that instead. */
+static int s_close(lua_State *L) {
+  lsock *s = alua__checksocket(L, 1);
+  if (s->borrowed && s->fd >= 0)
+    return alua__user_error(L, "close: this socket belongs to a stream or server; close the writer or the server instead");
+  sock_close(s);
+  return 0;
+}
+
+static int s_gc(lua_State *L) {
+  lsock *s = lua_touserdata(L, 1);
+  if (s->fd >= 0 && !s->borrowed) {
+    if (s->lp && !s->lp->closed) ac_io_stop(&s->lp->core, &s->io);
+    close(s->fd);
+  }
+  s->fd = -1;
+  return 0;
+}
+
+/* sock:bind(host, port) or sock:bind(path): numeric addresses only. */
+static int s_bind(lua_State *L) {
+  lsock *s = checkopen(L, 1, "bind");
+  ac_addr a;
+  alua__check_sockaddr(L, s->family, 2, &a, "bind");
+  if (s->family != AF_UNIX) {
+    int on = 1;
+    setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  }
+  if (bind(s->fd, (struct sockaddr *)&a.ss, a.len) < 0) return alua__oserror(L, errno, "bind");
+  return 0;
+}
+
+/* sock:listen([backlog]) */
+static int s_listen(lua_State *L) {
+  lsock *s = checkopen(L, 1, "listen");
+  lua_Integer backlog = luaL_optinteger(L, 2, 128);
+  if (backlog < 0 || backlog > 65535) return luaL_argerror(L, 2, "backlog must be 0-65535");
+  if (listen(s->fd, (int)backlog) < 0) return alua__oserror(L, errno, "listen");
+  return 0;
+}
+
+/* sock:getsockname() / sock:getpeername(): host, port (or path, nil). */
+static int s_getsockname(lua_State *L) {
+  lsock *s = checkopen(L, 1, "getsockname");
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(s->fd, (struct sockaddr *)&ss, &len) < 0) return alua__oserror(L, errno, "getsockname");
+  return alua__push_sockaddr(L, (struct sockaddr *)&ss, len);
+}
+
+static int s_getpeername(lua_State *L) {
+  lsock *s = checkopen(L, 1, "getpeername");
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getpeername(s->fd, (struct sockaddr *)&ss, &len) < 0) return alua__oserror(L, errno, "getpeername");
+  return alua__push_sockaddr(L, (struct sockaddr *)&ss, len);
+}
+
+/* sock:shutdown(how): "r", "w" or "rw". */
+static int s_shutdown(lua_State *L) {
+  lsock *s = checkopen(L, 1, "shutdown");
+  static const char *const hows[] = {"r", "w", "rw", NULL};
+  static const int values[] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
+  int how = values[luaL_checkoption(L, 2, "rw", hows)];
+  if (shutdown(s->fd, how) < 0) return alua__oserror(L, errno, "shutdown");
+  return 0;
+}
+
+static int s_family(lua_State *L) {
+  lua_pushstring(L, alua__family_name(alua__checksocket(L, 1)->family));
+  return 1;
+}
+
+/* <socket fd=5 inet stream 127.0.0.1:4000> */
+static int s_tostring(lua_State *L) {
+  lsock *s = alua__checksocket(L, 1);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  if (s->fd < 0) {
+    luaL_addstring(&b, "<socket closed>");
+    luaL_pushresult(&b);
+    return 1;
+  }
+  lua_pushfstring(L, "<socket fd=%d %s %s", s->fd, alua__family_name(s->family),
+                  s->type == SOCK_STREAM ? "stream" : "dgram");
+  luaL_addvalue(&b);
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (getsockname(s->fd, (struct sockaddr *)&ss, &len) == 0) {
+    luaL_addchar(&b, ' ');
+    alua__add_sockaddr(&b, (struct sockaddr *)&ss, len);
+  }
+  luaL_addchar(&b, '>');
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* -- loop:sock_* operations ---------------------------------------------- */
+
+enum { OP_RECV, OP_SENDALL, OP_ACCEPT, OP_CONNECT };
+static const char *const op_names[] = {"sock_recv", "sock_sendall", "sock_accept", "sock_connect"};
+
+/* An operation: uservalue 1 the socket, 2 the data of sendall. */
+typedef struct sockop {
+  uint8_t kind;      /* OP_* */
+  uint8_t awaited;   /* an await has taken it */
+  uint8_t started;   /* connect: the connect call was made */
+  lua_Integer n;     /* recv: most bytes to return */
+  size_t sent;       /* sendall: bytes sent so far */
+  ac_addr addr;      /* connect: where to */
+} sockop;
+
+static int k_op(lua_State *L, int status, lua_KContext ctx);
+
+/* Parks the current task on the socket's list for the direction the
+ * operation needs and registers the interest. Stack: [op, socket]. */
+static int park(lua_State *L, task *t, lsock *s, sockop *o) {
+  lloop *lp = t->f.loop;
+  if (!s->lp) {
+    s->lp = lp;
+    alua__pushloop(L, lp);
+    lua_setiuservalue(L, 2, SUV_LOOP);
+  } else if (s->lp != lp) {
+    return alua__user_error(L, "%s: the socket is used by another event loop", op_names[o->kind]);
+  }
+  int rd = o->kind == OP_RECV || o->kind == OP_ACCEPT;
+  ac_list_push_back(rd ? &s->readers : &s->writers, &t->step.link);
+  int rc = update_interest(s);
+  if (rc < 0) {
+    ac_list_remove(&t->step.link);
+    return alua__oserror(L, -rc, "%s: cannot watch the socket", op_names[o->kind]);
+  }
+  return alua__suspend(L, t, 0, k_op);
+}
+
+/* Tries the operation at stack [op, socket]: returns its results, raises,
+ * or parks. */
+static int attempt(lua_State *L, task *t) {
+  sockop *o = lua_touserdata(L, 1);
+  lsock *s = lua_touserdata(L, 2);
+  const char *name = op_names[o->kind];
+  if (s->fd < 0) return alua__user_error(L, "%s: the socket is closed", name);
+  switch (o->kind) {
+  case OP_RECV: {
+    /* at most 256 KiB per call: a huge n must not allocate a huge buffer */
+    size_t want = o->n < (1 << 18) ? (size_t)o->n : (1 << 18);
+    luaL_Buffer b;
+    char *p = luaL_buffinitsize(L, &b, want);
+    ssize_t r;
+    do r = recv(s->fd, p, want, 0);
+    while (r < 0 && errno == EINTR);
+    if (r >= 0) {
+      luaL_pushresultsize(&b, (size_t)r);
+      return 1;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return alua__oserror(L, errno, "%s", name);
+    lua_settop(L, 2);
+    return park(L, t, s, o);
+  }
+  case OP_SENDALL: {
+    size_t len;
+    lua_getiuservalue(L, 1, 2);
+    const char *p = lua_tolstring(L, -1, &len);
+    lua_pop(L, 1);
+    while (o->sent < len) {
+      ssize_t r = send(s->fd, p + o->sent, len - o->sent, MSG_NOSIGNAL);
+      if (r >= 0) {
+        o->sent += (size_t)r;
+        continue;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return alua__oserror(L, errno, "%s", name);
+      return park(L, t, s, o);
+    }
+    return 0;
+  }
+  case OP_ACCEPT: {
+    ac_addr peer;
+    int fd = ac_sock_accept(s->fd, &peer);
+    if (fd == -EAGAIN) return park(L, t, s, o);
+    if (fd < 0) return alua__oserror(L, -fd, "%s", name);
+    alua__newsocket(L, fd, s->family, s->type, 0);
+    alua__push_sockaddr(L, (struct sockaddr *)&peer.ss, peer.len);
+    return 3;
+  }
+  default: { /* OP_CONNECT */
+    int rc;
+    if (!o->started) {
+      o->started = 1;
+      rc = ac_sock_connect(s->fd, &o->addr);
+    } else {
+      rc = ac_sock_error(s->fd);
+      /* woken without a result yet (a spurious wake-up): keep waiting */
+      if (rc == 0) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        if (getpeername(s->fd, (struct sockaddr *)&ss, &len) < 0 && errno == ENOTCONN) rc = -EINPROGRESS;
+      }
+    }
+    if (rc == -EINPROGRESS) return park(L, t, s, o);
+    if (rc < 0) {
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      alua__add_sockaddr(&b, (struct sockaddr *)&o->addr.ss, o->addr.len);
+      luaL_pushresult(&b);
+      return alua__oserror(L, -rc, "%s: connect to %s", name, lua_tostring(L, -1));
+    }
+    return 0;
+  }
+  }
+}
+
+static int k_op(lua_State *L, int status, lua_KContext ctx) {
+  task *t = alua__rt(L)->current;
+  lsock *s = lua_touserdata(L, 2);
+  /* a cancelled task has left the list already: only the interest changes */
+  update_interest(s);
+  if (t->resume == RESUME_CANCEL) return lua_error(L);
+  return attempt(L, t);
+}
+
+/* The await hook of the operations: stack [op]. */
+static int op_await(lua_State *L) {
+  sockop *o = lua_touserdata(L, 1);
+  task *t = alua__current_task(L, alua__rt(L));
+  if (o->awaited) return alua__user_error(L, "%s: this operation was already awaited", op_names[o->kind]);
+  o->awaited = 1;
+  lua_getiuservalue(L, 1, 1);
+  return attempt(L, t);
+}
+
+static int op_tostring(lua_State *L) {
+  sockop *o = luaL_checkudata(L, 1, MT_SOCKOP);
+  lua_pushfstring(L, "<awaitable loop:%s()>", op_names[o->kind]);
+  return 1;
+}
+
+/* Pushes a new operation of `kind` on the socket at 2 (loop at 1). */
+static sockop *newop(lua_State *L, int kind) {
+  alua__checkopen(L, 1);
+  lsock *s = checkopen(L, 2, op_names[kind]);
+  if (s->borrowed) alua__user_error(L, "%s: this socket belongs to a stream or server; use its methods", op_names[kind]);
+  sockop *o = lua_newuserdatauv(L, sizeof *o, 2);
+  memset(o, 0, sizeof *o);
+  o->kind = (uint8_t)kind;
+  luaL_setmetatable(L, MT_SOCKOP);
+  lua_pushvalue(L, 2);
+  lua_setiuservalue(L, -2, 1);
+  return o;
+}
+
+/* loop:sock_recv(sock, n): up to n bytes ("" at end of stream). */
+static int l_sock_recv(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 3);
+  if (n <= 0 || n > (1 << 30)) return luaL_argerror(L, 3, "size must be 1 to 2^30");
+  sockop *o = newop(L, OP_RECV);
+  o->n = n;
+  return 1;
+}
+
+/* loop:sock_sendall(sock, data): sends all of data. */
+static int l_sock_sendall(lua_State *L) {
+  luaL_checkstring(L, 3);
+  newop(L, OP_SENDALL);
+  lua_pushvalue(L, 3);
+  lua_setiuservalue(L, -2, 2);
+  return 1;
+}
+
+/* loop:sock_accept(sock): a new socket, and the peer's host and port. */
+static int l_sock_accept(lua_State *L) {
+  newop(L, OP_ACCEPT);
+  return 1;
+}
+
+/* loop:sock_connect(sock, host, port) or (sock, path): numeric addresses. */
+static int l_sock_connect(lua_State *L) {
+  lsock *s = checkopen(L, 2, "sock_connect");
+  ac_addr a;
+  alua__check_sockaddr(L, s->family, 3, &a, "sock_connect");
+  sockop *o = newop(L, OP_CONNECT);
+  o->addr = a;
+  return 1;
+}
+
+/* internals.numeric_family(host): "inet" or "inet6" when host is a numeric
+ * address, else nil (a name to resolve). */
+static int l_numeric_family(lua_State *L) {
+  const char *host = lua_tostring(L, 1);
+  ac_addr a;
+  if (!host || lua_type(L, 1) != LUA_TSTRING || ac_addr_ip(&a, AF_UNSPEC, host, 0) < 0) return 0;
+  lua_pushstring(L, alua__family_name(a.ss.ss_family));
+  return 1;
+}
+
+void alua__open_socket(lua_State *L, rt *r, int module, int internals) {
+  static const luaL_Reg methods[] = {{"fileno", s_fileno},           {"close", s_close},
+                                     {"bind", s_bind},               {"listen", s_listen},
+                                     {"getsockname", s_getsockname}, {"getpeername", s_getpeername},
+                                     {"shutdown", s_shutdown},       {"family", s_family},
+                                     {"__tostring", s_tostring},     {"__gc", s_gc},
+                                     {"__close", s_close},           {NULL, NULL}};
+  alua__newclass(L, r, MT_SOCKET, methods);
+  lua_pop(L, 1);
+  alua__newopclass(L, r, MT_SOCKOP, op_await, op_tostring);
+  static const luaL_Reg loop_methods[] = {{"sock_recv", l_sock_recv},
+                                          {"sock_sendall", l_sock_sendall},
+                                          {"sock_accept", l_sock_accept},
+                                          {"sock_connect", l_sock_connect},
+                                          {NULL, NULL}};
+  luaL_getmetatable(L, MT_LOOP);
+  alua__setfuncs(L, r, loop_methods);
+  lua_pop(L, 1);
+  static const luaL_Reg funcs[] = {{"socket", l_socket}, {NULL, NULL}};
+  lua_pushvalue(L, module);
+  alua__setfuncs(L, r, funcs);
+  lua_pop(L, 1);
+  static const luaL_Reg internal[] = {{"numeric_family", l_numeric_family}, {NULL, NULL}};
+  lua_pushvalue(L, internals);
+  alua__setfuncs(L, r, internal);
+  lua_pop(L, 1);
+}

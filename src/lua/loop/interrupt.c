@@ -1,0 +1,93 @@
+/* Ctrl+C under asyncio.run (SPEC 2.2): the first SIGINT cancels the main
+ * task, so its cleanup (<close> variables, pcall handlers) runs, and run then
+ * raises KeyboardInterrupt; a second SIGINT stops the process at once. */
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lua/internal.h"
+
+/* Why process-wide statics: a signal's disposition belongs to the process,
+ * and a signal handler can reach nothing else. Only one asyncio.run at a
+ * time can own SIGINT (run refuses to nest). */
+static volatile sig_atomic_t pending; /* SIGINTs the loop has not acted on */
+static volatile sig_atomic_t count;   /* SIGINTs since the handler was installed */
+static volatile int wake_fd = -1;     /* eventfd of the loop to wake */
+static struct sigaction previous;     /* disposition to restore */
+static int installed;                 /* our handler is in place */
+static int task_ref = LUA_NOREF;      /* registry ref of the task to cancel */
+
+static void on_sigint(int sig) {
+  (void)sig;
+  if (count > 0) {
+    /* the second one: stop now, as the default disposition would */
+    signal(SIGINT, SIG_DFL);
+    raise(SIGINT);
+    return;
+  }
+  count = 1;
+  pending = 1;
+  if (wake_fd >= 0) {
+    uint64_t one = 1;
+    ssize_t n = write(wake_fd, &one, sizeof one);
+    (void)n;
+  }
+}
+
+/* internals.sigint_install(loop, task): cancel `task` on Ctrl+C while `loop`
+ * runs. Does nothing if SIGINT is not at its default disposition (a host or
+ * the script handles it). */
+static int l_sigint_install(lua_State *L) {
+  lloop *lp = alua__checkloop(L, 1);
+  luaL_checkany(L, 2);
+  struct sigaction current;
+  if (installed || sigaction(SIGINT, NULL, &current) != 0 || current.sa_handler != SIG_DFL) return 0;
+  lua_pushvalue(L, 2);
+  task_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  pending = count = 0;
+  wake_fd = lp->core.wakefd;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &previous);
+  installed = 1;
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* internals.sigint_restore(): puts the previous disposition back; returns
+ * true if Ctrl+C was pressed meanwhile. */
+static int l_sigint_restore(lua_State *L) {
+  if (!installed) return 0;
+  sigaction(SIGINT, &previous, NULL);
+  installed = 0;
+  wake_fd = -1;
+  luaL_unref(L, LUA_REGISTRYINDEX, task_ref);
+  task_ref = LUA_NOREF;
+  lua_pushboolean(L, count > 0);
+  pending = count = 0;
+  return 1;
+}
+
+void alua__interrupt_poll(lua_State *L) {
+  if (!pending) return;
+  pending = 0;
+  if (task_ref == LUA_NOREF) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, task_ref);
+  future *f = alua__tofuture(L, -1);
+  if (f && f->state == FUT_PENDING) {
+    lua_pushnil(L);
+    alua__future_cancel(L, -2);
+  }
+  lua_pop(L, 1);
+}
+
+void alua__open_interrupt(lua_State *L, rt *r, int module, int internals) {
+  static const luaL_Reg funcs[] = {
+      {"sigint_install", l_sigint_install}, {"sigint_restore", l_sigint_restore}, {NULL, NULL}};
+  lua_pushvalue(L, internals);
+  alua__setfuncs(L, r, funcs);
+  lua_pop(L, 1);
+}

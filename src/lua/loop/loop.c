@@ -1,0 +1,513 @@
+/* The Loop type: one event core per loop, anchors that keep scheduled objects
+ * alive, running until a future is done, and the exception handler. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lua/internal.h"
+
+lloop *alua__checkloop(lua_State *L, int idx) { return luaL_checkudata(L, idx, MT_LOOP); }
+
+lloop *alua__checkopen(lua_State *L, int idx) {
+  lloop *lp = alua__checkloop(L, idx);
+  if (lp->closed) luaL_error(L, "event loop is closed");
+  return lp;
+}
+
+void alua__pushloop(lua_State *L, lloop *lp) { lua_rawgeti(L, LUA_REGISTRYINDEX, lp->selfref); }
+
+int alua__anchor(lua_State *L, lloop *lp, int idx) {
+  idx = lua_absindex(L, idx);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_anchors);
+  lua_pushvalue(L, idx);
+  int ref = luaL_ref(L, -2);
+  lua_pop(L, 1);
+  return ref;
+}
+
+void alua__unanchor(lua_State *L, lloop *lp, int ref) {
+  if (ref == LUA_NOREF) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_anchors);
+  luaL_unref(L, -1, ref);
+  lua_pop(L, 1);
+}
+
+void alua__push_anchored(lua_State *L, lloop *lp, int ref) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_anchors);
+  lua_rawgeti(L, -1, ref);
+  lua_remove(L, -2);
+}
+
+/* Pushes a new loop. The loop is always reachable from the registry (selfref)
+ * until it is closed, because its tasks point at it. */
+static lloop *newloop(lua_State *L, rt *r) {
+  lloop *lp = lua_newuserdatauv(L, sizeof *lp, 0);
+  memset(lp, 0, sizeof *lp);
+  lp->rt = r;
+  lp->selfref = lp->ref_anchors = lp->ref_threads = lp->ref_handler = lp->ref_unretrieved = LUA_NOREF;
+  ac_list_init(&lp->tasks);
+  lp->closed = 1; /* safe state until the core exists */
+  luaL_setmetatable(L, MT_LOOP);
+  int rc = ac_loop_init(&lp->core);
+  if (rc < 0) luaL_error(L, "cannot create event loop: %s", strerror(-rc));
+  lp->closed = 0;
+  lp->core.data = lp;
+  lp->debug = r->debug;
+  lua_newtable(L);
+  lp->ref_anchors = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_newtable(L);
+  lp->ref_threads = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lp->ref_unretrieved = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushvalue(L, -1);
+  lp->selfref = luaL_ref(L, LUA_REGISTRYINDEX);
+  return lp;
+}
+
+lloop *alua__push_current_loop(lua_State *L, rt *r) {
+  if (r->running) {
+    alua__pushloop(L, r->running);
+    return r->running;
+  }
+  if (r->ref_default_loop != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_default_loop);
+    lloop *lp = lua_touserdata(L, -1);
+    if (!lp->closed) return lp;
+    lua_pop(L, 1);
+    luaL_unref(L, LUA_REGISTRYINDEX, r->ref_default_loop);
+  }
+  lloop *lp = newloop(L, r);
+  lua_pushvalue(L, -1);
+  r->ref_default_loop = luaL_ref(L, LUA_REGISTRYINDEX);
+  return lp;
+}
+
+/* Writes the default report for the context table at idx to stderr. */
+static void default_report(lua_State *L, int ctx) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  if (lua_getfield(L, ctx, "message") != LUA_TNIL) {
+    luaL_addvalue(&b);
+  } else {
+    lua_pop(L, 1);
+    luaL_addstring(&b, "Unhandled error in event loop");
+  }
+  static const char *const fields[] = {"task", "future", "handle", NULL};
+  for (const char *const *f = fields; *f; f++) {
+    if (lua_getfield(L, ctx, *f) == LUA_TNIL) {
+      lua_pop(L, 1);
+      continue;
+    }
+    luaL_tolstring(L, -1, NULL);
+    lua_remove(L, -2);
+    lua_pushfstring(L, "\n%s: ", *f);
+    luaL_addvalue(&b);
+    luaL_addvalue(&b);
+  }
+  if (lua_getfield(L, ctx, "exception") != LUA_TNIL) {
+    luaL_tolstring(L, -1, NULL);
+    lua_remove(L, -2);
+    luaL_addstring(&b, "\nerror: ");
+    luaL_addvalue(&b);
+  } else {
+    lua_pop(L, 1);
+  }
+  if (lua_getfield(L, ctx, "traceback") == LUA_TSTRING) {
+    luaL_addchar(&b, '\n');
+    luaL_addvalue(&b);
+  } else {
+    lua_pop(L, 1);
+  }
+  luaL_addchar(&b, '\n');
+  luaL_pushresult(&b);
+  fputs(lua_tostring(L, -1), stderr);
+  fflush(stderr);
+  lua_pop(L, 1);
+}
+
+/* Protected part of a report: ctx table at 1, loop at 2. */
+static int report_call(lua_State *L) {
+  lloop *lp = lua_touserdata(L, 2);
+  if (lp->ref_handler != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_handler);
+    alua__pushloop(L, lp);
+    lua_pushvalue(L, 1);
+    lua_call(L, 2, 0);
+  } else {
+    default_report(L, 1);
+  }
+  return 0;
+}
+
+/* Reports the context table on top of the stack (popped) through the loop's
+ * exception handler, or the default one. Never raises: a failing handler is
+ * itself reported on stderr. */
+static void report_ctx(lua_State *L, lloop *lp) {
+  int ctx = lua_gettop(L);
+  lua_pushcfunction(L, report_call);
+  lua_pushvalue(L, ctx);
+  lua_pushlightuserdata(L, lp);
+  if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+    fprintf(stderr, "Unhandled error in exception handler: %s\n", luaL_tolstring(L, -1, NULL));
+    lua_pop(L, 2);
+    lua_pushcfunction(L, report_call);
+    lua_pushvalue(L, ctx);
+    lua_pushlightuserdata(L, lp);
+    int saved = lp->ref_handler;
+    lp->ref_handler = LUA_NOREF;
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1);
+    lp->ref_handler = saved;
+  }
+  lua_settop(L, ctx - 1);
+}
+
+void alua__report_context(lua_State *L, lloop *lp) { report_ctx(L, lp); }
+
+void alua__report(lua_State *L, lloop *lp, const char *message, int tbidx) {
+  int err = lua_gettop(L);
+  tbidx = tbidx ? lua_absindex(L, tbidx) : 0;
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, message);
+  lua_setfield(L, -2, "message");
+  lua_pushvalue(L, err);
+  lua_setfield(L, -2, "exception");
+  if (tbidx) {
+    lua_pushvalue(L, tbidx);
+    lua_setfield(L, -2, "traceback");
+  }
+  report_ctx(L, lp);
+  lua_settop(L, err - 1);
+}
+
+static void closeloop(lua_State *L, lloop *lp);
+
+/* Reports failed futures whose error nobody retrieved (at close). */
+static void report_unretrieved(lua_State *L, lloop *lp) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
+  int t = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    future *f = lua_touserdata(L, -1);
+    if (f && !f->retrieved) {
+      f->retrieved = 1;
+      alua__future_report(L, lua_gettop(L));
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
+  lp->ref_unretrieved = LUA_NOREF;
+}
+
+/* True when no callback, timer, descriptor or other thread can ever make
+ * progress: waiting any longer would hang forever. */
+int alua__loop_stuck(lloop *lp) {
+  return ac_list_empty(&lp->core.ready) && lp->core.timers.count == 0 && lp->core.nio == 0 &&
+         lp->external == 0;
+}
+
+/* Runs passes until f is done (f NULL: until stop()); the loop must not be
+ * running already. */
+static void run(lua_State *L, lloop *lp, future *f, int level) {
+  rt *r = lp->rt;
+  if (lp->closed) alua__error_at(L, level, "event loop is closed");
+  if (lp->running) alua__error_at(L, level, "this event loop is already running");
+  if (r->running) alua__error_at(L, level, "cannot run an event loop while another loop is running");
+  lp->running = 1;
+  lp->L = L;
+  r->running = lp;
+  const char *err = NULL;
+  /* stop() checked after each pass: called before the run, it still lets
+   * one pass run, as in asyncio */
+  while (!f || f->state == FUT_PENDING) {
+    if (f && alua__loop_stuck(lp)) {
+      err = "event loop stopped before the awaited future completed: nothing left can complete it (deadlock)";
+      break;
+    }
+    int rc = ac_loop_run_once(&lp->core, 1);
+    if (rc < 0 && rc != -EINTR) {
+      err = strerror(-rc);
+      break;
+    }
+    alua__interrupt_poll(L);
+    if (lp->stopping) break;
+  }
+  lp->running = 0;
+  lp->stopping = 0;
+  lp->L = NULL;
+  r->running = NULL;
+  if (err) alua__error_at(L, level, "%s", err);
+}
+
+void alua__run_until(lua_State *L, lloop *lp, int idx, int level) { run(L, lp, alua__checkfuture(L, idx), level); }
+
+/* internals.finish_tasks(): at program end, runs the default loop until its
+ * tasks are done or nothing can wake them, then closes it. */
+static int l_finish_tasks(lua_State *L) {
+  rt *r = alua__rt(L);
+  if (r->ref_default_loop == LUA_NOREF || r->running) return 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_default_loop);
+  lloop *lp = lua_touserdata(L, -1);
+  if (lp->closed) return 0;
+  lp->running = 1;
+  lp->L = L;
+  r->running = lp;
+  int rc = 0;
+  while (lp->ntasks > 0 && !alua__loop_stuck(lp) && !lp->stopping) {
+    rc = ac_loop_run_once(&lp->core, 1);
+    if (rc < 0 && rc != -EINTR) break;
+    rc = 0;
+  }
+  lp->running = 0;
+  lp->stopping = 0;
+  lp->L = NULL;
+  r->running = NULL;
+  if (rc < 0) return luaL_error(L, "event loop failed: %s", strerror(-rc));
+  if (lp->ntasks > 0) {
+    fprintf(stderr, "alua: %d task%s still waiting, but nothing can wake %s; exiting\n", lp->ntasks,
+            lp->ntasks == 1 ? " is" : "s are", lp->ntasks == 1 ? "it" : "them");
+    fflush(stderr);
+  }
+  closeloop(L, lp);
+  return 0;
+}
+
+/* Turns an awaitable at idx into a future of loop lp (coroutine objects and
+ * functions become tasks); replaces it in place. */
+static void ensure_future(lua_State *L, lloop *lp, int idx) {
+  idx = lua_absindex(L, idx);
+  if (alua__tofuture(L, idx)) return;
+  if (alua__tocoro(L, idx) || lua_isfunction(L, idx)) {
+    alua__newtask(L, lp, idx, 0);
+  } else {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->rt->ref_wrap);
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 1);
+    alua__newtask(L, lp, lua_gettop(L), 0);
+    lua_remove(L, -2);
+  }
+  lua_replace(L, idx);
+}
+
+/* loop:run_until_complete(aw): runs until aw is done and returns its results. */
+static int l_run_until_complete(lua_State *L) {
+  lloop *lp = alua__checkopen(L, 1);
+  luaL_checkany(L, 2);
+  lua_settop(L, 2);
+  ensure_future(L, lp, 2);
+  run(L, lp, alua__tofuture(L, 2), 1);
+  if (alua__tofuture(L, 2)->state == FUT_PENDING) return luaL_error(L, "event loop stopped before the future completed");
+  return alua__future_push_result(L, 2);
+}
+
+static int l_run_forever(lua_State *L) {
+  lloop *lp = alua__checkopen(L, 1);
+  run(L, lp, NULL, 1);
+  return 0;
+}
+
+static int l_stop(lua_State *L) {
+  lloop *lp = alua__checkloop(L, 1);
+  lp->stopping = 1;
+  ac_loop_wake(&lp->core);
+  return 0;
+}
+
+static void closeloop(lua_State *L, lloop *lp) {
+  if (lp->closed) return;
+  report_unretrieved(L, lp);
+  alua__signals_close(L, lp);
+  alua__executor_close(L, lp);
+  lp->closed = 1;
+  ac_loop_close(&lp->core);
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_threads);
+  lp->ref_threads = LUA_NOREF;
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_handler);
+  lp->ref_handler = LUA_NOREF;
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->selfref);
+  lp->selfref = LUA_NOREF;
+}
+
+static int l_close(lua_State *L) {
+  lloop *lp = alua__checkloop(L, 1);
+  if (lp->running) return luaL_error(L, "cannot close a running event loop");
+  closeloop(L, lp);
+  return 0;
+}
+
+/* Only reached once the loop is closed (an open loop is held by selfref) or
+ * when the state closes. */
+static int l_gc(lua_State *L) {
+  lloop *lp = lua_touserdata(L, 1);
+  if (!lp->closed) {
+    alua__signals_close(NULL, lp);
+    alua__executor_close(NULL, lp);
+    lp->closed = 1;
+    ac_loop_close(&lp->core);
+  }
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_anchors);
+  lp->ref_anchors = LUA_NOREF;
+  return 0;
+}
+
+static int l_is_running(lua_State *L) {
+  lua_pushboolean(L, alua__checkloop(L, 1)->running);
+  return 1;
+}
+
+static int l_is_closed(lua_State *L) {
+  lua_pushboolean(L, alua__checkloop(L, 1)->closed);
+  return 1;
+}
+
+static int l_time(lua_State *L) {
+  lloop *lp = alua__checkloop(L, 1);
+  lua_pushnumber(L, (lua_Number)ac_loop_update_time(&lp->core) / 1e9);
+  return 1;
+}
+
+static int l_create_future(lua_State *L) {
+  alua__newfuture(L, alua__checkopen(L, 1));
+  return 1;
+}
+
+/* loop:create_task(coro_or_fn, ... [, {name = ...}]): as asyncio.create_task,
+ * on this loop. */
+static int l_create_task(lua_State *L) { return alua__create_task_at(L, alua__checkopen(L, 1), 2); }
+
+static int l_set_exception_handler(lua_State *L) {
+  lloop *lp = alua__checkloop(L, 1);
+  if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_handler);
+  lua_settop(L, 2);
+  lp->ref_handler = lua_isnil(L, 2) ? LUA_NOREF : luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
+}
+
+static int l_get_exception_handler(lua_State *L) {
+  lloop *lp = alua__checkloop(L, 1);
+  if (lp->ref_handler == LUA_NOREF) lua_pushnil(L);
+  else lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_handler);
+  return 1;
+}
+
+/* loop:call_exception_handler(ctx) */
+static int l_call_exception_handler(lua_State *L) {
+  lloop *lp = alua__checkloop(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  report_ctx(L, lp);
+  return 0;
+}
+
+/* loop:default_exception_handler(ctx) */
+static int l_default_exception_handler(lua_State *L) {
+  alua__checkloop(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  default_report(L, 2);
+  return 0;
+}
+
+static int l_tostring(lua_State *L) {
+  lloop *lp = alua__checkloop(L, 1);
+  lua_pushfstring(L, "<Loop running=%s closed=%s>", lp->running ? "true" : "false", lp->closed ? "true" : "false");
+  return 1;
+}
+
+/* asyncio.ensure_future(aw): aw itself if it is a future or a task, else a
+ * task running it (coroutine objects, functions, __await objects). */
+static int l_ensure_future(lua_State *L) {
+  rt *r = alua__rt(L);
+  luaL_checkany(L, 1);
+  lua_settop(L, 1);
+  if (alua__tofuture(L, 1)) return 1;
+  if (!lua_isfunction(L, 1) && !alua__isawaitable(L, 1)) return luaL_typeerror(L, 1, "awaitable");
+  lua_settop(L, 1);
+  lloop *lp = alua__push_current_loop(L, r);
+  lua_pop(L, 1);
+  ensure_future(L, lp, 1);
+  return 1;
+}
+
+static int l_get_running_loop(lua_State *L) {
+  rt *r = alua__rt(L);
+  if (!r->running) return luaL_error(L, "no running event loop");
+  alua__pushloop(L, r->running);
+  return 1;
+}
+
+static int l_get_event_loop(lua_State *L) {
+  alua__push_current_loop(L, alua__rt(L));
+  return 1;
+}
+
+static int l_new_event_loop(lua_State *L) {
+  newloop(L, alua__rt(L));
+  return 1;
+}
+
+/* asyncio.set_event_loop(loop): the loop get_event_loop returns outside a
+ * running loop. */
+static int l_set_event_loop(lua_State *L) {
+  rt *r = alua__rt(L);
+  alua__checkloop(L, 1);
+  lua_settop(L, 1);
+  luaL_unref(L, LUA_REGISTRYINDEX, r->ref_default_loop);
+  r->ref_default_loop = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
+}
+
+/* internals.swap_default_loop(loop or nil): installs the default loop and
+ * returns the previous one (or nil). */
+static int l_swap_default_loop(lua_State *L) {
+  rt *r = alua__rt(L);
+  if (!lua_isnil(L, 1)) alua__checkloop(L, 1);
+  lua_settop(L, 1);
+  if (r->ref_default_loop == LUA_NOREF) lua_pushnil(L);
+  else lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_default_loop);
+  luaL_unref(L, LUA_REGISTRYINDEX, r->ref_default_loop);
+  lua_pushvalue(L, 1);
+  r->ref_default_loop = lua_isnil(L, -1) ? (lua_pop(L, 1), LUA_NOREF) : luaL_ref(L, LUA_REGISTRYINDEX);
+  return 1;
+}
+
+void alua__open_loop(lua_State *L, rt *r, int module, int internals) {
+  static const luaL_Reg methods[] = {
+      {"run_until_complete", l_run_until_complete},
+      {"run_forever", l_run_forever},
+      {"stop", l_stop},
+      {"close", l_close},
+      {"is_running", l_is_running},
+      {"is_closed", l_is_closed},
+      {"time", l_time},
+      {"create_future", l_create_future},
+      {"create_task", l_create_task},
+      {"set_exception_handler", l_set_exception_handler},
+      {"get_exception_handler", l_get_exception_handler},
+      {"call_exception_handler", l_call_exception_handler},
+      {"default_exception_handler", l_default_exception_handler},
+      {"__gc", l_gc},
+      {"__tostring", l_tostring},
+      {NULL, NULL}};
+  alua__newclass(L, r, MT_LOOP, methods);
+  lua_setfield(L, internals, "Loop");
+  static const luaL_Reg funcs[] = {{"get_running_loop", l_get_running_loop},
+                                   {"get_event_loop", l_get_event_loop},
+                                   {"new_event_loop", l_new_event_loop},
+                                   {"set_event_loop", l_set_event_loop},
+                                   {"ensure_future", l_ensure_future},
+                                   {NULL, NULL}};
+  lua_pushvalue(L, module);
+  alua__setfuncs(L, r, funcs);
+  lua_pop(L, 1);
+  static const luaL_Reg internal[] = {
+      {"swap_default_loop", l_swap_default_loop}, {"finish_tasks", l_finish_tasks}, {NULL, NULL}};
+  lua_pushvalue(L, internals);
+  alua__setfuncs(L, r, internal);
+  lua_pop(L, 1);
+}

@@ -1,0 +1,339 @@
+/* The bindings' side of the interactive prompt (see repl_support.h): the
+ * default loop run pass by pass, the statement's task, and Ctrl+C. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "lua/internal.h"
+#include "lua/loop/repl_support.h"
+
+/* Why process-wide statics: the prompt's readline callbacks and signal
+ * handlers receive no user data, and SIGINT belongs to the process, so
+ * there is one prompt at a time. */
+static struct {
+  lua_State *L;              /* main thread: runs the loop and the prompt */
+  rt *r;                     /* runtime of L's state */
+  lloop *lp;                 /* the loop the prompt drives; NULL outside */
+  int loop_ref;              /* registry ref keeping lp alive */
+  ac_io in;                  /* input watcher */
+  void (*on_input)(void *);  /* what runs when it is readable */
+  void *ud;                  /* its argument */
+  task *volatile stmt;       /* statement's task while it runs, else NULL */
+  int stmt_ref;              /* registry ref of that task */
+  volatile sig_atomic_t interrupted; /* Ctrl+C cancelled the statement */
+  volatile sig_atomic_t pending;     /* SIGINTs not acted on yet */
+  int stopped;               /* a hook raised KeyboardInterrupt outside the statement */
+  int sigint_installed;      /* our SIGINT handler is in place */
+  struct sigaction previous; /* SIGINT disposition to restore */
+} S = {.loop_ref = LUA_NOREF, .stmt_ref = LUA_NOREF};
+
+/* Runs f protected with the nargs values on top; on error leaves the
+ * message on top and returns its status. */
+static int protect(lua_State *L, lua_CFunction f, int nargs, int nres) {
+  lua_pushcfunction(L, f);
+  lua_insert(L, -nargs - 1);
+  return lua_pcall(L, nargs, nres, 0);
+}
+
+/* -- Ctrl+C -------------------------------------------------------------- */
+
+/* Count hook set from the signal handler on the thread that runs Lua code
+ * now. It fires at that thread's next instruction and acts only if the
+ * prompt has not handled the Ctrl+C meanwhile: in the statement it raises
+ * CancelledError (the statement ends as if cancelled); elsewhere, after a
+ * second Ctrl+C nobody acted on (a task or callback that never yields), it
+ * raises KeyboardInterrupt there. */
+static void interrupt_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  if (!S.pending || !S.r) return;
+  task *cur = S.r->current;
+  if (cur && cur == S.stmt && cur->co == L) {
+    S.pending = 0;
+    S.interrupted = 1;
+    alua__push_error(L, S.r, "CancelledError", NULL);
+    lua_error(L);
+  }
+  if (S.pending >= 2) {
+    S.pending = 0;
+    S.stopped = cur && cur->co == L ? ALUA_REPL_STOPPED_TASK : ALUA_REPL_STOPPED_CALLBACK;
+    alua__push_error(L, S.r, "KeyboardInterrupt", NULL);
+    lua_error(L);
+  }
+}
+
+/* Why a hook as well as the flag: the loop sees the flag only after the
+ * pass, which never ends while Lua code runs without awaiting. Only a
+ * thread being resumed right now gets the hook (r->current is set around
+ * lua_resume), so the thread is alive. lua_sethook is safe in a signal
+ * handler (lua.c relies on it). */
+static void on_sigint(int sig) {
+  (void)sig;
+  int saved = errno;
+  if (S.pending < 100) S.pending++;
+  if (S.lp) ac_loop_wake(&S.lp->core);
+  task *cur = S.r ? S.r->current : NULL;
+  if (cur && cur == S.stmt && cur->co) {
+    lua_sethook(cur->co, interrupt_hook, LUA_MASKCOUNT, 1);
+  } else if (S.pending >= 2 && S.L) {
+    lua_sethook(cur && cur->co ? cur->co : S.L, interrupt_hook, LUA_MASKCOUNT, 1);
+  }
+  errno = saved;
+}
+
+static void sigint_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_sigint;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  S.pending = 0;
+  S.sigint_installed = sigaction(SIGINT, &sa, &S.previous) == 0;
+}
+
+static void sigint_restore(void) {
+  if (!S.sigint_installed) return;
+  sigaction(SIGINT, &S.previous, NULL);
+  S.sigint_installed = 0;
+}
+
+int alua__repl_take_interrupts(int *stopped) {
+  int n = S.pending;
+  S.pending = 0;
+  *stopped = S.stopped;
+  S.stopped = 0;
+  return n;
+}
+
+void alua__repl_wake(void) {
+  if (S.lp) ac_loop_wake(&S.lp->core);
+}
+
+/* -- entering and leaving ------------------------------------------------ */
+
+/* Protected part of alua__repl_enter: pushes the loop. */
+static int p_enter(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.rt") != LUA_TUSERDATA)
+    return luaL_error(L, "the asyncio module is not open");
+  rt *r = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (r->running) return luaL_error(L, "an event loop is already running");
+  alua__push_current_loop(L, r);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.internals") == LUA_TTABLE) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "repl_await");
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+int alua__repl_enter(lua_State *L) {
+  if (S.lp) {
+    lua_pushliteral(L, "the prompt is already running");
+    return -1;
+  }
+  if (protect(L, p_enter, 0, 1) != LUA_OK) return -1;
+  lloop *lp = lua_touserdata(L, -1);
+  S.loop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  S.L = L;
+  S.r = lp->rt;
+  S.lp = lp;
+  lp->running = 1;
+  lp->L = L;
+  lp->rt->running = lp;
+  ac_io_init(&S.in, -1, NULL);
+  sigint_install();
+  return 0;
+}
+
+static int p_clear_await(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.internals") == LUA_TTABLE) {
+    lua_pushnil(L);
+    lua_setfield(L, -2, "repl_await");
+  }
+  return 0;
+}
+
+void alua__repl_leave(lua_State *L) {
+  if (!S.lp) return;
+  alua__repl_unwatch(L);
+  sigint_restore();
+  if (protect(L, p_clear_await, 0, 0) != LUA_OK) lua_pop(L, 1);
+  S.lp->running = 0;
+  S.lp->stopping = 0;
+  S.lp->L = NULL;
+  S.r->running = NULL;
+  luaL_unref(L, LUA_REGISTRYINDEX, S.stmt_ref);
+  S.stmt_ref = LUA_NOREF;
+  S.stmt = NULL;
+  luaL_unref(L, LUA_REGISTRYINDEX, S.loop_ref);
+  S.loop_ref = LUA_NOREF;
+  S.lp = NULL;
+  S.r = NULL;
+  S.L = NULL;
+}
+
+/* -- passes and input ---------------------------------------------------- */
+
+int alua__repl_pass(lua_State *L, int may_block) {
+  int rc = ac_loop_run_once(&S.lp->core, may_block);
+  alua__interrupt_poll(L);
+  S.lp->stopping = 0;
+  return rc == -EINTR ? 0 : rc < 0 ? rc : 0;
+}
+
+static void input_ready(ac_io *io, uint32_t revents) {
+  (void)io;
+  (void)revents;
+  if (S.on_input) S.on_input(S.ud);
+}
+
+int alua__repl_watch(lua_State *L, int fd, void (*fn)(void *ud), void *ud) {
+  (void)L;
+  S.on_input = fn;
+  S.ud = ud;
+  if (S.in.events && S.in.fd == fd) return 0;
+  alua__repl_unwatch(L);
+  ac_io_init(&S.in, fd, input_ready);
+  return ac_io_start(&S.lp->core, &S.in, EPOLLIN);
+}
+
+void alua__repl_unwatch(lua_State *L) {
+  (void)L;
+  if (S.lp && S.in.events) ac_io_stop(&S.lp->core, &S.in);
+}
+
+/* -- the statement ------------------------------------------------------- */
+
+/* Protected part of alua__repl_start: the function at 1 becomes a task. */
+static int p_start(lua_State *L) {
+  rt *r = S.r;
+  int id = r->next_task_id;
+  alua__newtask(L, S.lp, 1, 0);
+  r->next_task_id = id; /* the user's tasks keep the numbers 1, 2, ... */
+  lua_pushliteral(L, "stdin");
+  lua_setiuservalue(L, -2, TASK_UV_NAME);
+  return 1;
+}
+
+int alua__repl_start(lua_State *L) {
+  if (protect(L, p_start, 1, 1) != LUA_OK) return -1;
+  S.stmt = lua_touserdata(L, -1);
+  S.stmt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  S.interrupted = 0;
+  return 0;
+}
+
+/* Removes the suffix s from the string on top when it ends with it. */
+static void strip_suffix(lua_State *L, const char *s) {
+  size_t len, n = strlen(s);
+  const char *str = lua_tolstring(L, -1, &len);
+  if (len >= n && memcmp(str + len - n, s, n) == 0) {
+    lua_pushlstring(L, str, len - n);
+    lua_remove(L, -2);
+  }
+}
+
+/* Protected: the task at 1 is done; pushes its values, or raises. */
+static int p_values(lua_State *L) { return alua__future_push_result(L, 1); }
+
+/* Protected: pushes the report of the error at 1 (message, then the
+ * traceback of each task it went through). An empty thread stands for the
+ * stack of the code that awaited the statement: there is none. */
+static int p_report(lua_State *L) {
+  lua_State *none = lua_newthread(L);
+  alua__push_error_report(L, 1, none, 0);
+  /* the statement's own frames read as in lua.c */
+  luaL_gsub(L, lua_tostring(L, -1), "\nstack traceback (task 'stdin'):", "\nstack traceback:");
+  luaL_gsub(L, lua_tostring(L, -1), "\nawaited by task 'stdin':", "\nawaited by the statement:");
+  /* headings left without frames */
+  strip_suffix(L, "\nawaited by the main chunk:");
+  strip_suffix(L, "\nawaited by the statement:");
+  strip_suffix(L, "\nstack traceback:");
+  return 1;
+}
+
+int alua__repl_result(lua_State *L, int *nvalues) {
+  *nvalues = 0;
+  task *t = S.stmt;
+  if (!t) return ALUA_REPL_IDLE;
+  if (t->f.state == FUT_PENDING) return ALUA_REPL_RUNNING;
+  S.stmt = NULL;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S.stmt_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, S.stmt_ref);
+  S.stmt_ref = LUA_NOREF;
+  if (t->f.state == FUT_CANCELLED && S.interrupted) {
+    lua_pop(L, 1);
+    return ALUA_REPL_INTERRUPTED;
+  }
+  int base = lua_gettop(L) - 1;
+  if (protect(L, p_values, 1, LUA_MULTRET) == LUA_OK) {
+    *nvalues = lua_gettop(L) - base;
+    return ALUA_REPL_OK;
+  }
+  if (protect(L, p_report, 1, 1) != LUA_OK) {
+    /* no memory for the report: the bare message */
+    if (!lua_isstring(L, -1)) {
+      lua_pop(L, 1);
+      lua_pushliteral(L, "(error object is not a string)");
+    }
+  }
+  *nvalues = 1;
+  return ALUA_REPL_ERROR;
+}
+
+/* Protected: cancels the task at 1 (no message). */
+static int p_cancel(lua_State *L) {
+  lua_settop(L, 1);
+  lua_pushnil(L);
+  lua_pushboolean(L, alua__future_cancel(L, 1));
+  return 1;
+}
+
+int alua__repl_interrupt_statement(lua_State *L) {
+  if (!S.stmt || S.stmt->f.state != FUT_PENDING) return 0;
+  S.interrupted = 1;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, S.stmt_ref);
+  if (protect(L, p_cancel, 1, 1) != LUA_OK) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* -- leaving: cancel what is left ---------------------------------------- */
+
+/* Protected: cancels every unfinished task of the loop. They are listed
+ * first, because a cancellation may finish other tasks meanwhile. */
+static int p_cancel_all(lua_State *L) {
+  lloop *lp = S.lp;
+  lua_createtable(L, lp->ntasks, 0);
+  int list = lua_gettop(L);
+  int n = 0;
+  for (ac_list *it = lp->tasks.next; it != &lp->tasks; it = it->next) {
+    task *t = ac_container_of(it, task, link);
+    alua__push_anchored(L, lp, t->f.anchor);
+    lua_rawseti(L, list, ++n);
+  }
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, list, i);
+    lua_pushnil(L);
+    alua__future_cancel(L, -2);
+    lua_pop(L, 1);
+  }
+  return 0;
+}
+
+int alua__repl_shutdown(lua_State *L) {
+  if (!S.lp) return 0;
+  alua__repl_unwatch(L);
+  sigint_restore();
+  if (S.lp->ntasks == 0) return 0;
+  if (protect(L, p_cancel_all, 0, 0) != LUA_OK) lua_pop(L, 1);
+  while (S.lp->ntasks > 0 && !alua__loop_stuck(S.lp)) {
+    int rc = alua__repl_pass(L, 1);
+    if (rc < 0) return rc;
+  }
+  return 0;
+}

@@ -1,0 +1,30 @@
+/* Loading Lua source through the async/await translator (src/syntax). Every
+ * loader of alua goes through these: scripts, -e, stdin, the REPL, require,
+ * load, loadfile and dofile. Binary chunks pass through untouched. */
+#ifndef ALUA_LUA_LOAD_H
+#define ALUA_LUA_LOAD_H
+
+#include <stddef.h>
+
+#include <lua.h>
+
+#include "alua.h" /* alua_loadbufferx, alua_loadfilex, alua_translate */
+
+/* Replaces _G.load, _G.loadfile and _G.dofile with translating versions
+ * (same signatures and behaviour as Lua 5.4's, including load's reader
+ * function and env argument), and package.searchers[2], the Lua file
+ * searcher, with a translating one (same search along package.path, same
+ * error messages). Does what it can if the base or package library is
+ * missing. */
+void alua__install_loaders(lua_State *L);
+
+/* Lua: asyncio.load(chunk [, chunkname [, mode [, env]]]): load, translating. */
+int alua__lua_load(lua_State *L);
+
+/* Lua: asyncio.loadfile([path [, mode [, env]]]): loadfile, translating. */
+int alua__lua_loadfile(lua_State *L);
+
+/* Lua: asyncio.translate(src): the translated source, as a string. */
+int alua__lua_translate(lua_State *L);
+
+#endif

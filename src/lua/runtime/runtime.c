@@ -1,0 +1,235 @@
+/* The per-state runtime and luaopen_asyncio: builds the module from the C
+ * types and the Lua library compiled into the binary. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alua.h"
+#include "lua/internal.h"
+#include "lua/runtime/load.h"
+#include "lua/runtime/embedded.h"
+
+#define RT_KEY "alua.rt"
+
+rt *alua__rt(lua_State *L) { return (rt *)lua_touserdata(L, lua_upvalueindex(1)); }
+
+void alua__setfuncs(lua_State *L, rt *r, const luaL_Reg *l) {
+  lua_pushlightuserdata(L, r);
+  luaL_setfuncs(L, l, 1);
+}
+
+void *alua__tomarked(lua_State *L, int idx, const void *key) {
+  void *p = lua_touserdata(L, idx);
+  if (!p || !lua_getmetatable(L, idx)) return NULL;
+  int ok = lua_rawgetp(L, -1, key) != LUA_TNIL;
+  lua_pop(L, 2);
+  return ok ? p : NULL;
+}
+
+void alua__tag_awaitable(lua_State *L, const char *kind) {
+  lua_pushstring(L, kind);
+  lua_setfield(L, -2, "__asyncio");
+}
+
+void alua__newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l) {
+  luaL_newmetatable(L, name);
+  alua__setfuncs(L, r, l);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -2, "__index");
+}
+
+void alua__push_errclass(lua_State *L, rt *r, const char *cls) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_errors);
+  lua_getfield(L, -1, cls);
+  lua_remove(L, -2);
+}
+
+void alua__push_error(lua_State *L, rt *r, const char *cls, const char *msg) {
+  alua__push_errclass(L, r, cls);
+  if (msg) lua_pushstring(L, msg);
+  else lua_pushnil(L);
+  lua_call(L, 1, 1);
+}
+
+int alua__raise(lua_State *L, rt *r, const char *cls, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  luaL_where(L, 1);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  lua_concat(L, 2);
+  alua__push_errclass(L, r, cls);
+  lua_insert(L, -2);
+  lua_call(L, 1, 1);
+  return lua_error(L);
+}
+
+int alua__error_at(lua_State *L, int level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  luaL_where(L, level);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
+
+/* Message handler of alua__pcall_traced: wraps the error with a traceback
+ * that stops where the callback was called from C (the loop's own frames
+ * below it say nothing about the error). */
+static int traced_handler(lua_State *L) {
+  lua_createtable(L, 2, 0);
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, -2, 1);
+  alua__push_traceback(L, L, 1);
+  lua_rawseti(L, -2, 2);
+  return 1;
+}
+
+int alua__pcall_traced(lua_State *L, int nargs, int nres) {
+  int base = lua_gettop(L) - nargs;
+  lua_pushcfunction(L, traced_handler);
+  lua_insert(L, base);
+  int status = lua_pcall(L, nargs, nres, base);
+  lua_remove(L, base);
+  if (status == LUA_ERRRUN) {
+    /* runtime errors always went through the handler */
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    lua_remove(L, -3);
+  } else if (status != LUA_OK) {
+    lua_pushnil(L);
+  }
+  return status;
+}
+
+int alua__iserror(lua_State *L, rt *r, int idx, const char *cls) {
+  if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return 0;
+  if (!cls) {
+    /* any asyncio class: the metatable is the class registered under its type */
+    lua_pushliteral(L, "type");
+    lua_rawget(L, -2);
+    int known = 0;
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_errors);
+      lua_pushvalue(L, -2);
+      lua_rawget(L, -2);
+      known = lua_rawequal(L, -1, -4);
+      lua_pop(L, 2);
+    }
+    lua_pop(L, 2);
+    return known;
+  }
+  alua__push_errclass(L, r, cls);
+  int found = 0;
+  while (!found && lua_istable(L, -2)) {
+    found = lua_rawequal(L, -1, -2);
+    lua_pushliteral(L, "parent");
+    lua_rawget(L, -3);
+    lua_replace(L, -3);
+  }
+  lua_pop(L, 2);
+  return found;
+}
+
+/* Runs the embedded library file `name` with (module, internals) on the stack
+ * at module and internals. */
+static void run_lib(lua_State *L, const char *name, int module, int internals) {
+  for (const alua__embedded_file *f = alua__embedded_files; f->name; f++) {
+    if (strcmp(f->name, name) != 0) continue;
+    /* bytecode made at build time; its chunk name is "=[asyncio NAME]" */
+    if (luaL_loadbufferx(L, f->source, f->len, name, "b") != LUA_OK) lua_error(L);
+    lua_pushvalue(L, module);
+    lua_pushvalue(L, internals);
+    lua_call(L, 2, 0);
+    return;
+  }
+  luaL_error(L, "asyncio: library file '%s' is missing from the build", name);
+}
+
+static rt *get_rt(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, RT_KEY) == LUA_TUSERDATA) {
+    rt *r = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return r;
+  }
+  lua_pop(L, 1);
+  rt *r = lua_newuserdatauv(L, sizeof *r, 0);
+  memset(r, 0, sizeof *r);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+  r->main = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  r->ref_default_loop = r->ref_errors = r->ref_wrap = r->ref_chain = LUA_NOREF;
+  const char *dbg = getenv("ALUA_DEBUG");
+  r->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
+  lua_setfield(L, LUA_REGISTRYINDEX, RT_KEY);
+  return r;
+}
+
+/* The library files in the order they run; each may use what the earlier
+ * ones defined. asyncio.errors runs first, before the C types. */
+static const char *const lib_order[] = {
+    "asyncio.errors",
+    "asyncio.core",
+    "asyncio.executor",
+    "asyncio.sync",
+    "asyncio.timeouts",
+    "asyncio.wait",
+    "asyncio.taskgroup",
+    "asyncio.streams",
+    "asyncio.subprocess",
+    NULL,
+};
+
+/* The C parts of the module, opened in this order with (module, internals). */
+static void (*const openers[])(lua_State *L, rt *r, int module, int internals) = {
+    alua__open_coro,
+    alua__open_future,
+    alua__open_task,
+    alua__open_gather,
+    alua__open_loop,
+    alua__open_handle,
+    alua__open_signals,
+    alua__open_executor,
+    alua__open_debug,
+    alua__open_await,
+    alua__open_queue,
+    alua__open_lock,
+    alua__open_event,
+    alua__open_interrupt,
+    alua__open_io,
+    NULL,
+};
+
+LUAMOD_API int luaopen_asyncio(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.module") == LUA_TTABLE) return 1;
+  lua_pop(L, 1);
+  rt *r = get_rt(L);
+  lua_newtable(L); /* module */
+  int module = lua_gettop(L);
+  lua_newtable(L); /* internals shared with the Lua library */
+  int internals = lua_gettop(L);
+
+  run_lib(L, "asyncio.errors", module, internals);
+  lua_getfield(L, internals, "errors");
+  r->ref_errors = luaL_ref(L, LUA_REGISTRYINDEX);
+
+  for (int i = 0; openers[i]; i++) openers[i](L, r, module, internals);
+
+  static const luaL_Reg loaders[] = {
+      {"load", alua__lua_load}, {"loadfile", alua__lua_loadfile}, {"translate", alua__lua_translate}, {NULL, NULL}};
+  lua_pushvalue(L, module);
+  alua__setfuncs(L, r, loaders);
+  lua_pop(L, 1);
+
+  for (const char *const *name = lib_order + 1; *name; name++) run_lib(L, *name, module, internals);
+
+  lua_getfield(L, internals, "wrap");
+  r->ref_wrap = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_pushvalue(L, module);
+  lua_setfield(L, LUA_REGISTRYINDEX, "alua.module");
+  lua_pushvalue(L, internals);
+  lua_setfield(L, LUA_REGISTRYINDEX, "alua.internals");
+  lua_pop(L, 1); /* internals */
+  return 1;
+}

@@ -1,0 +1,97 @@
+/* States set up as the alua program has them: alua's allocator, the
+ * standard libraries, asyncio and the translating loaders. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lualib.h>
+
+#include "alua.h"
+#include "core/alloc.h"
+#include "lua/runtime/load.h"
+
+void alua_openlibs(lua_State *L) {
+  luaL_requiref(L, "asyncio", luaopen_asyncio, 1);
+  lua_pop(L, 1);
+  alua__install_loaders(L);
+}
+
+static int panic(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "PANIC: unprotected error in call to Lua API (%s)\n", msg ? msg : "error object is not a string");
+  fflush(stderr);
+  return 0;
+}
+
+/* Warnings, as lauxlib's: off until "@on"; a message may come in pieces. */
+static void warn_off(void *ud, const char *msg, int tocont);
+static void warn_on(void *ud, const char *msg, int tocont);
+
+static void warn_cont(void *ud, const char *msg, int tocont) {
+  lua_State *L = ud;
+  fputs(msg, stderr);
+  if (tocont) {
+    lua_setwarnf(L, warn_cont, L);
+  } else {
+    fputs("\n", stderr);
+    fflush(stderr);
+    lua_setwarnf(L, warn_on, L);
+  }
+}
+
+/* A control message ("@on", "@off"): true if msg was one. */
+static int warn_control(lua_State *L, const char *msg, int tocont) {
+  if (tocont || *msg != '@') return 0;
+  if (strcmp(msg, "@off") == 0) lua_setwarnf(L, warn_off, L);
+  else if (strcmp(msg, "@on") == 0) lua_setwarnf(L, warn_on, L);
+  return 1;
+}
+
+static void warn_off(void *ud, const char *msg, int tocont) { warn_control(ud, msg, tocont); }
+
+static void warn_on(void *ud, const char *msg, int tocont) {
+  if (warn_control(ud, msg, tocont)) return;
+  fputs("Lua warning: ", stderr);
+  warn_cont(ud, msg, tocont);
+}
+
+lua_State *alua_newrawstate(void) {
+  ac_alloc *a = malloc(sizeof *a);
+  if (!a) return NULL;
+  ac_alloc_init(a);
+  lua_State *L = lua_newstate(ac_alloc_fn, a);
+  if (!L) {
+    free(a);
+    return NULL;
+  }
+  lua_atpanic(L, panic);
+  lua_setwarnf(L, warn_off, L);
+  return L;
+}
+
+static int open_all(lua_State *L) {
+  luaL_openlibs(L);
+  alua_openlibs(L);
+  return 0;
+}
+
+lua_State *alua_newstate(void) {
+  lua_State *L = alua_newrawstate();
+  if (!L) return NULL;
+  lua_pushcfunction(L, open_all);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+    alua_close(L);
+    return NULL;
+  }
+  return L;
+}
+
+void alua_close(lua_State *L) {
+  void *ud;
+  lua_Alloc f = lua_getallocf(L, &ud);
+  lua_close(L);
+  if (f == ac_alloc_fn) {
+    ac_alloc_close(ud);
+    free(ud);
+  }
+}

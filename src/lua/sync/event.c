@@ -1,0 +1,108 @@
+/* asyncio.Event: a flag tasks can wait for. set() wakes every parked task;
+ * clear() afterwards does not put them back to sleep. Waiting allocates
+ * nothing: a parked task is only its own step link on `waiters`, so a
+ * hundred thousand idle tasks cost nothing beyond their threads. */
+#include "lua/internal.h"
+
+#define MT_EVENT "asyncio.Event"
+#define MT_WAIT "asyncio.Event operation"
+
+/* Uservalues of an event. */
+enum { EUV_WAIT = 1, EUV_N = EUV_WAIT };
+
+typedef struct event {
+  ac_list waiters; /* tasks parked in wait */
+  uint8_t set;     /* the flag */
+} event;
+
+static event *checkevent(lua_State *L, int idx) {
+  event *e = luaL_testudata(L, idx, MT_EVENT);
+  if (!e) luaL_typeerror(L, idx, "Event");
+  return e;
+}
+
+static int k_wait(lua_State *L, int status, lua_KContext ctx) {
+  if (alua__rt(L)->current->resume == RESUME_CANCEL) return lua_error(L);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* The await hook of ev:wait(): stack [op]; returns true once the flag is
+ * set. */
+static int wait_await(lua_State *L) {
+  task *t = alua__current_task(L, alua__rt(L));
+  lua_getiuservalue(L, 1, 1);
+  event *e = lua_touserdata(L, 2);
+  if (e->set) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  ac_list_push_back(&e->waiters, &t->step.link);
+  return alua__suspend(L, t, 0, k_wait);
+}
+
+static int wait_tostring(lua_State *L) {
+  luaL_checkudata(L, 1, MT_WAIT);
+  lua_pushliteral(L, "<awaitable ev:wait()>");
+  return 1;
+}
+
+/* ev:wait(): an awaitable that returns true once the event is set. */
+static int e_wait(lua_State *L) {
+  checkevent(L, 1);
+  lua_getiuservalue(L, 1, EUV_WAIT);
+  return 1;
+}
+
+static int e_set(lua_State *L) {
+  event *e = checkevent(L, 1);
+  if (!e->set) {
+    e->set = 1;
+    alua__wake_all(&e->waiters);
+  }
+  return 0;
+}
+
+static int e_clear(lua_State *L) {
+  checkevent(L, 1)->set = 0;
+  return 0;
+}
+
+static int e_is_set(lua_State *L) {
+  lua_pushboolean(L, checkevent(L, 1)->set);
+  return 1;
+}
+
+/* <Event set>, <Event unset waiters=3> */
+static int e_tostring(lua_State *L) {
+  event *e = checkevent(L, 1);
+  int n = alua__count_waiters(&e->waiters);
+  if (n) lua_pushfstring(L, "<Event %s waiters=%d>", e->set ? "set" : "unset", n);
+  else lua_pushfstring(L, "<Event %s>", e->set ? "set" : "unset");
+  return 1;
+}
+
+static int l_event(lua_State *L) {
+  event *e = lua_newuserdatauv(L, sizeof *e, EUV_N);
+  int eidx = lua_gettop(L);
+  ac_list_init(&e->waiters);
+  e->set = 0;
+  luaL_setmetatable(L, MT_EVENT);
+  alua__newop(L, eidx, 0, 1, MT_WAIT);
+  lua_setiuservalue(L, eidx, EUV_WAIT);
+  return 1;
+}
+
+void alua__open_event(lua_State *L, rt *r, int module, int internals) {
+  static const luaL_Reg methods[] = {{"wait", e_wait},         {"set", e_set},
+                                     {"clear", e_clear},       {"is_set", e_is_set},
+                                     {"__tostring", e_tostring}, {NULL, NULL}};
+  alua__newclass(L, r, MT_EVENT, methods);
+  lua_pop(L, 1);
+  alua__newopclass(L, r, MT_WAIT, wait_await, wait_tostring);
+  static const luaL_Reg funcs[] = {{"Event", l_event}, {NULL, NULL}};
+  lua_pushvalue(L, module);
+  alua__setfuncs(L, r, funcs);
+  lua_pop(L, 1);
+  (void)internals;
+}

@@ -1,0 +1,201 @@
+/* Lock, Semaphore and BoundedSemaphore: counted permits, handed over first
+ * come, first served.
+ *
+ * A lock is a semaphore of one permit. acquire takes a free permit when one
+ * is free and nobody is parked before it; otherwise the task parks on
+ * `waiters`. release hands its permit straight to the first parked task
+ * (the count does not change, so no newcomer can slip in before it), or
+ * returns it to the pool when nobody waits. A task handed a permit and then
+ * cancelled before it runs hands the permit on in turn: none is ever lost.
+ *
+ * await x:acquire() returns the object's guard: closing it (a <close>
+ * variable going out of scope) releases one permit. Collecting it does
+ * nothing. The acquire operation and the guard are created once per object,
+ * so acquiring and handing over allocate nothing. */
+#include "lua/internal.h"
+
+enum { P_LOCK, P_SEMAPHORE, P_BOUNDED };
+static const char *const kind_names[] = {"Lock", "Semaphore", "BoundedSemaphore"};
+static const char *const kind_mts[] = {"asyncio.Lock", "asyncio.Semaphore", "asyncio.BoundedSemaphore"};
+
+/* Uservalues of a lock or semaphore. */
+enum { PUV_ACQUIRE = 1, PUV_GUARD, PUV_N = PUV_GUARD };
+
+#define MT_ACQUIRE "asyncio.Lock operation"
+#define MT_GUARD "asyncio.Lock guard"
+
+/* Marks the three metatables. */
+static const char permits_key = 0;
+
+typedef struct permits {
+  lua_Integer value; /* permits free now */
+  lua_Integer bound; /* BoundedSemaphore: the initial value, which release may not pass */
+  ac_list waiters;   /* tasks parked in acquire, first come first */
+  uint8_t kind;      /* P_LOCK, P_SEMAPHORE or P_BOUNDED */
+} permits;
+
+static permits *checkpermits(lua_State *L, int idx) {
+  permits *p = alua__tomarked(L, idx, &permits_key);
+  if (!p) luaL_typeerror(L, idx, "Lock or Semaphore");
+  return p;
+}
+
+/* locked(): no permit can be taken without waiting. */
+static int islocked(const permits *p) { return p->value == 0 || !ac_list_empty(&p->waiters); }
+
+/* Gives one permit back: to the first parked task, or to the pool. */
+static void hand_on(permits *p) {
+  if (!alua__wake_first(&p->waiters)) p->value++;
+}
+
+/* Releases one permit of the object at idx, or raises on misuse. */
+static void release(lua_State *L, permits *p) {
+  if (p->kind == P_LOCK && p->value > 0) luaL_error(L, "release() of a Lock that is not acquired");
+  if (p->kind == P_BOUNDED && p->value >= p->bound) luaL_error(L, "BoundedSemaphore released too many times");
+  hand_on(p);
+}
+
+/* -- acquire ----------------------------------------------------------- */
+
+/* Continuation of a parked acquire: stack [op, lock]. Being woken means the
+ * permit was handed over already. */
+static int k_acquire(lua_State *L, int status, lua_KContext ctx) {
+  task *t = alua__rt(L)->current;
+  permits *p = lua_touserdata(L, 2);
+  if (t->resume == RESUME_CANCEL) {
+    if (t->woken) hand_on(p); /* handed a permit this task will not use */
+    return lua_error(L);
+  }
+  lua_getiuservalue(L, 2, PUV_GUARD);
+  return 1;
+}
+
+/* The await hook of acquire: stack [op]. */
+static int acquire_await(lua_State *L) {
+  task *t = alua__current_task(L, alua__rt(L));
+  lua_getiuservalue(L, 1, 1);
+  permits *p = lua_touserdata(L, 2);
+  if (!islocked(p)) {
+    p->value--;
+    lua_getiuservalue(L, 2, PUV_GUARD);
+    return 1;
+  }
+  ac_list_push_back(&p->waiters, &t->step.link);
+  return alua__suspend(L, t, 0, k_acquire);
+}
+
+static int acquire_tostring(lua_State *L) {
+  luaL_checkudata(L, 1, MT_ACQUIRE);
+  lua_getiuservalue(L, 1, 1);
+  lua_pushfstring(L, "<awaitable %s:acquire()>", kind_names[((permits *)lua_touserdata(L, -1))->kind]);
+  return 1;
+}
+
+/* -- the guard ---------------------------------------------------------- */
+
+/* guard:__close(): releases one permit of its lock. */
+static int guard_close(lua_State *L) {
+  luaL_checkudata(L, 1, MT_GUARD);
+  lua_getiuservalue(L, 1, 1);
+  release(L, lua_touserdata(L, -1));
+  return 0;
+}
+
+static int guard_tostring(lua_State *L) {
+  luaL_checkudata(L, 1, MT_GUARD);
+  lua_getiuservalue(L, 1, 1);
+  lua_pushfstring(L, "<%s guard>", kind_names[((permits *)lua_touserdata(L, -1))->kind]);
+  return 1;
+}
+
+/* -- methods ------------------------------------------------------------ */
+
+/* x:acquire(): an awaitable that returns the guard once a permit is taken. */
+static int p_acquire(lua_State *L) {
+  checkpermits(L, 1);
+  lua_getiuservalue(L, 1, PUV_ACQUIRE);
+  return 1;
+}
+
+static int p_release(lua_State *L) {
+  release(L, checkpermits(L, 1));
+  return 0;
+}
+
+static int p_locked(lua_State *L) {
+  lua_pushboolean(L, islocked(checkpermits(L, 1)));
+  return 1;
+}
+
+/* <Lock unlocked>, <Lock locked waiters=2>, <Semaphore value=3>,
+ * <BoundedSemaphore value=0/2 waiters=1> */
+static int p_tostring(lua_State *L) {
+  permits *p = checkpermits(L, 1);
+  int n = alua__count_waiters(&p->waiters);
+  if (p->kind == P_LOCK) {
+    lua_pushfstring(L, "<Lock %s", p->value ? "unlocked" : "locked");
+  } else if (p->kind == P_BOUNDED) {
+    lua_pushfstring(L, "<BoundedSemaphore value=%I/%I", (LUAI_UACINT)p->value, (LUAI_UACINT)p->bound);
+  } else {
+    lua_pushfstring(L, "<Semaphore value=%I", (LUAI_UACINT)p->value);
+  }
+  if (n) lua_pushfstring(L, "%s waiters=%d>", lua_tostring(L, -1), n);
+  else lua_pushfstring(L, "%s>", lua_tostring(L, -1));
+  return 1;
+}
+
+/* -- constructors -------------------------------------------------------- */
+
+/* Pushes a new lock or semaphore of `value` permits. */
+static int newpermits(lua_State *L, int kind, lua_Integer value) {
+  permits *p = lua_newuserdatauv(L, sizeof *p, PUV_N);
+  int pidx = lua_gettop(L);
+  p->value = p->bound = value;
+  ac_list_init(&p->waiters);
+  p->kind = (uint8_t)kind;
+  luaL_setmetatable(L, kind_mts[kind]);
+  alua__newop(L, pidx, 0, 1, MT_ACQUIRE);
+  lua_setiuservalue(L, pidx, PUV_ACQUIRE);
+  lua_newuserdatauv(L, 0, 1);
+  luaL_setmetatable(L, MT_GUARD);
+  lua_pushvalue(L, pidx);
+  lua_setiuservalue(L, -2, 1);
+  lua_setiuservalue(L, pidx, PUV_GUARD);
+  return 1;
+}
+
+static int l_lock(lua_State *L) { return newpermits(L, P_LOCK, 1); }
+
+/* Semaphore([value]) and BoundedSemaphore([value]); value defaults to 1. */
+static int semaphore(lua_State *L, int kind) {
+  lua_Integer value = luaL_optinteger(L, 1, 1);
+  luaL_argcheck(L, value >= 0, 1, "value must be >= 0");
+  return newpermits(L, kind, value);
+}
+
+static int l_semaphore(lua_State *L) { return semaphore(L, P_SEMAPHORE); }
+static int l_boundedsemaphore(lua_State *L) { return semaphore(L, P_BOUNDED); }
+
+void alua__open_lock(lua_State *L, rt *r, int module, int internals) {
+  static const luaL_Reg methods[] = {{"acquire", p_acquire},
+                                     {"release", p_release},
+                                     {"locked", p_locked},
+                                     {"__tostring", p_tostring},
+                                     {NULL, NULL}};
+  for (int kind = P_LOCK; kind <= P_BOUNDED; kind++) {
+    alua__newclass(L, r, kind_mts[kind], methods);
+    lua_pushboolean(L, 1);
+    lua_rawsetp(L, -2, &permits_key);
+    if (kind == P_LOCK) lua_setfield(L, internals, "Lock");
+    else lua_pop(L, 1);
+  }
+  static const luaL_Reg guard_methods[] = {{"__close", guard_close}, {"__tostring", guard_tostring}, {NULL, NULL}};
+  alua__newclass(L, r, MT_GUARD, guard_methods);
+  lua_pop(L, 1);
+  alua__newopclass(L, r, MT_ACQUIRE, acquire_await, acquire_tostring);
+  static const luaL_Reg funcs[] = {
+      {"Lock", l_lock}, {"Semaphore", l_semaphore}, {"BoundedSemaphore", l_boundedsemaphore}, {NULL, NULL}};
+  lua_pushvalue(L, module);
+  alua__setfuncs(L, r, funcs);
+  lua_pop(L, 1);
+}

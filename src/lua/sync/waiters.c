@@ -1,0 +1,64 @@
+/* What queues, locks and events share: waiter lists and operation objects.
+ *
+ * A task waits on one of these types by putting its own step link on the
+ * type's waiter list (intrusive: nothing is allocated) and suspending.
+ * Waking it moves the link to the ready queue and sets `woken`, so its
+ * continuation can tell "I was woken, then cancelled before I ran" (it must
+ * pass the wake-up on) from "I was cancelled while parked" (cancellation
+ * already took the link off the list; see detach_and_schedule in task.c).
+ *
+ * An operation object is what q:get(), lock:acquire() and ev:wait() return:
+ * a small userdata bound to its owner whose metatable carries the await
+ * hook (internal.h). Owners create one of each kind up front and return it
+ * every time, so asking for an operation allocates nothing. */
+#include "lua/internal.h"
+
+alua__op *alua__newop(lua_State *L, int idx, int kind, int nuv, const char *mt) {
+  idx = lua_absindex(L, idx);
+  alua__op *o = lua_newuserdatauv(L, sizeof *o, nuv);
+  o->kind = (uint8_t)kind;
+  o->armed = 0;
+  luaL_setmetatable(L, mt);
+  lua_pushvalue(L, idx);
+  lua_setiuservalue(L, -2, 1);
+  return o;
+}
+
+void alua__newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook, lua_CFunction tostring) {
+  const luaL_Reg methods[] = {{"__tostring", tostring}, {NULL, NULL}};
+  alua__newclass(L, r, name, methods);
+  lua_pushcfunction(L, hook);
+  lua_rawsetp(L, -2, &alua__await_key);
+  alua__tag_awaitable(L, "c");
+  lua_pop(L, 1);
+}
+
+int alua__wake_first(ac_list *waiters) {
+  ac_list *n = ac_list_pop_front(waiters);
+  if (!n) return 0;
+  task *t = ac_container_of(n, task, step.link);
+  t->woken = 1;
+  ac_loop_enqueue(&t->f.loop->core, &t->step);
+  return 1;
+}
+
+void alua__wake_all(ac_list *waiters) {
+  while (alua__wake_first(waiters)) {
+  }
+}
+
+int alua__raise_await(lua_State *L, const char *cls, const char *msg) {
+  luaL_where(L, 2);
+  lua_pushstring(L, msg);
+  lua_concat(L, 2);
+  alua__push_errclass(L, alua__rt(L), cls);
+  lua_insert(L, -2);
+  lua_call(L, 1, 1);
+  return lua_error(L);
+}
+
+int alua__count_waiters(const ac_list *waiters) {
+  int n = 0;
+  for (const ac_list *p = waiters->next; p != waiters; p = p->next) n++;
+  return n;
+}

@@ -1,0 +1,209 @@
+/* Coroutine objects: calling an async function returns one; its body runs
+ * only when it is awaited (inline, in the awaiting task) or wrapped in a task.
+ * Uservalue 1 is the function, 2 its name (or nil), 3.. the arguments. */
+#include <stdio.h>
+
+#include "lua/internal.h"
+
+enum { CORO_UV_FN = 1, CORO_UV_NAME, CORO_UV_ARGS };
+
+/* Marks both coroutine metatables (see alua__coro_consume). */
+static const char coro_key = 0;
+
+#define MT_CORO_DONE MT_CORO " (done)"
+
+coro *alua__tocoro(lua_State *L, int idx) { return alua__tomarked(L, idx, &coro_key); }
+
+static coro *checkcoro(lua_State *L, int idx) {
+  coro *c = alua__tocoro(L, idx);
+  if (!c) luaL_typeerror(L, idx, "coroutine");
+  return c;
+}
+
+/* Why a second metatable: the never-awaited warning needs __gc, and every
+ * finalizer costs the collector. Once awaited or wrapped in a task, the
+ * object switches to the twin without __gc. */
+void alua__coro_consume(lua_State *L, int idx) {
+  coro *c = lua_touserdata(L, idx);
+  if (c->consumed) return;
+  c->consumed = 1;
+  idx = lua_absindex(L, idx);
+  luaL_getmetatable(L, MT_CORO_DONE);
+  lua_setmetatable(L, idx);
+}
+
+/* Pushes a new coroutine object: metatable at mtidx, function at fnidx, name
+ * at nameidx (0 for none), `nargs` arguments starting at argidx. */
+static coro *build(lua_State *L, int mtidx, int fnidx, int nameidx, int argidx, int nargs) {
+  coro *c = lua_newuserdatauv(L, sizeof *c, nargs + 2);
+  c->nargs = nargs;
+  c->consumed = 0;
+  lua_pushvalue(L, mtidx);
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, fnidx);
+  lua_setiuservalue(L, -2, CORO_UV_FN);
+  if (nameidx) {
+    lua_pushvalue(L, nameidx);
+    lua_setiuservalue(L, -2, CORO_UV_NAME);
+  }
+  for (int i = 0; i < nargs; i++) {
+    lua_pushvalue(L, argidx + i);
+    lua_setiuservalue(L, -2, CORO_UV_ARGS + i);
+  }
+  return c;
+}
+
+/* The function an async function is: upvalues rt, fn, name, metatable. */
+static int coro_call(lua_State *L) {
+  int n = lua_gettop(L);
+  build(L, lua_upvalueindex(4), lua_upvalueindex(2), lua_upvalueindex(3), 1, n);
+  if (alua__debug_coros(alua__rt(L))) alua__debug_record(L, -1);
+  return 1;
+}
+
+/* asyncio.async(fn [, name]): the async function whose calls make coroutine
+ * objects. */
+static int l_async(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TSTRING);
+  lua_settop(L, 2);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  luaL_getmetatable(L, MT_CORO);
+  lua_pushcclosure(L, coro_call, 4);
+  return 1;
+}
+
+/* asyncio.iscoroutinefunction(f) */
+static int l_iscoroutinefunction(lua_State *L) {
+  lua_pushboolean(L, lua_tocfunction(L, 1) == coro_call);
+  return 1;
+}
+
+/* asyncio.iscoroutine(x) */
+static int l_iscoroutine(lua_State *L) {
+  lua_pushboolean(L, alua__tocoro(L, 1) != NULL);
+  return 1;
+}
+
+/* internals.take(c): inside a task, marks c consumed and returns its function
+ * and arguments; elsewhere returns nothing. */
+static int l_take(lua_State *L) {
+  coro *c = checkcoro(L, 1);
+  rt *r = alua__rt(L);
+  if (!r->current || r->current->co != L) return 0; /* not in a task: the C await decides */
+  if (c->consumed) return alua__error_at(L, 2, "cannot reuse already awaited coroutine");
+  alua__coro_consume(L, 1);
+  luaL_checkstack(L, c->nargs + 1, "too many arguments");
+  for (int i = 0; i < c->nargs + 1; i++) lua_getiuservalue(L, 1, i == 0 ? CORO_UV_FN : CORO_UV_ARGS + i - 1);
+  return c->nargs + 1;
+}
+
+/* Pushes the coroutine's name, or its function's definition site. */
+static void pushname(lua_State *L, int idx) {
+  if (lua_getiuservalue(L, idx, CORO_UV_NAME) == LUA_TSTRING) return;
+  lua_pop(L, 1);
+  lua_Debug ar;
+  lua_getiuservalue(L, idx, CORO_UV_FN);
+  lua_getinfo(L, ">S", &ar);
+  lua_pushfstring(L, "function <%s:%d>", ar.short_src, ar.linedefined);
+}
+
+static void pushsite(lua_State *L, int idx) {
+  lua_Debug ar;
+  lua_getiuservalue(L, idx, CORO_UV_FN);
+  lua_getinfo(L, ">S", &ar);
+  lua_pushfstring(L, "%s:%d", ar.short_src, ar.linedefined);
+}
+
+/* The never-awaited warning (SPEC 2.1). */
+static int coro_gc(lua_State *L) {
+  coro *c = lua_touserdata(L, 1);
+  if (c->consumed) return 0;
+  pushname(L, 1);
+  pushsite(L, 1);
+  if (alua__debug_push_site(L, 1)) /* debug mode: where it was created */
+    fprintf(stderr, "coroutine '%s' (%s) was never awaited, created at %s\n", lua_tostring(L, -3),
+            lua_tostring(L, -2), lua_tostring(L, -1));
+  else
+    fprintf(stderr, "coroutine '%s' (%s) was never awaited\n", lua_tostring(L, -2), lua_tostring(L, -1));
+  fflush(stderr);
+  return 0;
+}
+
+static int coro_tostring(lua_State *L) {
+  checkcoro(L, 1);
+  pushname(L, 1);
+  lua_pushfstring(L, "<coroutine object '%s' at %p>", lua_tostring(L, -1), lua_topointer(L, 1));
+  return 1;
+}
+
+/* Task creation and tracebacks use these through the internals table. */
+static int l_coro_name(lua_State *L) {
+  checkcoro(L, 1);
+  pushname(L, 1);
+  return 1;
+}
+
+/* c:close(): marks a coroutine object as dealt with, silencing the warning. */
+static int coro_close(lua_State *L) {
+  checkcoro(L, 1);
+  alua__coro_consume(L, 1);
+  return 0;
+}
+
+void alua__open_coro(lua_State *L, rt *r, int module, int internals) {
+  static const luaL_Reg methods[] = {{"__tostring", coro_tostring}, {"close", coro_close}, {NULL, NULL}};
+  for (int i = 0; i < 2; i++) {
+    alua__newclass(L, r, i == 0 ? MT_CORO_DONE : MT_CORO, methods);
+    lua_pushliteral(L, "coroutine");
+    lua_setfield(L, -2, "__name");
+    lua_pushboolean(L, 1);
+    lua_rawsetp(L, -2, &coro_key);
+    /* a consumed one goes to the C await, which reports the reuse */
+    alua__tag_awaitable(L, i == 0 ? "c" : "coro");
+  }
+  lua_pushcfunction(L, coro_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setfield(L, internals, "CORO");
+  lua_pop(L, 1);
+
+  static const luaL_Reg funcs[] = {{"async", l_async},
+                                   {"iscoroutinefunction", l_iscoroutinefunction},
+                                   {"iscoroutine", l_iscoroutine},
+                                   {NULL, NULL}};
+  lua_pushvalue(L, module);
+  alua__setfuncs(L, r, funcs);
+  lua_pop(L, 1);
+  static const luaL_Reg internal[] = {{"take", l_take}, {"coro_name", l_coro_name}, {NULL, NULL}};
+  lua_pushvalue(L, internals);
+  alua__setfuncs(L, r, internal);
+  lua_pop(L, 1);
+}
+
+/* Used by task creation: pushes a coroutine object for the function at fnidx
+ * and nargs arguments after it, already consumed (it belongs to the task). */
+coro *alua__newcoro_for_task(lua_State *L, int fnidx, int nargs) {
+  luaL_getmetatable(L, MT_CORO_DONE);
+  coro *c = build(L, lua_gettop(L), fnidx, 0, fnidx + 1, nargs);
+  c->consumed = 1;
+  lua_remove(L, -2);
+  return c;
+}
+
+/* Pushes the function and arguments of c (at idx) onto `to`; returns the
+ * number of arguments. */
+int alua__coro_push_body(lua_State *L, int idx, lua_State *to) {
+  coro *c = lua_touserdata(L, idx);
+  luaL_checkstack(to, c->nargs + 2, "too many arguments");
+  for (int i = 0; i < c->nargs + 1; i++) lua_getiuservalue(L, idx, i == 0 ? CORO_UV_FN : CORO_UV_ARGS + i - 1);
+  lua_xmove(L, to, c->nargs + 1);
+  return c->nargs;
+}
+
+/* Pushes the name of c (at idx) for task names and tostring. */
+void alua__coro_pushname(lua_State *L, int idx) { pushname(L, lua_absindex(L, idx)); }
+
+void alua__coro_pushsite(lua_State *L, int idx) { pushsite(L, lua_absindex(L, idx)); }
+
+int alua__iscoroutinefunction(lua_State *L, int idx) { return lua_tocfunction(L, idx) == coro_call; }

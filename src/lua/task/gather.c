@@ -1,0 +1,213 @@
+/* asyncio.gather: a future over children (tasks or futures) that completes
+ * with the list of their first results, in argument order. The per-child
+ * waiter nodes live inside the gather record itself: one allocation for any
+ * number of children. */
+#include <string.h>
+
+#include "lua/internal.h"
+
+enum { GATHER_UV_CHILDREN = FUT_NUV, GATHER_UV_RESULTS, GATHER_NUV };
+
+struct gather;
+
+/* Waits on one child; fires when that child completes. */
+typedef struct gnode {
+  ac_callback cb;    /* on the child's waiter list, then the ready queue */
+  struct gather *g;  /* the gather it reports to */
+  int index;         /* child position, 1-based */
+} gnode;
+
+typedef struct gather {
+  future f;                  /* the outer future: must be first */
+  int n;                     /* number of children */
+  int remaining;             /* children whose node has not fired yet */
+  int noderef;               /* anchor held until every node has fired */
+  uint8_t return_exceptions; /* errors go into the list instead of failing */
+  uint8_t cancel_requested;  /* cancel() reached the children */
+  gnode nodes[];             /* one per child */
+} gather;
+
+/* A child finished: record its outcome, complete the gather when due. */
+static void child_done(ac_callback *cb) {
+  gnode *node = ac_container_of(cb, gnode, cb);
+  gather *g = node->g;
+  lloop *lp = g->f.loop;
+  rt *r = lp->rt;
+  lua_State *L = lp->L;
+  int top = lua_gettop(L);
+  alua__push_anchored(L, lp, g->noderef);
+  int gidx = lua_gettop(L);
+  lua_getiuservalue(L, gidx, GATHER_UV_CHILDREN);
+  lua_rawgeti(L, -1, node->index);
+  int cidx = lua_gettop(L);
+  future *c = lua_touserdata(L, cidx);
+  g->remaining--;
+
+  /* the child's error is looked at here, so it is never "unretrieved" */
+  int status = c->state == FUT_CANCELLED ? 2 : c->failed ? 1 : 0;
+  if (status == 1) {
+    lua_getfield(L, cidx, "exception");
+    lua_pushvalue(L, cidx);
+    lua_call(L, 1, 1);
+  } else if (status == 2) {
+    alua__push_cancelled(L, r, cidx);
+  } else if (c->nresults > 0) {
+    lua_getiuservalue(L, cidx, FUT_UV_RESULT);
+    if (c->nresults > 1) {
+      lua_rawgeti(L, -1, 1);
+      lua_remove(L, -2);
+    }
+  } else {
+    lua_pushnil(L);
+  }
+  int value = lua_gettop(L);
+
+  if (g->f.state == FUT_PENDING) {
+    if (status == 2 && g->cancel_requested && !g->return_exceptions) {
+      /* the gather itself was cancelled: it ends cancelled, not failed */
+      lua_pushvalue(L, value);
+      alua__future_set_cancelled(L, gidx);
+    } else if (status != 0 && !g->return_exceptions) {
+      lua_pushvalue(L, value);
+      alua__future_set_error(L, gidx);
+    } else {
+      lua_getiuservalue(L, gidx, GATHER_UV_RESULTS);
+      lua_pushvalue(L, value);
+      lua_rawseti(L, -2, node->index);
+      if (g->remaining == 0) {
+        if (g->cancel_requested) {
+          lua_pushnil(L);
+          alua__future_set_cancelled(L, gidx);
+        } else {
+          alua__future_set_result(L, gidx, 1);
+        }
+      }
+    }
+  }
+  if (g->remaining == 0) {
+    int ref = g->noderef;
+    g->noderef = LUA_NOREF;
+    alua__unanchor(L, lp, ref);
+    alua__future_release(L, &g->f);
+  }
+  lua_settop(L, top);
+}
+
+int alua__gather_cancel(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  int msg = lua_gettop(L);
+  gather *g = lua_touserdata(L, idx);
+  int any = 0;
+  if (g->f.state == FUT_PENDING) {
+    lua_getiuservalue(L, idx, GATHER_UV_CHILDREN);
+    for (int i = 1; i <= g->n; i++) {
+      lua_rawgeti(L, -1, i);
+      lua_pushvalue(L, msg);
+      any |= alua__future_cancel(L, -2);
+      lua_pop(L, 1);
+    }
+    if (any) g->cancel_requested = 1;
+  }
+  lua_settop(L, msg - 1);
+  return any;
+}
+
+/* A trailing plain table (no metatable) is the option table. */
+static int options_at(lua_State *L, int n) {
+  if (n < 1 || !lua_istable(L, n)) return 0;
+  if (lua_getmetatable(L, n)) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  return n;
+}
+
+/* asyncio.gather(aw, ... [, {return_exceptions = true}]) */
+static int l_gather(lua_State *L) {
+  rt *r = alua__rt(L);
+  int top = lua_gettop(L);
+  int opts = options_at(L, top);
+  int n = opts ? top - 1 : top;
+  int return_exceptions = 0;
+  if (opts) {
+    lua_getfield(L, opts, "return_exceptions");
+    return_exceptions = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  lloop *lp = alua__push_current_loop(L, r);
+  int loopidx = lua_gettop(L);
+  /* children: futures as they are; coroutine objects, functions (called in
+   * the task) and other awaitables become tasks, as ensure_future does */
+  lua_createtable(L, n, 0);
+  int children = lua_gettop(L);
+  for (int i = 1; i <= n; i++) {
+    if (alua__tofuture(L, i)) {
+      lua_pushvalue(L, i);
+    } else if (alua__tocoro(L, i) || lua_isfunction(L, i)) {
+      alua__newtask(L, lp, i, 0);
+    } else if (alua__isawaitable(L, i)) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_wrap);
+      lua_pushvalue(L, i);
+      lua_call(L, 1, 1);
+      alua__newtask(L, lp, lua_gettop(L), 0);
+      lua_remove(L, -2);
+    } else {
+      return luaL_typeerror(L, i, "awaitable");
+    }
+    lua_rawseti(L, children, i);
+  }
+  gather *g = lua_newuserdatauv(L, sizeof *g + (size_t)n * sizeof(gnode), GATHER_NUV - 1);
+  int gidx = lua_gettop(L);
+  alua__future_init(L, &g->f, lp, KIND_GATHER);
+  g->n = g->remaining = n;
+  g->noderef = LUA_NOREF;
+  g->return_exceptions = (uint8_t)return_exceptions;
+  g->cancel_requested = 0;
+  luaL_setmetatable(L, MT_GATHER);
+  lua_pushvalue(L, children);
+  lua_setiuservalue(L, gidx, GATHER_UV_CHILDREN);
+  lua_createtable(L, n, 1);
+  lua_pushinteger(L, n);
+  lua_setfield(L, -2, "n");
+  if (n == 0) {
+    alua__future_set_result(L, gidx, 1);
+    return 1;
+  }
+  lua_setiuservalue(L, gidx, GATHER_UV_RESULTS);
+  g->noderef = alua__anchor(L, lp, gidx);
+  for (int i = 0; i < n; i++) {
+    gnode *node = &g->nodes[i];
+    ac_callback_init(&node->cb, child_done);
+    node->g = g;
+    node->index = i + 1;
+    lua_rawgeti(L, children, i + 1);
+    future *c = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (c->state == FUT_PENDING) ac_list_push_back(&c->waiters, &node->cb.link);
+    else ac_loop_enqueue(&lp->core, &node->cb);
+  }
+  (void)loopidx;
+  return 1;
+}
+
+static int g_tostring(lua_State *L) {
+  future *f = alua__tofuture(L, 1);
+  if (!f || f->kind != KIND_GATHER) return luaL_typeerror(L, 1, MT_GATHER);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "<GatheringFuture ");
+  alua__future_describe(L, &b, 1);
+  luaL_addchar(&b, '>');
+  luaL_pushresult(&b);
+  return 1;
+}
+
+void alua__open_gather(lua_State *L, rt *r, int module, int internals) {
+  static const luaL_Reg extra[] = {{"__tostring", g_tostring}, {NULL, NULL}};
+  alua__newfutureclass(L, r, MT_GATHER, extra);
+  lua_pop(L, 1);
+  static const luaL_Reg funcs[] = {{"gather", l_gather}, {NULL, NULL}};
+  lua_pushvalue(L, module);
+  alua__setfuncs(L, r, funcs);
+  lua_pop(L, 1);
+}

@@ -1,0 +1,560 @@
+/* Tasks: a future driven by a Lua thread. The step callback resumes the
+ * thread; the thread suspends only inside an await (alua__suspend), with its
+ * step link parked on whatever it waits for. Finished threads are reused. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "lua/internal.h"
+
+/* Threads kept for reuse per loop; beyond this, finished threads are left to
+ * the collector. */
+#define THREAD_POOL_MAX 1024
+
+task *alua__totask(lua_State *L, int idx) {
+  future *f = alua__tofuture(L, idx);
+  return f && f->kind == KIND_TASK ? (task *)f : NULL;
+}
+
+static task *checktask(lua_State *L, int idx) {
+  task *t = alua__totask(L, idx);
+  if (!t) luaL_typeerror(L, idx, MT_TASK);
+  return t;
+}
+
+static void step(ac_callback *cb);
+
+static void timer_fired(ac_timer *tm) {
+  task *t = ac_container_of(tm, task, timer);
+  ac_loop_enqueue(&t->f.loop->core, &t->step);
+}
+
+/* Takes t off whatever it waits on (timer, waiter list, ready queue) and
+ * schedules its step, which then delivers the pending cancellation. */
+static void detach_and_schedule(task *t) {
+  ac_loop_timer_stop(&t->f.loop->core, &t->timer);
+  ac_callback_cancel(&t->step);
+  ac_loop_enqueue(&t->f.loop->core, &t->step);
+}
+
+int alua__suspend(lua_State *L, task *t, lua_KContext ctx, lua_KFunction k) {
+  t->suspended = 1;
+  /* A task that cancelled itself (or was cancelled while running) must not
+   * wait: its step runs again at once and raises CancelledError here. */
+  if (t->must_cancel) detach_and_schedule(t);
+  return lua_yieldk(L, 0, ctx, k);
+}
+
+void alua__push_cancelled(lua_State *L, rt *r, int futidx) {
+  lua_getiuservalue(L, futidx, FUT_UV_CANCELMSG);
+  if (alua__iserror(L, r, -1, "CancelledError")) return;
+  const char *msg = lua_tostring(L, -1);
+  alua__push_error(L, r, "CancelledError", msg);
+  lua_remove(L, -2);
+}
+
+task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs) {
+  idx = lua_absindex(L, idx);
+  rt *r = lp->rt;
+  coro *c = alua__tocoro(L, idx);
+  if (c && c->consumed) luaL_error(L, "cannot reuse already awaited coroutine");
+  if (lp->closed) luaL_error(L, "event loop is closed");
+  task *t = lua_newuserdatauv(L, sizeof *t, TASK_NUV - 1);
+  int tidx = lua_gettop(L);
+  alua__future_init(L, &t->f, lp, KIND_TASK);
+  ac_callback_init(&t->step, step);
+  ac_timer_init(&t->timer, timer_fired);
+  ac_list_init(&t->link);
+  t->co = NULL;
+  t->awaiting = NULL;
+  t->cancel_requests = 0;
+  t->must_cancel = t->resume = t->suspended = t->woken = 0;
+  t->id = ++r->next_task_id;
+  luaL_setmetatable(L, MT_TASK);
+  if (!c && alua__iscoroutinefunction(L, idx)) {
+    /* an async function: its call makes the coroutine object to run */
+    luaL_checkstack(L, nargs + 1, "too many arguments");
+    for (int i = 0; i <= nargs; i++) lua_pushvalue(L, idx + i);
+    lua_call(L, nargs, 1);
+    c = alua__tocoro(L, -1);
+    if (!c) luaL_error(L, "async function did not return a coroutine object");
+    alua__coro_consume(L, -1);
+  } else if (c) {
+    alua__coro_consume(L, idx);
+    lua_pushvalue(L, idx);
+  } else {
+    luaL_checktype(L, idx, LUA_TFUNCTION);
+    alua__newcoro_for_task(L, idx, nargs);
+  }
+  lua_setiuservalue(L, tidx, TASK_UV_CORO);
+  t->f.anchor = alua__anchor(L, lp, tidx);
+  if (lp->debug) alua__debug_record(L, tidx);
+  ac_list_push_back(&lp->tasks, &t->link);
+  lp->ntasks++;
+  ac_loop_enqueue(&lp->core, &t->step);
+  return t;
+}
+
+/* Gets a thread for t's body, reusing a finished one when possible; the
+ * thread is stored in the task (at tidx). */
+static lua_State *acquire_thread(lua_State *L, lloop *lp, int tidx) {
+  lua_State *co;
+  if (lp->nthreads > 0) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_threads);
+    lua_rawgeti(L, -1, lp->nthreads);
+    lua_pushnil(L);
+    lua_rawseti(L, -3, lp->nthreads--);
+    lua_remove(L, -2);
+    co = lua_tothread(L, -1);
+  } else {
+    co = lua_newthread(L);
+  }
+  lua_setiuservalue(L, tidx, TASK_UV_THREAD);
+  return co;
+}
+
+/* Returns t's finished, clean thread to the pool. */
+static void release_thread(lua_State *L, lloop *lp, int tidx) {
+  if (lp->nthreads < THREAD_POOL_MAX && lp->ref_threads != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_threads);
+    lua_getiuservalue(L, tidx, TASK_UV_THREAD);
+    lua_rawseti(L, -2, ++lp->nthreads);
+    lua_pop(L, 1);
+  }
+  lua_pushnil(L);
+  lua_setiuservalue(L, tidx, TASK_UV_THREAD);
+}
+
+/* Common end of a task, before its outcome is set: it leaves the loop's
+ * list of unfinished tasks. */
+static void finished(task *t) {
+  ac_list_remove(&t->link);
+  t->f.loop->ntasks--;
+  t->co = NULL;
+}
+
+/* Pushes the task's name. */
+static void pushname(lua_State *L, int tidx) {
+  if (lua_getiuservalue(L, tidx, TASK_UV_NAME) == LUA_TSTRING) return;
+  lua_pop(L, 1);
+  lua_pushfstring(L, "Task-%d", ((task *)lua_touserdata(L, tidx))->id);
+}
+
+/* The task ended with the error on top of L: it becomes cancelled (a
+ * CancelledError) or failed. Its traceback is already in TASK_UV_TRACEBACK. */
+static void failed(lua_State *L, task *t, int tidx) {
+  rt *r = t->f.loop->rt;
+  int err = lua_gettop(L);
+  finished(t);
+  if (alua__iserror(L, r, err, "CancelledError")) {
+    lua_pushvalue(L, err);
+    alua__future_set_cancelled(L, tidx);
+  } else {
+    lua_getiuservalue(L, tidx, TASK_UV_TRACEBACK);
+    int tb = lua_gettop(L);
+    if (alua__iserror(L, r, err, NULL)) {
+      if (lua_getfield(L, err, "traceback") == LUA_TNIL) {
+        lua_pushvalue(L, tb);
+        lua_setfield(L, err, "traceback");
+      }
+      lua_pop(L, 1);
+    }
+    pushname(L, tidx);
+    alua__chain_add(L, r, err, lua_tostring(L, -1), lua_tostring(L, tb));
+    lua_pop(L, 1);
+    lua_pushvalue(L, err);
+    alua__future_set_error(L, tidx);
+  }
+  alua__future_release(L, &t->f);
+  lua_settop(L, err - 1);
+}
+
+/* The thread raised the error on top of co outside the body's protection
+ * (out of memory, or a bare coroutine.yield): close what the body left open
+ * and fail the task. */
+static void failed_raw(lua_State *L, task *t, int tidx, lua_State *co) {
+  lua_pushvalue(co, -1);
+  lua_xmove(co, L, 1);
+  int err = lua_gettop(L);
+  luaL_traceback(L, co, NULL, 0);
+  lua_setiuservalue(L, tidx, TASK_UV_TRACEBACK);
+  /* an error in a __close handler replaces the original one, as in Lua */
+  if (lua_resetthread(co) != LUA_OK) {
+    lua_xmove(co, L, 1);
+    lua_replace(L, err);
+  }
+  lua_settop(co, 0);
+  release_thread(L, t->f.loop, tidx);
+  failed(L, t, tidx);
+}
+
+/* Message handler of a task body: records the traceback where the error
+ * happened, before the stack unwinds, in the running task. */
+static int body_handler(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, "alua.rt");
+  rt *r = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  task *t = r ? r->current : NULL;
+  if (t && t->co == L) {
+    alua__push_anchored(L, t->f.loop, t->f.anchor);
+    alua__push_traceback(L, L, 1);
+    lua_setiuservalue(L, -2, TASK_UV_TRACEBACK);
+    lua_pop(L, 1);
+  }
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* After the body: true and its results, or false and its error. */
+static int k_body(lua_State *L, int status, lua_KContext ctx) {
+  if (status == LUA_OK || status == LUA_YIELD) {
+    lua_pushboolean(L, 1);
+    lua_replace(L, 1);
+    return lua_gettop(L);
+  }
+  lua_pushboolean(L, 0);
+  lua_insert(L, -2);
+  return 2;
+}
+
+/* What every task thread runs: the body in a protected call, so that when an
+ * error ends the body its __close handlers run inside the task, where they
+ * may still await (a TaskGroup or a timeout scope does). */
+static int body(lua_State *L) {
+  lua_pushcfunction(L, body_handler);
+  lua_insert(L, 1);
+  return k_body(L, lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 1, 0, k_body), 0);
+}
+
+/* The ready-queue callback of a task: runs its body up to the next await. */
+static void step(ac_callback *cb) {
+  task *t = ac_container_of(cb, task, step);
+  lloop *lp = t->f.loop;
+  rt *r = lp->rt;
+  lua_State *L = lp->L;
+  int top = lua_gettop(L);
+  /* The task object is needed on the stack only to start, to cancel and to
+   * finish; in between (the common step) it stays where its anchor is. */
+  int tidx = 0;
+  lua_State *co = t->co;
+  int nargs = 0;
+  if (!co || t->must_cancel) {
+    alua__push_anchored(L, lp, t->f.anchor);
+    tidx = lua_gettop(L);
+  }
+  if (!co) {
+    if (t->must_cancel) {
+      /* cancelled before its first step: the body never runs */
+      t->must_cancel = 0;
+      finished(t);
+      lua_getiuservalue(L, tidx, FUT_UV_CANCELMSG);
+      alua__future_set_cancelled(L, tidx);
+      alua__future_release(L, &t->f);
+      lua_settop(L, top);
+      return;
+    }
+    co = t->co = acquire_thread(L, lp, tidx);
+    lua_pushcfunction(co, body);
+    lua_getiuservalue(L, tidx, TASK_UV_CORO);
+    nargs = alua__coro_push_body(L, lua_gettop(L), co) + 1;
+    lua_pop(L, 1);
+    t->resume = RESUME_OK;
+  } else if (t->must_cancel) {
+    t->must_cancel = 0;
+    t->resume = RESUME_CANCEL;
+    alua__push_cancelled(L, r, tidx);
+    lua_xmove(L, co, 1);
+    nargs = 1;
+  } else {
+    t->resume = RESUME_OK;
+  }
+  task *prev = r->current;
+  r->current = t;
+  t->suspended = 0;
+  int nres;
+  uint64_t start = lp->debug ? ac_clock_ns() : 0; /* debug mode: slow steps */
+  int status = lua_resume(co, L, nargs, &nres);
+  r->current = prev;
+  t->woken = 0;
+  if (status == LUA_YIELD && t->suspended && !start) {
+    /* parked in an await: the common case, nothing else to do */
+    lua_pop(co, nres);
+    lua_settop(L, top);
+    return;
+  }
+  if (!tidx) {
+    /* still anchored: the task is pending until this step ends it */
+    alua__push_anchored(L, lp, t->f.anchor);
+    tidx = lua_gettop(L);
+  }
+  if (status == LUA_YIELD) {
+    lua_pop(co, nres);
+    if (!t->suspended) {
+      lua_pushliteral(co, "coroutine.yield() inside a task: use await to wait");
+      failed_raw(L, t, tidx, co);
+    }
+  } else if (status == LUA_OK) {
+    luaL_checkstack(L, nres + 2, "too many results");
+    lua_xmove(co, L, nres);
+    release_thread(L, lp, tidx);
+    if (lua_toboolean(L, -nres)) {
+      lua_remove(L, -nres);
+      finished(t);
+      alua__future_set_result(L, tidx, nres - 1);
+      alua__future_release(L, &t->f);
+    } else {
+      failed(L, t, tidx);
+    }
+  } else {
+    failed_raw(L, t, tidx, co);
+  }
+  if (start) alua__debug_slow(L, lp, tidx, start);
+  lua_settop(L, top);
+}
+
+/* Pushes the awaited object of a task suspended in an await: the first
+ * argument of the C function it yielded from. */
+static int push_awaited(lua_State *L, task *t) {
+  lua_Debug ar;
+  if (!t->co || !lua_getstack(t->co, 0, &ar)) return 0;
+  if (!lua_getlocal(t->co, &ar, 1)) return 0;
+  lua_xmove(t->co, L, 1);
+  return 1;
+}
+
+int alua__task_cancel(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  int msg = lua_gettop(L);
+  task *t = lua_touserdata(L, idx);
+  if (t->f.state != FUT_PENDING) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  t->cancel_requests++;
+  lua_pushvalue(L, msg);
+  lua_setiuservalue(L, idx, FUT_UV_CANCELMSG);
+  if (t->awaiting && t != t->f.loop->rt->current && push_awaited(L, t)) {
+    /* cancel what the task waits on; the task wakes when it completes */
+    lua_pushvalue(L, msg);
+    int ok = alua__future_cancel(L, -2);
+    lua_pop(L, 1);
+    if (ok) {
+      lua_settop(L, msg - 1);
+      return 1;
+    }
+  }
+  t->must_cancel = 1;
+  if (t->co && t->suspended && t != t->f.loop->rt->current) detach_and_schedule(t);
+  lua_settop(L, msg - 1);
+  return 1;
+}
+
+static int t_cancelling(lua_State *L) {
+  lua_pushinteger(L, checktask(L, 1)->cancel_requests);
+  return 1;
+}
+
+static int t_uncancel(lua_State *L) {
+  task *t = checktask(L, 1);
+  if (t->cancel_requests > 0) t->cancel_requests--;
+  if (t->cancel_requests == 0) t->must_cancel = 0;
+  lua_pushinteger(L, t->cancel_requests);
+  return 1;
+}
+
+static int t_get_name(lua_State *L) {
+  checktask(L, 1);
+  pushname(L, 1);
+  return 1;
+}
+
+static int t_set_name(lua_State *L) {
+  checktask(L, 1);
+  luaL_checkany(L, 2);
+  luaL_tolstring(L, 2, NULL);
+  lua_setiuservalue(L, 1, TASK_UV_NAME);
+  return 0;
+}
+
+static int t_get_coro(lua_State *L) {
+  checktask(L, 1);
+  lua_getiuservalue(L, 1, TASK_UV_CORO);
+  return 1;
+}
+
+/* Finds the innermost Lua frame of co; 1 and fills ar if there is one. */
+static int innermost_lua_frame(lua_State *co, lua_Debug *ar) {
+  for (int level = 0; lua_getstack(co, level, ar); level++) {
+    lua_getinfo(co, "Sl", ar);
+    /* asyncio's own Lua library (the await function) is not where the user's
+     * code runs */
+    if (ar->currentline > 0 && strncmp(ar->source, "=[asyncio ", 10) != 0) return 1;
+  }
+  return 0;
+}
+
+static int t_tostring(lua_State *L) {
+  task *t = checktask(L, 1);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, t->f.state == FUT_PENDING ? "<Task pending name='"
+                     : t->f.state == FUT_CANCELLED ? "<Task cancelled name='"
+                                                   : "<Task finished name='");
+  pushname(L, 1);
+  luaL_addvalue(&b);
+  luaL_addchar(&b, '\'');
+  if (t->f.state == FUT_PENDING) {
+    lua_getiuservalue(L, 1, TASK_UV_CORO);
+    int c = lua_gettop(L);
+    alua__coro_pushname(L, c);
+    lua_Debug ar;
+    if (t->co && innermost_lua_frame(t->co, &ar)) {
+      lua_pushfstring(L, " coro=<%s() running at %s:%d>", lua_tostring(L, -1), ar.short_src, ar.currentline);
+    } else {
+      alua__coro_pushsite(L, c);
+      lua_pushfstring(L, " coro=<%s() running at %s>", lua_tostring(L, -2), lua_tostring(L, -1));
+      lua_remove(L, -2);
+    }
+    lua_remove(L, -2);
+    lua_remove(L, c);
+    luaL_addvalue(&b);
+  } else if (t->f.state == FUT_FINISHED) {
+    alua__future_describe_outcome(L, &b, 1);
+  }
+  alua__debug_add_site(L, &b, 1); /* debug mode */
+  luaL_addchar(&b, '>');
+  luaL_pushresult(&b);
+  return 1;
+}
+
+/* task:get_stack([limit]): the suspended frames, innermost first, as
+ * {source =, line =, name =} tables. */
+static int t_get_stack(lua_State *L) {
+  task *t = checktask(L, 1);
+  lua_Integer limit = luaL_optinteger(L, 2, LUA_MAXINTEGER);
+  lua_newtable(L);
+  if (!t->co) return 1;
+  lua_Debug ar;
+  int n = 0;
+  for (int level = 0; n < limit && lua_getstack(t->co, level, &ar); level++) {
+    lua_getinfo(t->co, "Sln", &ar);
+    if (ar.currentline <= 0) continue;
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, ar.short_src);
+    lua_setfield(L, -2, "source");
+    lua_pushinteger(L, ar.currentline);
+    lua_setfield(L, -2, "line");
+    if (ar.name) {
+      lua_pushstring(L, ar.name);
+      lua_setfield(L, -2, "name");
+    }
+    lua_rawseti(L, -2, ++n);
+  }
+  return 1;
+}
+
+/* task:print_stack(): writes the task's stack (or its error's traceback) to
+ * stderr. */
+static int t_print_stack(lua_State *L) {
+  task *t = checktask(L, 1);
+  lua_settop(L, 1);
+  t_tostring(L);
+  fprintf(stderr, "Stack for %s:\n", lua_tostring(L, -1));
+  if (t->co) {
+    luaL_traceback(L, t->co, NULL, 0);
+    fprintf(stderr, "%s\n", lua_tostring(L, -1));
+  } else if (lua_getiuservalue(L, 1, TASK_UV_TRACEBACK) == LUA_TSTRING) {
+    fprintf(stderr, "%s\n", lua_tostring(L, -1));
+  } else {
+    fprintf(stderr, "No stack for this task.\n");
+  }
+  fflush(stderr);
+  return 0;
+}
+
+/* Reads the trailing option table {name = ...} of create_task, if any: a
+ * plain table (no metatable) whose only key is `name`. */
+static int is_options(lua_State *L, int idx) {
+  if (!lua_istable(L, idx) || lua_getmetatable(L, idx)) {
+    if (lua_istable(L, idx)) lua_pop(L, 1);
+    return 0;
+  }
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING || strcmp(lua_tostring(L, -1), "name") != 0) {
+      lua_pop(L, 1);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+int alua__create_task_at(lua_State *L, lloop *lp, int first) {
+  int n = lua_gettop(L);
+  int opts = n > first && is_options(L, n) ? n : 0;
+  if (!alua__tocoro(L, first) && !lua_isfunction(L, first))
+    return luaL_typeerror(L, first, "coroutine object or function");
+  int nargs = (opts ? opts : n + 1) - first - 1;
+  if (alua__tocoro(L, first) && nargs > 0)
+    return luaL_argerror(L, first + 1, "no arguments expected after a coroutine object");
+  alua__newtask(L, lp, first, nargs);
+  if (opts && lua_getfield(L, opts, "name") != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TSTRING) return luaL_argerror(L, opts, "'name' must be a string");
+    lua_setiuservalue(L, -2, TASK_UV_NAME);
+  } else if (opts) {
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
+/* asyncio.create_task(coro_or_fn, ... [, {name = ...}]) */
+static int l_create_task(lua_State *L) {
+  lloop *lp = alua__push_current_loop(L, alua__rt(L));
+  lua_pop(L, 1);
+  return alua__create_task_at(L, lp, 1);
+}
+
+static int l_current_task(lua_State *L) {
+  rt *r = alua__rt(L);
+  if (!r->current) return 0;
+  alua__push_anchored(L, r->current->f.loop, r->current->f.anchor);
+  return 1;
+}
+
+/* asyncio.all_tasks([loop]): the unfinished tasks of the loop, in creation
+ * order. */
+static int l_all_tasks(lua_State *L) {
+  rt *r = alua__rt(L);
+  lloop *lp;
+  if (lua_isnoneornil(L, 1)) {
+    lp = alua__push_current_loop(L, r);
+  } else {
+    lp = alua__checkloop(L, 1);
+  }
+  lua_createtable(L, lp->ntasks, 0);
+  int i = 0;
+  for (ac_list *p = lp->tasks.next; p != &lp->tasks; p = p->next) {
+    task *t = ac_container_of(p, task, link);
+    alua__push_anchored(L, lp, t->f.anchor);
+    lua_rawseti(L, -2, ++i);
+  }
+  return 1;
+}
+
+void alua__open_task(lua_State *L, rt *r, int module, int internals) {
+  static const luaL_Reg methods[] = {{"cancelling", t_cancelling}, {"uncancel", t_uncancel},
+                                     {"get_name", t_get_name},     {"set_name", t_set_name},
+                                     {"get_coro", t_get_coro},     {"get_stack", t_get_stack},
+                                     {"print_stack", t_print_stack}, {"__tostring", t_tostring},
+                                     {NULL, NULL}};
+  alua__newfutureclass(L, r, MT_TASK, methods);
+  lua_setfield(L, internals, "Task");
+  static const luaL_Reg funcs[] = {{"create_task", l_create_task},
+                                   {"current_task", l_current_task},
+                                   {"all_tasks", l_all_tasks},
+                                   {NULL, NULL}};
+  lua_pushvalue(L, module);
+  alua__setfuncs(L, r, funcs);
+  lua_pop(L, 1);
+}
