@@ -83,18 +83,32 @@ enum { TASK_UV_NAME = FUT_NUV, TASK_UV_CORO, TASK_UV_THREAD, TASK_UV_TRACEBACK, 
 /* How a suspended task is resumed (task->resume). */
 enum { RESUME_OK, RESUME_CANCEL };
 
+/* A kind of wait (park.c): one static instance per primitive and operation
+ * (sleep, a future, Queue.get, Lock, a socket read, ...). A parked task
+ * records its class and the object it waits on; that is all it costs. */
+typedef struct alua__waitclass {
+  const char *what;        /* how reports name the wait: "sleep", "Queue.get", "Lock" */
+  uint8_t forwards_cancel; /* `on` is a future: cancelling the task cancels it instead */
+  /* Runs in the task when it is resumed because it was cancelled, before
+   * its CancelledError is raised: undoes what parking set up, and when the
+   * task had been woken (handed an item, a permit, a datagram it will now
+   * not take) hands that wake-up on. NULL when there is nothing to undo. */
+  void (*cancelled)(lua_State *L, void *on, int woken, lua_KContext ctx);
+} alua__waitclass;
+
 typedef struct task {
   future f;             /* a task is a future: must be first */
   ac_callback step;     /* ready-queue / waiter-list link; fn = the task step */
   ac_timer timer;       /* sleep timer */
   ac_list link;         /* in loop->tasks while unfinished */
   lua_State *co;        /* thread running the body; NULL before the first step */
-  future *awaiting;     /* future this task is suspended on, or NULL */
+  const alua__waitclass *wait; /* what the parked task waits on, NULL while it runs */
+  void *wait_on;        /* the object it waits on (a future, a queue, a lock, ...) */
   int id;               /* number in the default name */
   int cancel_requests;  /* cancelling() */
   uint8_t must_cancel;  /* deliver CancelledError at the next step */
   uint8_t resume;       /* RESUME_* given to the continuation */
-  uint8_t suspended;    /* set by an await just before it yields */
+  uint8_t suspended;    /* set by alua__park just before it yields */
   uint8_t woken;        /* set by whoever moved `step` to the ready queue */
 } task;
 
@@ -264,10 +278,43 @@ void alua__coro_pushsite(lua_State *L, int idx);
 int alua__iscoroutinefunction(lua_State *L, int idx);
 void alua__open_coro(lua_State *L, rt *r, int module, int internals);
 
+/* -- park.c: how every wait suspends and resumes a task --
+ *
+ * A primitive parks the running task with alua__park; the task's own step
+ * link goes on the primitive's waiter list (nothing is allocated), and the
+ * task records what it waits on. Whoever can satisfy the wait moves the
+ * link to the ready queue with alua__wake_first / alua__wake_all (or a
+ * timer or a completion schedules the step). Cancellation takes the link off
+ * whatever list holds it and schedules the step. Either way the task's
+ * continuation k then runs, and it starts with alua__resumed: the one rule
+ * that ends every wait. */
+
+/* Parks the running task t on `waiters` (NULL when the caller arranged the
+ * wake-up itself: a timer, the ready queue), recording that it waits on `on`
+ * as `wc`, and suspends; k(L, ctx) continues in the task when it is resumed.
+ * Only from an await hook or a continuation, as its return value. */
+int alua__park(lua_State *L, task *t, ac_list *waiters, const alua__waitclass *wc, void *on, lua_KContext ctx,
+               lua_KFunction k);
+/* As alua__park, but at the front of `waiters`: for a woken task that found
+ * its item, slot or datagram taken by a newcomer, so it keeps its turn. */
+int alua__repark(lua_State *L, task *t, ac_list *waiters, const alua__waitclass *wc, void *on, lua_KContext ctx,
+                 lua_KFunction k);
+/* First call of every continuation: ends the wait and returns the task.
+ * When the task was resumed by cancellation it runs the wait class's
+ * `cancelled` hook and raises the CancelledError instead. */
+task *alua__resumed(lua_State *L, lua_KContext ctx);
+/* Wakes the first task parked on `waiters` (marks it woken and schedules
+ * its step); returns 0 when nobody waits. */
+int alua__wake_first(ac_list *waiters);
+/* Wakes every task parked on `waiters`, in order. */
+void alua__wake_all(ac_list *waiters);
+/* Number of tasks parked on `waiters` (walks the list: for __tostring). */
+int alua__count_waiters(const ac_list *waiters);
+/* Takes the parked task t off whatever it waits on (waiter list, timer,
+ * ready queue) and schedules its step, which then delivers a cancellation. */
+void alua__unpark_for_cancel(task *t);
+
 /* -- await.c -- */
-/* Suspends the current task t (running on L) until its step callback is run;
- * k continues in the task. Every wait in the module ends with this. */
-int alua__suspend(lua_State *L, task *t, lua_KContext ctx, lua_KFunction k);
 /* The task running on L, or raises the proper error when await is not allowed. */
 task *alua__current_task(lua_State *L, rt *r);
 /* True for anything await accepts (futures, tasks, coroutine objects,
@@ -280,7 +327,7 @@ void alua__open_await(lua_State *L, rt *r, int module, int internals);
  * the runtime), with the awaited value alone at stack index 1, whenever a
  * task or the loop is running. The function returns the await's results,
  * raises, or parks the current task (alua__current_task) and returns
- * alua__suspend(L, t, ctx, k); k then runs with the same stack. Outside the
+ * alua__park(...); k then runs with the same stack. Outside the
  * loop, await first wraps the value in a task (internals.wrap). */
 extern const char alua__await_key;
 
@@ -293,7 +340,7 @@ void alua__open_gather(lua_State *L, rt *r, int module, int internals);
 void alua__interrupt_poll(lua_State *L);
 void alua__open_interrupt(lua_State *L, rt *r, int module, int internals);
 
-/* -- waiters.c: waiter lists and awaitable operations of queues and locks -- */
+/* -- ops.c: awaitable operation objects of queues, locks and events -- */
 /* An operation object (q:get(), lock:acquire(), ...): awaiting it runs the
  * await hook of its metatable. Uservalue 1 is the object it acts on; a put
  * keeps its value in uservalue 2 until awaited. */
@@ -307,13 +354,6 @@ alua__op *alua__newop(lua_State *L, int idx, int kind, int nuv, const char *mt);
 /* Creates the metatable `name` of operations awaited through `hook`, with
  * __tostring `tostring`; pops it. */
 void alua__newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook, lua_CFunction tostring);
-/* Wakes the first task parked on `waiters` (sets its `woken` and schedules
- * its step); returns 0 when nobody waits. */
-int alua__wake_first(ac_list *waiters);
-/* Wakes every task parked on `waiters`, in order. */
-void alua__wake_all(ac_list *waiters);
-/* Number of tasks parked on `waiters` (walks the list: for __tostring). */
-int alua__count_waiters(const ac_list *waiters);
 /* Raises a new asyncio error of class cls from an await hook or its
  * continuation, positioned at the code that awaited (level 2). */
 int alua__raise_await(lua_State *L, const char *cls, const char *msg);

@@ -254,14 +254,12 @@ static int ch_send_signal(lua_State *L) {
   return 1;
 }
 
+static const alua__waitclass wait_process = {"Process wait", 0, NULL};
+
 static int k_wait(lua_State *L, int status, lua_KContext ctx) {
-  task *t = alua__rt(L)->current;
+  task *t = alua__resumed(L, ctx);
   lchild *c = lua_touserdata(L, 2);
-  if (t->resume == RESUME_CANCEL) return lua_error(L);
-  if (!c->exited) {
-    ac_list_push_back(&c->waiters, &t->step.link);
-    return alua__suspend(L, t, 0, k_wait);
-  }
+  if (!c->exited) return alua__park(L, t, &c->waiters, &wait_process, c, 0, k_wait);
   lua_pushinteger(L, c->returncode);
   return 1;
 }
@@ -276,8 +274,7 @@ static int wait_await(lua_State *L) {
     return 1;
   }
   if (c->lp != t->f.loop) return alua__user_error(L, "wait: the process belongs to another event loop");
-  ac_list_push_back(&c->waiters, &t->step.link);
-  return alua__suspend(L, t, 0, k_wait);
+  return alua__park(L, t, &c->waiters, &wait_process, c, 0, k_wait);
 }
 
 static int wait_tostring(lua_State *L) {

@@ -399,18 +399,19 @@ static int sv_active(lua_State *L) {
   return 1;
 }
 
+/* A cancelled serve_forever closes the server, as in asyncio. */
+static void op_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx) {
+  if (ctx == OP_SERVE_FOREVER) server_close(L, on);
+}
+
+static const alua__waitclass wait_closed = {"Server wait_closed", 0, NULL};
+static const alua__waitclass wait_forever = {"Server serve_forever", 0, op_cancelled};
+
 static int k_op(lua_State *L, int status, lua_KContext ctx) {
-  task *t = alua__rt(L)->current;
+  task *t = alua__resumed(L, ctx);
   lserver *srv = lua_touserdata(L, 2);
-  if (t->resume == RESUME_CANCEL) {
-    /* a cancelled serve_forever closes the server, as in asyncio */
-    if (ctx == OP_SERVE_FOREVER) server_close(L, srv);
-    return lua_error(L);
-  }
-  if (ctx == OP_WAIT_CLOSED && !(srv->closed && srv->active == 0)) {
-    ac_list_push_back(&srv->closers, &t->step.link);
-    return alua__suspend(L, t, ctx, k_op);
-  }
+  if (ctx == OP_WAIT_CLOSED && !(srv->closed && srv->active == 0))
+    return alua__park(L, t, &srv->closers, &wait_closed, srv, ctx, k_op);
   return 0;
 }
 
@@ -422,14 +423,12 @@ static int op_await(lua_State *L) {
   lua_getiuservalue(L, 1, 1);
   if (o->kind == OP_WAIT_CLOSED) {
     if (srv->closed && srv->active == 0) return 0;
-    ac_list_push_back(&srv->closers, &t->step.link);
-    return alua__suspend(L, t, OP_WAIT_CLOSED, k_op);
+    return alua__park(L, t, &srv->closers, &wait_closed, srv, OP_WAIT_CLOSED, k_op);
   }
   if (srv->closed) return alua__user_error(L, "serve_forever: the server is closed");
   if (!ac_list_empty(&srv->forever)) return alua__user_error(L, "serve_forever: another task is already serving forever");
   start(L, srv, 2);
-  ac_list_push_back(&srv->forever, &t->step.link);
-  return alua__suspend(L, t, OP_SERVE_FOREVER, k_op);
+  return alua__park(L, t, &srv->forever, &wait_forever, srv, OP_SERVE_FOREVER, k_op);
 }
 
 static int op_tostring(lua_State *L) {

@@ -172,9 +172,9 @@ lsock *alua__newsocket(lua_State *L, int fd, int family, int type, int owneridx)
 }
 
 /* Registers the interest the parked tasks need (none: unregistered). */
-static int update_interest(lsock *s) {
+static int watch(lsock *s, uint32_t also) {
   if (!s->lp || s->lp->closed) return 0;
-  uint32_t ev = (ac_list_empty(&s->readers) ? 0 : EPOLLIN) | (ac_list_empty(&s->writers) ? 0 : EPOLLOUT);
+  uint32_t ev = also | (ac_list_empty(&s->readers) ? 0 : EPOLLIN) | (ac_list_empty(&s->writers) ? 0 : EPOLLOUT);
   return ac_io_start(&s->lp->core, &s->io, ev);
 }
 
@@ -184,7 +184,7 @@ static void on_ready(ac_io *io, uint32_t revents) {
   lsock *s = ac_container_of(io, lsock, io);
   if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)) alua__wake_all(&s->readers);
   if (revents & (EPOLLOUT | EPOLLERR | EPOLLHUP)) alua__wake_all(&s->writers);
-  update_interest(s);
+  watch(s, 0);
 }
 
 /* Stops watching and closes the descriptor (not a borrowed one). */
@@ -330,6 +330,12 @@ typedef struct sockop {
 
 static int k_op(lua_State *L, int status, lua_KContext ctx);
 
+/* A cancelled task has left the list already: only the interest changes. */
+static void op_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx) { watch(on, 0); }
+
+static const alua__waitclass wait_sock_read = {"socket read", 0, op_cancelled};
+static const alua__waitclass wait_sock_write = {"socket write", 0, op_cancelled};
+
 /* Parks the current task on the socket's list for the direction the
  * operation needs and registers the interest. Stack: [op, socket]. */
 static int park(lua_State *L, task *t, lsock *s, sockop *o) {
@@ -342,13 +348,9 @@ static int park(lua_State *L, task *t, lsock *s, sockop *o) {
     return alua__user_error(L, "%s: the socket is used by another event loop", op_names[o->kind]);
   }
   int rd = o->kind == OP_RECV || o->kind == OP_ACCEPT;
-  ac_list_push_back(rd ? &s->readers : &s->writers, &t->step.link);
-  int rc = update_interest(s);
-  if (rc < 0) {
-    ac_list_remove(&t->step.link);
-    return alua__oserror(L, -rc, "%s: cannot watch the socket", op_names[o->kind]);
-  }
-  return alua__suspend(L, t, 0, k_op);
+  int rc = watch(s, rd ? EPOLLIN : EPOLLOUT);
+  if (rc < 0) return alua__oserror(L, -rc, "%s: cannot watch the socket", op_names[o->kind]);
+  return alua__park(L, t, rd ? &s->readers : &s->writers, rd ? &wait_sock_read : &wait_sock_write, s, 0, k_op);
 }
 
 /* Tries the operation at stack [op, socket]: returns its results, raises,
@@ -429,11 +431,8 @@ static int attempt(lua_State *L, task *t) {
 }
 
 static int k_op(lua_State *L, int status, lua_KContext ctx) {
-  task *t = alua__rt(L)->current;
-  lsock *s = lua_touserdata(L, 2);
-  /* a cancelled task has left the list already: only the interest changes */
-  update_interest(s);
-  if (t->resume == RESUME_CANCEL) return lua_error(L);
+  task *t = alua__resumed(L, ctx);
+  watch(lua_touserdata(L, 2), 0);
   return attempt(L, t);
 }
 

@@ -546,6 +546,9 @@ static int overrun(lua_State *L, const char *msg, size_t consumed) {
 }
 
 static int k_read(lua_State *L, int status, lua_KContext ctx);
+static void read_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx);
+
+static const alua__waitclass wait_read = {"StreamReader read", 0, read_cancelled};
 
 /* Tries the read of `kind` on the stack [op, core, n, sep]: returns its
  * result, raises, or parks the task until the buffer changes. `first` is
@@ -625,19 +628,24 @@ static int do_read(lua_State *L, task *t, lstream *s, int kind, int first) {
   s->reading = 1;
   s->timed_out = 0;
   maybe_resume(s);
-  ac_list_push_back(&s->readers, &t->step.link);
-  return alua__suspend(L, t, kind, k_read);
+  return alua__park(L, t, &s->readers, &wait_read, s, kind, k_read);
+}
+
+/* A read stops waiting: no more read timeout. */
+static void end_read(lstream *s) {
+  s->reading = 0;
+  if (s->o.read_timeout > 0 && !s->lp->closed) ac_loop_timer_stop(&s->lp->core, &s->timer);
+}
+
+static void read_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx) {
+  end_read(on);
+  maybe_pause(on);
 }
 
 static int k_read(lua_State *L, int status, lua_KContext ctx) {
-  task *t = alua__rt(L)->current;
+  task *t = alua__resumed(L, ctx);
   lstream *s = lua_touserdata(L, 2);
-  s->reading = 0;
-  if (s->o.read_timeout > 0 && !s->lp->closed) ac_loop_timer_stop(&s->lp->core, &s->timer);
-  if (t->resume == RESUME_CANCEL) {
-    maybe_pause(s);
-    return lua_error(L);
-  }
+  end_read(s);
   if (s->timed_out) {
     s->timed_out = 0;
     maybe_pause(s);
@@ -843,25 +851,25 @@ static int w_writelines(lua_State *L) {
 
 static int k_wop(lua_State *L, int status, lua_KContext ctx);
 
+static const alua__waitclass wait_drain = {"StreamWriter drain", 0, NULL};
+static const alua__waitclass wait_closed = {"StreamWriter wait_closed", 0, NULL};
+
 /* drain / wait_closed on the stack [op, core]. */
 static int do_wop(lua_State *L, task *t, lstream *s, int kind, int first) {
   if (kind == W_WAIT_CLOSED) {
     if (s->io.fd < 0) return 0;
-    ac_list_push_back(&s->closers, &t->step.link);
-    return alua__suspend(L, t, kind, k_wop);
+    return alua__park(L, t, &s->closers, &wait_closed, s, kind, k_wop);
   }
   if (s->err) return alua__oserror(L, s->err, "drain");
   if (first && s->closing && s->io.fd < 0) return alua__user_error(L, "drain: the writer is closed");
   size_t len = ac_buf_len(&s->wbuf);
   if (first ? len <= s->o.high : len <= s->o.low || s->io.fd < 0) return 0;
   if (first && s->lp != t->f.loop) return alua__user_error(L, "drain: the stream belongs to another event loop");
-  ac_list_push_back(&s->drainers, &t->step.link);
-  return alua__suspend(L, t, kind, k_wop);
+  return alua__park(L, t, &s->drainers, &wait_drain, s, kind, k_wop);
 }
 
 static int k_wop(lua_State *L, int status, lua_KContext ctx) {
-  task *t = alua__rt(L)->current;
-  if (t->resume == RESUME_CANCEL) return lua_error(L);
+  task *t = alua__resumed(L, ctx);
   return do_wop(L, t, lua_touserdata(L, 2), (int)ctx, 0);
 }
 

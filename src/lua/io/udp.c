@@ -51,9 +51,12 @@ static ludp *checkopen(lua_State *L, int idx, const char *fname) {
   return u;
 }
 
-static void update_interest(ludp *u) {
+/* Watches for what the endpoint needs: datagrams while a task waits for
+ * one (or `also` asks for them: a task is about to park), room while
+ * datagrams are queued for sending. */
+static void watch(ludp *u, uint32_t also) {
   if (u->io.fd < 0 || u->lp->closed) return;
-  uint32_t ev = (ac_list_empty(&u->receivers) ? 0 : EPOLLIN) | (ac_buf_len(&u->queue) ? EPOLLOUT : 0);
+  uint32_t ev = also | (ac_list_empty(&u->receivers) ? 0 : EPOLLIN) | (ac_buf_len(&u->queue) ? EPOLLOUT : 0);
   ac_io_start(&u->lp->core, &u->io, ev);
 }
 
@@ -83,7 +86,7 @@ static void on_io(ac_io *io, uint32_t revents) {
   ludp *u = ac_container_of(io, ludp, io);
   if (revents & (EPOLLOUT | EPOLLERR)) flush(u);
   if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP)) alua__wake_first(&u->receivers);
-  update_interest(u);
+  watch(u, 0);
 }
 
 static void udp_close(ludp *u) {
@@ -149,11 +152,20 @@ static int u_send(lua_State *L) {
   if (has_addr) ac_buf_append(&u->queue, &a.ss, a.len);
   ac_buf_append(&u->queue, data, len);
   if (u->anchor == LUA_NOREF) u->anchor = alua__anchor(L, u->lp, 1);
-  update_interest(u);
+  watch(u, 0);
   return 0;
 }
 
 static int k_recv(lua_State *L, int status, lua_KContext ctx);
+
+/* Woken for a datagram this task will not take: the next one may. */
+static void recv_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx) {
+  ludp *u = on;
+  if (woken) alua__wake_first(&u->receivers);
+  watch(u, 0);
+}
+
+static const alua__waitclass wait_recv = {"DatagramEndpoint.recv", 0, recv_cancelled};
 
 /* recv on the stack [op, endpoint]: data, host, port; or parks. */
 static int do_recv(lua_State *L, task *t, ludp *u, int again) {
@@ -167,33 +179,25 @@ static int do_recv(lua_State *L, task *t, ludp *u, int again) {
   if (r >= 0) {
     /* more datagrams may be queued for the next receiver */
     if (!ac_list_empty(&u->receivers)) alua__wake_first(&u->receivers);
-    update_interest(u);
+    watch(u, 0);
     lua_pushlstring(L, u->rbuf, (size_t)r);
     if (alen == 0 || ss.ss_family == AF_UNSPEC) return 1;
     alua__push_sockaddr(L, (struct sockaddr *)&ss, alen);
     return 3;
   }
   if (errno != EAGAIN && errno != EWOULDBLOCK) {
-    update_interest(u);
+    watch(u, 0);
     return alua__oserror(L, errno, "recv");
   }
   if (!again && u->lp != t->f.loop) return alua__user_error(L, "recv: the endpoint belongs to another event loop");
-  if (again) ac_list_push_front(&u->receivers, &t->step.link);
-  else ac_list_push_back(&u->receivers, &t->step.link);
-  update_interest(u);
-  return alua__suspend(L, t, 0, k_recv);
+  watch(u, EPOLLIN);
+  if (again) return alua__repark(L, t, &u->receivers, &wait_recv, u, 0, k_recv);
+  return alua__park(L, t, &u->receivers, &wait_recv, u, 0, k_recv);
 }
 
 static int k_recv(lua_State *L, int status, lua_KContext ctx) {
-  task *t = alua__rt(L)->current;
-  ludp *u = lua_touserdata(L, 2);
-  if (t->resume == RESUME_CANCEL) {
-    /* woken for a datagram this task will not take: the next one may */
-    if (t->woken) alua__wake_first(&u->receivers);
-    update_interest(u);
-    return lua_error(L);
-  }
-  return do_recv(L, t, u, 1);
+  task *t = alua__resumed(L, ctx);
+  return do_recv(L, t, lua_touserdata(L, 2), 1);
 }
 
 static int recv_await(lua_State *L) {

@@ -21,8 +21,10 @@ static event *checkevent(lua_State *L, int idx) {
   return e;
 }
 
+static const alua__waitclass wait_event = {"Event", 0, NULL};
+
 static int k_wait(lua_State *L, int status, lua_KContext ctx) {
-  if (alua__rt(L)->current->resume == RESUME_CANCEL) return lua_error(L);
+  alua__resumed(L, ctx);
   lua_pushboolean(L, 1);
   return 1;
 }
@@ -37,8 +39,7 @@ static int wait_await(lua_State *L) {
     lua_pushboolean(L, 1);
     return 1;
   }
-  ac_list_push_back(&e->waiters, &t->step.link);
-  return alua__suspend(L, t, 0, k_wait);
+  return alua__park(L, t, &e->waiters, &wait_event, e, 0, k_wait);
 }
 
 static int wait_tostring(lua_State *L) {

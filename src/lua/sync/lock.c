@@ -57,15 +57,18 @@ static void release(lua_State *L, permits *p) {
 
 /* -- acquire ----------------------------------------------------------- */
 
+/* A cancelled acquire that was handed a permit hands it on. */
+static void acquire_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx) {
+  if (woken) hand_on(on);
+}
+
+static const alua__waitclass wait_lock = {"Lock", 0, acquire_cancelled};
+static const alua__waitclass wait_semaphore = {"Semaphore", 0, acquire_cancelled};
+
 /* Continuation of a parked acquire: stack [op, lock]. Being woken means the
  * permit was handed over already. */
 static int k_acquire(lua_State *L, int status, lua_KContext ctx) {
-  task *t = alua__rt(L)->current;
-  permits *p = lua_touserdata(L, 2);
-  if (t->resume == RESUME_CANCEL) {
-    if (t->woken) hand_on(p); /* handed a permit this task will not use */
-    return lua_error(L);
-  }
+  alua__resumed(L, ctx);
   lua_getiuservalue(L, 2, PUV_GUARD);
   return 1;
 }
@@ -80,8 +83,7 @@ static int acquire_await(lua_State *L) {
     lua_getiuservalue(L, 2, PUV_GUARD);
     return 1;
   }
-  ac_list_push_back(&p->waiters, &t->step.link);
-  return alua__suspend(L, t, 0, k_acquire);
+  return alua__park(L, t, &p->waiters, p->kind == P_LOCK ? &wait_lock : &wait_semaphore, p, 0, k_acquire);
 }
 
 static int acquire_tostring(lua_State *L) {

@@ -203,14 +203,29 @@ static int k_get(lua_State *L, int status, lua_KContext ctx);
 static int k_put(lua_State *L, int status, lua_KContext ctx);
 static int k_join(lua_State *L, int status, lua_KContext ctx);
 
+/* Woken for an item this task will not take: the next getter may. */
+static void get_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx) {
+  queue *q = on;
+  if (woken && q->count > 0) alua__wake_first(&q->getters);
+}
+
+/* Woken for a free slot this task will not fill: the next putter may. */
+static void put_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx) {
+  queue *q = on;
+  if (woken && !isfull(q) && !q->shutdown) alua__wake_first(&q->putters);
+}
+
+static const alua__waitclass wait_get = {"Queue.get", 0, get_cancelled};
+static const alua__waitclass wait_put = {"Queue.put", 0, put_cancelled};
+static const alua__waitclass wait_join = {"Queue.join", 0, NULL};
+
 /* The shared end of get: stack [op, queue]. `again` is set for a woken
  * task that found nothing: it keeps its place at the front. */
 static int do_get(lua_State *L, task *t, queue *q, int again) {
   if (q->count > 0) return take_item(L, q, 2);
   if (q->shutdown) return alua__raise_await(L, "QueueShutDown", "the queue is shut down");
-  if (again) ac_list_push_front(&q->getters, &t->step.link);
-  else ac_list_push_back(&q->getters, &t->step.link);
-  return alua__suspend(L, t, 0, k_get);
+  if (again) return alua__repark(L, t, &q->getters, &wait_get, q, 0, k_get);
+  return alua__park(L, t, &q->getters, &wait_get, q, 0, k_get);
 }
 
 /* The shared end of put: stack [op, queue, value]. */
@@ -220,35 +235,22 @@ static int do_put(lua_State *L, task *t, queue *q, int again) {
     put_item(L, q, 2, 3);
     return 0;
   }
-  if (again) ac_list_push_front(&q->putters, &t->step.link);
-  else ac_list_push_back(&q->putters, &t->step.link);
-  return alua__suspend(L, t, 0, k_put);
+  if (again) return alua__repark(L, t, &q->putters, &wait_put, q, 0, k_put);
+  return alua__park(L, t, &q->putters, &wait_put, q, 0, k_put);
 }
 
 static int k_get(lua_State *L, int status, lua_KContext ctx) {
-  task *t = alua__rt(L)->current;
-  queue *q = lua_touserdata(L, 2);
-  if (t->resume == RESUME_CANCEL) {
-    /* woken for an item this task will not take: the next getter may */
-    if (t->woken && q->count > 0) alua__wake_first(&q->getters);
-    return lua_error(L);
-  }
-  return do_get(L, t, q, 1);
+  task *t = alua__resumed(L, ctx);
+  return do_get(L, t, lua_touserdata(L, 2), 1);
 }
 
 static int k_put(lua_State *L, int status, lua_KContext ctx) {
-  task *t = alua__rt(L)->current;
-  queue *q = lua_touserdata(L, 2);
-  if (t->resume == RESUME_CANCEL) {
-    /* woken for a free slot this task will not fill: the next putter may */
-    if (t->woken && !isfull(q) && !q->shutdown) alua__wake_first(&q->putters);
-    return lua_error(L);
-  }
-  return do_put(L, t, q, 1);
+  task *t = alua__resumed(L, ctx);
+  return do_put(L, t, lua_touserdata(L, 2), 1);
 }
 
 static int k_join(lua_State *L, int status, lua_KContext ctx) {
-  if (alua__rt(L)->current->resume == RESUME_CANCEL) return lua_error(L);
+  alua__resumed(L, ctx);
   return 0;
 }
 
@@ -271,8 +273,7 @@ static int op_await(lua_State *L) {
     return do_put(L, t, q, 0);
   default:
     if (q->unfinished == 0) return 0;
-    ac_list_push_back(&q->joiners, &t->step.link);
-    return alua__suspend(L, t, 0, k_join);
+    return alua__park(L, t, &q->joiners, &wait_join, q, 0, k_join);
   }
 }
 

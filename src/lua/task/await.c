@@ -18,19 +18,21 @@ task *alua__current_task(lua_State *L, rt *r) {
   return NULL;
 }
 
+/* Waiting for a future, a task or a gather: cancelling the waiting task
+ * cancels what it awaits (the cancellation comes back through it). */
+static const alua__waitclass wait_future = {"future", 1, NULL};
+/* A sleep: the task's own timer (or the ready queue, for sleep(0)). */
+static const alua__waitclass wait_sleep = {"sleep", 0, NULL};
+
 /* Continuation of an await on a future at stack index 1. */
 static int k_future(lua_State *L, int status, lua_KContext ctx) {
-  rt *r = alua__rt(L);
-  task *t = r->current;
-  t->awaiting = NULL;
-  if (t->resume == RESUME_CANCEL) return lua_error(L);
+  alua__resumed(L, ctx);
   return alua__future_push_result(L, 1);
 }
 
 /* Continuation of a sleep at stack index 1: returns its values. */
 static int k_sleep(lua_State *L, int status, lua_KContext ctx) {
-  rt *r = alua__rt(L);
-  if (r->current->resume == RESUME_CANCEL) return lua_error(L);
+  alua__resumed(L, ctx);
   sleeper *s = lua_touserdata(L, 1);
   luaL_checkstack(L, s->nvalues, "too many values");
   for (int i = 1; i <= s->nvalues; i++) lua_getiuservalue(L, 1, i);
@@ -80,9 +82,7 @@ static int l_await(lua_State *L) {
     if (f == &t->f) return alua__error_at(L, 2, "a task cannot await itself");
     if (f->state != FUT_PENDING) return alua__future_push_result(L, 1);
     if (f->loop != t->f.loop) return alua__error_at(L, 2, "cannot await a future that belongs to a different loop");
-    ac_list_push_back(&f->waiters, &t->step.link);
-    t->awaiting = f;
-    return alua__suspend(L, t, 0, k_future);
+    return alua__park(L, t, &f->waiters, &wait_future, f, 0, k_future);
   }
   sleeper *s = luaL_testudata(L, 1, MT_SLEEP);
   if (s) {
@@ -96,7 +96,7 @@ static int l_await(lua_State *L) {
       uint64_t deadline = ns >= (double)(UINT64_MAX - now) ? UINT64_MAX : now + (uint64_t)ns;
       ac_loop_timer_start(core, &t->timer, deadline);
     }
-    return alua__suspend(L, t, 0, k_sleep);
+    return alua__park(L, t, NULL, &wait_sleep, NULL, 0, k_sleep);
   }
   coro *c = alua__tocoro(L, 1);
   if (c) {

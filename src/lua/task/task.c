@@ -1,5 +1,5 @@
 /* Tasks: a future driven by a Lua thread. The step callback resumes the
- * thread; the thread suspends only inside an await (alua__suspend), with its
+ * thread; the thread suspends only inside an await (alua__park), with its
  * step link parked on whatever it waits for. Finished threads are reused. */
 #include <stdio.h>
 #include <string.h>
@@ -29,22 +29,6 @@ static void timer_fired(ac_timer *tm) {
   ac_loop_enqueue(&t->f.loop->core, &t->step);
 }
 
-/* Takes t off whatever it waits on (timer, waiter list, ready queue) and
- * schedules its step, which then delivers the pending cancellation. */
-static void detach_and_schedule(task *t) {
-  ac_loop_timer_stop(&t->f.loop->core, &t->timer);
-  ac_callback_cancel(&t->step);
-  ac_loop_enqueue(&t->f.loop->core, &t->step);
-}
-
-int alua__suspend(lua_State *L, task *t, lua_KContext ctx, lua_KFunction k) {
-  t->suspended = 1;
-  /* A task that cancelled itself (or was cancelled while running) must not
-   * wait: its step runs again at once and raises CancelledError here. */
-  if (t->must_cancel) detach_and_schedule(t);
-  return lua_yieldk(L, 0, ctx, k);
-}
-
 void alua__push_cancelled(lua_State *L, rt *r, int futidx) {
   lua_getiuservalue(L, futidx, FUT_UV_CANCELMSG);
   if (alua__iserror(L, r, -1, "CancelledError")) return;
@@ -66,7 +50,8 @@ task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs) {
   ac_timer_init(&t->timer, timer_fired);
   ac_list_init(&t->link);
   t->co = NULL;
-  t->awaiting = NULL;
+  t->wait = NULL;
+  t->wait_on = NULL;
   t->cancel_requests = 0;
   t->must_cancel = t->resume = t->suspended = t->woken = 0;
   t->id = ++r->next_task_id;
@@ -333,7 +318,7 @@ int alua__task_cancel(lua_State *L, int idx) {
   t->cancel_requests++;
   lua_pushvalue(L, msg);
   lua_setiuservalue(L, idx, FUT_UV_CANCELMSG);
-  if (t->awaiting && t != t->f.loop->rt->current && push_awaited(L, t)) {
+  if (t->wait && t->wait->forwards_cancel && t != t->f.loop->rt->current && push_awaited(L, t)) {
     /* cancel what the task waits on; the task wakes when it completes */
     lua_pushvalue(L, msg);
     int ok = alua__future_cancel(L, -2);
@@ -344,7 +329,7 @@ int alua__task_cancel(lua_State *L, int idx) {
     }
   }
   t->must_cancel = 1;
-  if (t->co && t->suspended && t != t->f.loop->rt->current) detach_and_schedule(t);
+  if (t->co && t->suspended && t != t->f.loop->rt->current) alua__unpark_for_cancel(t);
   lua_settop(L, msg - 1);
   return 1;
 }

@@ -1,11 +1,4 @@
-/* What queues, locks and events share: waiter lists and operation objects.
- *
- * A task waits on one of these types by putting its own step link on the
- * type's waiter list (intrusive: nothing is allocated) and suspending.
- * Waking it moves the link to the ready queue and sets `woken`, so its
- * continuation can tell "I was woken, then cancelled before I ran" (it must
- * pass the wake-up on) from "I was cancelled while parked" (cancellation
- * already took the link off the list; see detach_and_schedule in task.c).
+/* Operation objects, what queues, locks and events share.
  *
  * An operation object is what q:get(), lock:acquire() and ev:wait() return:
  * a small userdata bound to its owner whose metatable carries the await
@@ -33,20 +26,6 @@ void alua__newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook,
   lua_pop(L, 1);
 }
 
-int alua__wake_first(ac_list *waiters) {
-  ac_list *n = ac_list_pop_front(waiters);
-  if (!n) return 0;
-  task *t = ac_container_of(n, task, step.link);
-  t->woken = 1;
-  ac_loop_enqueue(&t->f.loop->core, &t->step);
-  return 1;
-}
-
-void alua__wake_all(ac_list *waiters) {
-  while (alua__wake_first(waiters)) {
-  }
-}
-
 int alua__raise_await(lua_State *L, const char *cls, const char *msg) {
   luaL_where(L, 2);
   lua_pushstring(L, msg);
@@ -57,8 +36,3 @@ int alua__raise_await(lua_State *L, const char *cls, const char *msg) {
   return lua_error(L);
 }
 
-int alua__count_waiters(const ac_list *waiters) {
-  int n = 0;
-  for (const ac_list *p = waiters->next; p != waiters; p = p->next) n++;
-  return n;
-}

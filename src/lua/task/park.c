@@ -1,0 +1,66 @@
+/* Parking: the one way every wait of the module suspends a task and the one
+ * rule that ends it (see internal.h). The wait record (class and object) is
+ * what reports of what a task waits on read; keeping it costs two stores. */
+#include "lua/internal.h"
+
+static int suspend(lua_State *L, task *t, const alua__waitclass *wc, void *on, lua_KContext ctx, lua_KFunction k) {
+  t->wait = wc;
+  t->wait_on = on;
+  t->suspended = 1;
+  /* A task that cancelled itself (or was cancelled while running) must not
+   * wait: its step runs again at once and k raises CancelledError. */
+  if (t->must_cancel) alua__unpark_for_cancel(t);
+  return lua_yieldk(L, 0, ctx, k);
+}
+
+int alua__park(lua_State *L, task *t, ac_list *waiters, const alua__waitclass *wc, void *on, lua_KContext ctx,
+               lua_KFunction k) {
+  if (waiters) ac_list_push_back(waiters, &t->step.link);
+  return suspend(L, t, wc, on, ctx, k);
+}
+
+int alua__repark(lua_State *L, task *t, ac_list *waiters, const alua__waitclass *wc, void *on, lua_KContext ctx,
+                 lua_KFunction k) {
+  ac_list_push_front(waiters, &t->step.link);
+  return suspend(L, t, wc, on, ctx, k);
+}
+
+task *alua__resumed(lua_State *L, lua_KContext ctx) {
+  task *t = alua__rt(L)->current;
+  const alua__waitclass *wc = t->wait;
+  void *on = t->wait_on;
+  t->wait = NULL;
+  t->wait_on = NULL;
+  if (t->resume == RESUME_CANCEL) {
+    /* the step left the CancelledError on top; the hook keeps it there */
+    if (wc && wc->cancelled) wc->cancelled(L, on, t->woken, ctx);
+    lua_error(L);
+  }
+  return t;
+}
+
+int alua__wake_first(ac_list *waiters) {
+  ac_list *n = ac_list_pop_front(waiters);
+  if (!n) return 0;
+  task *t = ac_container_of(n, task, step.link);
+  t->woken = 1;
+  ac_loop_enqueue(&t->f.loop->core, &t->step);
+  return 1;
+}
+
+void alua__wake_all(ac_list *waiters) {
+  while (alua__wake_first(waiters)) {
+  }
+}
+
+int alua__count_waiters(const ac_list *waiters) {
+  int n = 0;
+  for (const ac_list *p = waiters->next; p != waiters; p = p->next) n++;
+  return n;
+}
+
+void alua__unpark_for_cancel(task *t) {
+  ac_loop_timer_stop(&t->f.loop->core, &t->timer);
+  ac_callback_cancel(&t->step);
+  ac_loop_enqueue(&t->f.loop->core, &t->step);
+}
