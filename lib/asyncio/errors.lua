@@ -44,6 +44,27 @@ define("IncompleteReadError")
 define("LimitOverrunError")
 define("BrokenBarrierError")
 define("KeyboardInterrupt")
+
+-- Operating-system failures, as Python names them: an OSError carries
+-- errno, strerror and call (the function that failed); the subclass says
+-- which failure it is, so asyncio.iserror(e, asyncio.ConnectionError) works.
+-- The kernel's ETIMEDOUT stays a plain OSError: asyncio.TimeoutError means
+-- an asyncio timeout ran out.
+local OSError = define("OSError")
+define("BlockingIOError", OSError)
+define("ChildProcessError", OSError)
+local ConnectionError = define("ConnectionError", OSError)
+define("BrokenPipeError", ConnectionError)
+define("ConnectionAbortedError", ConnectionError)
+define("ConnectionRefusedError", ConnectionError)
+define("ConnectionResetError", ConnectionError)
+define("FileExistsError", OSError)
+define("FileNotFoundError", OSError)
+define("InterruptedError", OSError)
+define("IsADirectoryError", OSError)
+define("NotADirectoryError", OSError)
+define("PermissionError", OSError)
+define("ProcessLookupError", OSError)
 define("ExceptionGroup", nil, {
   __tostring = function(e)
     local n = e.exceptions and #e.exceptions or 0

@@ -10,22 +10,9 @@ local type, error, pcall, xpcall, ipairs, select, tostring = type, error, pcall,
 local setmetatable, getmetatable = setmetatable, getmetatable
 local format, mtype, concat = string.format, math.type, table.concat
 
-local getinfo = debug and debug.getinfo
-
 -- "file:line: " of the innermost frame of the user's code (asyncio's own
 -- Lua frames skipped), so misuse is reported where it happened.
-local function where()
-  if not getinfo then return "" end
-  for level = 2, 100 do
-    local ar = getinfo(level, "Sl")
-    if not ar then break end
-    if ar.currentline > 0 and not ar.source:find("^=%[asyncio ") then
-      return ar.short_src .. ":" .. ar.currentline .. ": "
-    end
-  end
-  return ""
-end
-I.where = where
+local where = I.where
 
 local function argerror(n, fname, msg) error(where() .. format("bad argument #%d to '%s' (%s)", n, fname, msg), 0) end
 
@@ -46,12 +33,18 @@ local function check_port(port, n, fname, optional)
   argerror(n, fname, "port number expected, got " .. type(port))
 end
 
--- Re-raises an error from a lower layer under the caller's name:
--- "sock_connect: ..." becomes "open_connection: ...".
+-- An error from a lower layer under the caller's name: the OSError of
+-- "sock_connect: ..." becomes one of "open_connection: ...".
 local function rename(err, fname)
-  if type(err) == "string" then return (err:gsub("^[%w_]+: ", fname .. ": ", 1)) end
+  if iserror(err, M.OSError) then
+    err.message = tostring(err.message):gsub("^[%w_]+: ", fname .. ": ", 1)
+    err.call = fname
+  elseif type(err) == "string" then
+    err = err:gsub("^[%w_]+: ", fname .. ": ", 1)
+  end
   return err
 end
+I.rename_error = rename
 
 -- ----------------------------------------------------------------------
 -- Name resolution
@@ -109,11 +102,13 @@ local function connect_any(infos, opts, fname)
     local ok, err = pcall(await, loop:sock_connect(sock, ai.host, ai.port))
     if ok then return stream_from_socket(sock, opts) end
     sock:close()
-    if type(err) ~= "string" then error(err, 0) end -- CancelledError and the like
+    if not iserror(err, M.OSError) then error(err, 0) end -- CancelledError and the like
     errs[#errs + 1] = rename(err, fname)
   end
   if #errs == 1 then error(errs[1], 0) end
-  error(fname .. ": all addresses failed: " .. concat(errs, "; "), 0)
+  local why = {}
+  for i, e in ipairs(errs) do why[i] = e.message end
+  error(I.oserror(errs[#errs].errno, fname, "all addresses failed: " .. concat(why, "; ")), 0)
 end
 
 -- Runs fn(...) within opts.connect_timeout seconds (TimeoutError after).

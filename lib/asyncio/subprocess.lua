@@ -37,11 +37,8 @@ function Process:kill() return self._child:send_signal(M.SIGKILL) end
 -- child exited without reading all its input), everything else raises.
 local function ignore_broken_pipe(aw)
   local ok, err = pcall(await, aw)
-  if ok or type(err) ~= "string" then
-    if not ok then error(err, 0) end
-    return
-  end
-  if not (err:find("Broken pipe", 1, true) or err:find("Connection reset", 1, true)) then error(err, 0) end
+  if ok or iserror(err, M.BrokenPipeError) or iserror(err, M.ConnectionResetError) then return end
+  error(err, 0)
 end
 
 local feed = async(function(stdin, input)
@@ -92,7 +89,10 @@ end
 local function start(argv, opts, fname)
   opts = opts or {}
   local ok, child, fin, fout, ferr = pcall(spawn, argv, opts)
-  if not ok then error((type(child) == "string" and child:gsub("create_subprocess_exec", fname, 1)) or child, 0) end
+  if not ok then
+    if type(child) == "string" then child = child:gsub("create_subprocess_exec", fname, 1) end
+    error(fname == "create_subprocess_exec" and child or I.rename_error(child, fname), 0)
+  end
   local p = setmetatable({pid = child:pid(), _child = child}, Process)
   if fin then p.stdin = stream_from_fd(fin, "w", opts) end
   if fout then p.stdout = stream_from_fd(fout, "r", opts) end

@@ -164,22 +164,48 @@ typedef struct alua__mbuf {
   size_t cap;           /* bytes allocated */
 } alua__mbuf;
 
-/* -- runtime.c -- */
-rt *alua__rt(lua_State *L);                  /* upvalue 1 of a module function */
-void alua__push_errclass(lua_State *L, rt *r, const char *cls);
-/* Pushes a new asyncio error instance of class cls with message msg. */
-void alua__push_error(lua_State *L, rt *r, const char *cls, const char *msg);
+/* -- errors.c: every error the bindings raise -- */
+/* Finds the innermost frame of the user's code in L1 at or above `level`
+ * (frames of asyncio's own Lua library are skipped); fills ar ("Sl") and
+ * returns 1, or returns 0 when there is none. */
+int alua__user_frame(lua_State *L1, int level, lua_Debug *ar);
+/* Pushes "file:line: " of the innermost user frame of L, or "". */
+void alua__push_user_where(lua_State *L);
+/* Raises the formatted message positioned at the innermost frame of the
+ * user's code, for misuse found in C called through the library. */
+int alua__user_error(lua_State *L, const char *fmt, ...);
+/* Raises "bad argument #argn to 'fname' (message)" at the user's frame. */
+int alua__user_argerror(lua_State *L, int argn, const char *fname, const char *fmt, ...);
 /* Raises a string error positioned at the function `level` levels up (2 for
  * C functions reached through asyncio.await, so the user's line shows). */
 int alua__error_at(lua_State *L, int level, const char *fmt, ...);
-/* lua_pcall that, on error, leaves two values: the error and a traceback
- * string (nil when none could be made). */
-int alua__pcall_traced(lua_State *L, int nargs, int nres);
-/* Raises (never returns) a new asyncio error. */
+void alua__push_errclass(lua_State *L, rt *r, const char *cls);
+/* Pushes a new asyncio error instance of class cls with message msg. */
+void alua__push_error(lua_State *L, rt *r, const char *cls, const char *msg);
+/* Raises (never returns) a new asyncio error positioned at level 1. */
 int alua__raise(lua_State *L, rt *r, const char *cls, const char *fmt, ...);
+/* Raises a new asyncio error of class cls from an await hook or its
+ * continuation, positioned at the code that awaited (level 2). */
+int alua__raise_await(lua_State *L, const char *cls, const char *msg);
 /* True when the value at idx is an asyncio error of class cls (or a
  * subclass); cls NULL accepts any asyncio error class. */
 int alua__iserror(lua_State *L, rt *r, int idx, const char *cls);
+/* Pushes an asyncio.OSError object (of the subclass err calls for, as
+ * Python's: ConnectionRefusedError, FileNotFoundError, ...) with fields
+ * errno, strerror (why, or strerror(err) when why is NULL) and call (the
+ * first word of what); its message is "what: why". */
+void alua__push_oserror(lua_State *L, int err, const char *what, const char *why);
+/* Raises that object with `what` formatted from fmt; err is positive. */
+int alua__oserror(lua_State *L, int err, const char *fmt, ...);
+void alua__open_errors(lua_State *L, rt *r, int module, int internals);
+
+/* -- runtime.c -- */
+rt *alua__rt(lua_State *L);                  /* upvalue 1 of a module function */
+/* The runtime of L's state from the registry (any context; slower). */
+rt *alua__rt_state(lua_State *L);
+/* lua_pcall that, on error, leaves two values: the error and a traceback
+ * string (nil when none could be made). */
+int alua__pcall_traced(lua_State *L, int nargs, int nres);
 void alua__setfuncs(lua_State *L, rt *r, const luaL_Reg *l);
 /* Tags the metatable on top with the field __asyncio = kind, which the Lua
  * side of await reads to dispatch without a C call: "c" (awaited by the C
@@ -354,9 +380,6 @@ alua__op *alua__newop(lua_State *L, int idx, int kind, int nuv, const char *mt);
 /* Creates the metatable `name` of operations awaited through `hook`, with
  * __tostring `tostring`; pops it. */
 void alua__newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook, lua_CFunction tostring);
-/* Raises a new asyncio error of class cls from an await hook or its
- * continuation, positioned at the code that awaited (level 2). */
-int alua__raise_await(lua_State *L, const char *cls, const char *msg);
 
 /* -- queue.c, lock.c, event.c -- */
 void alua__open_queue(lua_State *L, rt *r, int module, int internals);

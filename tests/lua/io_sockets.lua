@@ -21,9 +21,9 @@ asyncio.run(async function()
   print(asyncio.iscoroutine(aw))
   await aw
   local ok, err = pcall(function() return await asyncio.getaddrinfo("no-such-host.invalid", 80) end)
-  print(ok, err:match("^getaddrinfo: no%-such%-host%.invalid:80: ") ~= nil)
+  print(ok, tostring(err):match("^OSError: getaddrinfo: no%-such%-host%.invalid:80: ") ~= nil, err.errno < 0)
   ok, err = pcall(function() return await asyncio.open_connection("no-such-host.invalid", 80) end)
-  print(ok, err:match("^open_connection: no%-such%-host%.invalid:80: ") ~= nil)
+  print(ok, tostring(err):match("^OSError: open_connection: no%-such%-host%.invalid:80: ") ~= nil, err.call)
 
   -- a listening socket, an accepting task, a connecting client
   local listener <close> = asyncio.socket("inet", "stream")
@@ -76,7 +76,9 @@ asyncio.run(async function()
   -- errors
   local refused = asyncio.socket()
   ok, err = pcall(function() await loop:sock_connect(refused, "127.0.0.1", port == 1 and 2 or 1) end)
-  print(ok, (err:gsub("%d+: Connection", "N: Connection")))
+  print(ok, (tostring(err):gsub("%d+: Connection", "N: Connection")))
+  print(asyncio.iserror(err, asyncio.ConnectionRefusedError), asyncio.iserror(err, asyncio.OSError),
+        err.errno, err.strerror, err.call)
   refused:close()
   print(pcall(function() refused:bind("127.0.0.1", 0) end))
   print(pcall(asyncio.socket, "bogus"))

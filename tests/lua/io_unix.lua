@@ -42,7 +42,8 @@ asyncio.run(async function()
   print(await r2:readline())
   -- a live socket file is not taken over
   local ok, err = pcall(function() return await asyncio.start_unix_server(echo, path) end)
-  print(ok, err == "start_unix_server: cannot listen on " .. path .. ": Address already in use")
+  print(ok, tostring(err) == "OSError: start_unix_server: cannot listen on " .. path .. ": Address already in use",
+        err.errno, err.call)
   server:close()
   print("file removed:", not exists(path))
 
@@ -56,5 +57,6 @@ asyncio.run(async function()
   abstract:close()
 
   local ok, err = pcall(function() return await asyncio.open_unix_connection(path) end)
-  print(ok, err == "open_unix_connection: connect to " .. path .. ": No such file or directory")
+  print(ok, tostring(err) == "FileNotFoundError: open_unix_connection: connect to " .. path .. ": No such file or directory",
+        err.call)
 end)

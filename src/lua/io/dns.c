@@ -46,9 +46,12 @@ static void dns_complete(lua_State *L, alua__job *jb, int futidx, int ran) {
     return;
   }
   if (j->rc != 0) {
+    /* as Python's socket.gaierror: errno is the EAI_* code (negative) */
+    int code = j->rc == EAI_SYSTEM ? j->err : j->rc;
     const char *why = j->rc == EAI_SYSTEM ? strerror(j->err) : gai_strerror(j->rc);
-    lua_pushfstring(L, "getaddrinfo: %s%s%s: %s", j->host ? j->host : "*", j->port ? ":" : "", j->port ? j->port : "",
-                    why);
+    lua_pushfstring(L, "getaddrinfo: %s%s%s", j->host ? j->host : "*", j->port ? ":" : "", j->port ? j->port : "");
+    alua__push_oserror(L, code, lua_tostring(L, -1), why);
+    lua_remove(L, -2);
     alua__future_set_error(L, futidx);
     return;
   }

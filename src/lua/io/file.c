@@ -118,8 +118,10 @@ static void complete(lua_State *L, alua__job *jb, int futidx, int ran) {
     return;
   }
   if (j->err) {
-    if (j->kind == J_OPEN) lua_pushfstring(L, "open: %s: %s", j->path, strerror(j->err));
-    else lua_pushfstring(L, "%s: %s", names[j->kind], strerror(j->err));
+    if (j->kind == J_OPEN) lua_pushfstring(L, "open: %s", j->path);
+    else lua_pushstring(L, names[j->kind]);
+    alua__push_oserror(L, j->err, lua_tostring(L, -1), NULL);
+    lua_remove(L, -2);
     alua__future_set_error(L, futidx);
     return;
   }

@@ -43,13 +43,6 @@ void alua__add_sockaddr(luaL_Buffer *b, const struct sockaddr *sa, socklen_t len
 /* Reads an address of `family` from the arguments at idx: a Unix path, or
  * a numeric host and a port at idx + 1. fname names the function in errors. */
 void alua__check_sockaddr(lua_State *L, int family, int idx, ac_addr *a, const char *fname);
-/* Raises "<formatted message>: <strerror(err)>" (err positive); the message
- * names the function, e.g. "open_connection: connect to 127.0.0.1:1". */
-int alua__oserror(lua_State *L, int err, const char *fmt, ...);
-/* Raises the formatted message positioned at the innermost frame of the
- * user's code (frames of asyncio's Lua library are skipped), for misuse
- * found in C called through the library. */
-int alua__user_error(lua_State *L, const char *fmt, ...);
 void alua__open_socket(lua_State *L, rt *r, int module, int internals);
 
 /* -- stream.c -- */

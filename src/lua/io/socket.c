@@ -29,34 +29,6 @@ enum { SUV_LOOP = 1, SUV_OWNER, SUV_N = SUV_OWNER };
 
 /* -- shared helpers ------------------------------------------------------- */
 
-int alua__oserror(lua_State *L, int err, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  lua_pushvfstring(L, fmt, ap);
-  va_end(ap);
-  lua_pushfstring(L, ": %s", strerror(err));
-  lua_concat(L, 2);
-  return lua_error(L);
-}
-
-int alua__user_error(lua_State *L, const char *fmt, ...) {
-  lua_Debug ar;
-  lua_pushliteral(L, "");
-  for (int level = 1; lua_getstack(L, level, &ar); level++) {
-    lua_getinfo(L, "Sl", &ar);
-    if (ar.currentline <= 0 || strncmp(ar.source, "=[asyncio ", 10) == 0) continue;
-    lua_pop(L, 1);
-    lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
-    break;
-  }
-  va_list ap;
-  va_start(ap, fmt);
-  lua_pushvfstring(L, fmt, ap);
-  va_end(ap);
-  lua_concat(L, 2);
-  return lua_error(L);
-}
-
 static const char *const family_names[] = {"inet", "inet6", "unix", NULL};
 static const int family_values[] = {AF_INET, AF_INET6, AF_UNIX};
 

@@ -369,19 +369,6 @@ static void xcomplete(lua_State *L, alua__job *jb, int futidx, int ran) {
   alua__future_set_error(L, futidx);
 }
 
-/* Pushes "file:line: " of the innermost frame of the user's code (not
- * asyncio's Lua library, which to_thread's body is called through), or "". */
-static void push_user_where(lua_State *L) {
-  lua_Debug ar;
-  for (int level = 1; lua_getstack(L, level, &ar); level++) {
-    lua_getinfo(L, "Sl", &ar);
-    if (ar.currentline <= 0 || strncmp(ar.source, "=[asyncio ", 10) == 0) continue;
-    lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
-    return;
-  }
-  lua_pushliteral(L, "");
-}
-
 /* Raises "bad argument #argn to 'fname' (...)" at the user's line; frees j
  * first. */
 static int argerr(lua_State *L, xjob *j, const char *fname, int argn, const char *fmt, ...) {
@@ -391,10 +378,7 @@ static int argerr(lua_State *L, xjob *j, const char *fname, int argn, const char
   vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
   if (j) xrelease(&j->job);
-  push_user_where(L);
-  lua_pushfstring(L, "bad argument #%d to '%s' (%s)", argn, fname, buf);
-  lua_concat(L, 2);
-  return lua_error(L);
+  return alua__user_argerror(L, argn, fname, "%s", buf);
 }
 
 /* Finds the C function at fnidx in the standard libraries of L; fills

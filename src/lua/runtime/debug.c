@@ -20,32 +20,24 @@ static const char sites_key = 0;
 
 int alua__debug_coros(rt *r) { return r->debug || (r->running && r->running->debug); }
 
-/* True for frames of asyncio's own Lua library, which are never the place
- * the user created something. */
-static int library_frame(const lua_Debug *ar) { return strncmp(ar->source, "=[asyncio ", 10) == 0; }
-
 void alua__debug_record(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   lua_Debug ar;
-  for (int level = 0; lua_getstack(L, level, &ar); level++) {
-    lua_getinfo(L, "Sl", &ar);
-    if (ar.currentline <= 0 || library_frame(&ar)) continue;
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &sites_key) != LUA_TTABLE) {
-      lua_pop(L, 1);
-      lua_newtable(L);
-      lua_createtable(L, 0, 1);
-      lua_pushliteral(L, "k");
-      lua_setfield(L, -2, "__mode");
-      lua_setmetatable(L, -2);
-      lua_pushvalue(L, -1);
-      lua_rawsetp(L, LUA_REGISTRYINDEX, &sites_key);
-    }
-    lua_pushvalue(L, idx);
-    lua_pushfstring(L, "%s:%d", ar.short_src, ar.currentline);
-    lua_rawset(L, -3);
+  if (!alua__user_frame(L, 0, &ar)) return;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &sites_key) != LUA_TTABLE) {
     lua_pop(L, 1);
-    return;
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &sites_key);
   }
+  lua_pushvalue(L, idx);
+  lua_pushfstring(L, "%s:%d", ar.short_src, ar.currentline);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
 }
 
 int alua__debug_push_site(lua_State *L, int idx) {

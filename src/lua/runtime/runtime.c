@@ -13,6 +13,13 @@
 
 rt *alua__rt(lua_State *L) { return (rt *)lua_touserdata(L, lua_upvalueindex(1)); }
 
+rt *alua__rt_state(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, RT_KEY);
+  rt *r = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return r;
+}
+
 void alua__setfuncs(lua_State *L, rt *r, const luaL_Reg *l) {
   lua_pushlightuserdata(L, r);
   luaL_setfuncs(L, l, 1);
@@ -36,42 +43,6 @@ void alua__newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l) {
   alua__setfuncs(L, r, l);
   lua_pushvalue(L, -1);
   lua_setfield(L, -2, "__index");
-}
-
-void alua__push_errclass(lua_State *L, rt *r, const char *cls) {
-  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_errors);
-  lua_getfield(L, -1, cls);
-  lua_remove(L, -2);
-}
-
-void alua__push_error(lua_State *L, rt *r, const char *cls, const char *msg) {
-  alua__push_errclass(L, r, cls);
-  if (msg) lua_pushstring(L, msg);
-  else lua_pushnil(L);
-  lua_call(L, 1, 1);
-}
-
-int alua__raise(lua_State *L, rt *r, const char *cls, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  luaL_where(L, 1);
-  lua_pushvfstring(L, fmt, ap);
-  va_end(ap);
-  lua_concat(L, 2);
-  alua__push_errclass(L, r, cls);
-  lua_insert(L, -2);
-  lua_call(L, 1, 1);
-  return lua_error(L);
-}
-
-int alua__error_at(lua_State *L, int level, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  luaL_where(L, level);
-  lua_pushvfstring(L, fmt, ap);
-  va_end(ap);
-  lua_concat(L, 2);
-  return lua_error(L);
 }
 
 /* Message handler of alua__pcall_traced: wraps the error with a traceback
@@ -101,35 +72,6 @@ int alua__pcall_traced(lua_State *L, int nargs, int nres) {
     lua_pushnil(L);
   }
   return status;
-}
-
-int alua__iserror(lua_State *L, rt *r, int idx, const char *cls) {
-  if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx)) return 0;
-  if (!cls) {
-    /* any asyncio class: the metatable is the class registered under its type */
-    lua_pushliteral(L, "type");
-    lua_rawget(L, -2);
-    int known = 0;
-    if (lua_type(L, -1) == LUA_TSTRING) {
-      lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_errors);
-      lua_pushvalue(L, -2);
-      lua_rawget(L, -2);
-      known = lua_rawequal(L, -1, -4);
-      lua_pop(L, 2);
-    }
-    lua_pop(L, 2);
-    return known;
-  }
-  alua__push_errclass(L, r, cls);
-  int found = 0;
-  while (!found && lua_istable(L, -2)) {
-    found = lua_rawequal(L, -1, -2);
-    lua_pushliteral(L, "parent");
-    lua_rawget(L, -3);
-    lua_replace(L, -3);
-  }
-  lua_pop(L, 2);
-  return found;
 }
 
 /* Runs the embedded library file `name` with (module, internals) on the stack
@@ -183,6 +125,7 @@ static const char *const lib_order[] = {
 
 /* The C parts of the module, opened in this order with (module, internals). */
 static void (*const openers[])(lua_State *L, rt *r, int module, int internals) = {
+    alua__open_errors,
     alua__open_coro,
     alua__open_future,
     alua__open_task,

@@ -25,14 +25,3 @@ void alua__newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook,
   alua__tag_awaitable(L, "c");
   lua_pop(L, 1);
 }
-
-int alua__raise_await(lua_State *L, const char *cls, const char *msg) {
-  luaL_where(L, 2);
-  lua_pushstring(L, msg);
-  lua_concat(L, 2);
-  alua__push_errclass(L, alua__rt(L), cls);
-  lua_insert(L, -2);
-  lua_call(L, 1, 1);
-  return lua_error(L);
-}
-

@@ -367,17 +367,6 @@ static int t_get_coro(lua_State *L) {
   return 1;
 }
 
-/* Finds the innermost Lua frame of co; 1 and fills ar if there is one. */
-static int innermost_lua_frame(lua_State *co, lua_Debug *ar) {
-  for (int level = 0; lua_getstack(co, level, ar); level++) {
-    lua_getinfo(co, "Sl", ar);
-    /* asyncio's own Lua library (the await function) is not where the user's
-     * code runs */
-    if (ar->currentline > 0 && strncmp(ar->source, "=[asyncio ", 10) != 0) return 1;
-  }
-  return 0;
-}
-
 static int t_tostring(lua_State *L) {
   task *t = checktask(L, 1);
   luaL_Buffer b;
@@ -393,7 +382,7 @@ static int t_tostring(lua_State *L) {
     int c = lua_gettop(L);
     alua__coro_pushname(L, c);
     lua_Debug ar;
-    if (t->co && innermost_lua_frame(t->co, &ar)) {
+    if (t->co && alua__user_frame(t->co, 0, &ar)) {
       lua_pushfstring(L, " coro=<%s() running at %s:%d>", lua_tostring(L, -1), ar.short_src, ar.currentline);
     } else {
       alua__coro_pushsite(L, c);
