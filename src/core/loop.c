@@ -74,6 +74,12 @@ void ac_loop_enqueue(ac_loop *loop, ac_callback *cb) {
   ac_list_push_back(&loop->ready, &cb->link);
 }
 
+void ac_loop_enqueue_all(ac_loop *loop, ac_list *list) { ac_list_splice(&loop->ready, list); }
+
+int ac_loop_alive(const ac_loop *loop) {
+  return !ac_list_empty(&loop->ready) || loop->timers.count > 0 || loop->nio > 0;
+}
+
 void ac_loop_timer_start(ac_loop *loop, ac_timer *t, uint64_t deadline) {
   ac_heap_remove(&loop->timers, t);
   ac_heap_insert(&loop->timers, t, deadline);
@@ -111,17 +117,19 @@ int ac_io_stop(ac_loop *loop, ac_io *io) {
 
 int ac_loop_wake(ac_loop *loop) {
   if (__atomic_exchange_n(&loop->wake_armed, 1, __ATOMIC_SEQ_CST)) return 0;
+  int saved = errno; /* a signal handler must leave errno as it found it */
   uint64_t one = 1;
   ssize_t r;
   do r = write(loop->wakefd, &one, sizeof one);
   while (r < 0 && errno == EINTR);
+  int err = 0;
   /* EAGAIN means the counter is saturated, which is readable anyway. */
   if (r < 0 && errno != EAGAIN) {
-    int err = -errno;
+    err = -errno;
     __atomic_store_n(&loop->wake_armed, 0, __ATOMIC_SEQ_CST);
-    return err;
   }
-  return 0;
+  errno = saved;
+  return err;
 }
 
 int ac_loop_post(ac_loop *loop, ac_callback *cb) {

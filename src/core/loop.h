@@ -86,6 +86,14 @@ void ac_loop_close(ac_loop *loop);
 /* Appends cb (which must not be pending) to the ready queue. Loop thread only. */
 void ac_loop_enqueue(ac_loop *loop, ac_callback *cb);
 
+/* Moves every callback linked on `list` to the end of the ready queue, in
+ * order; `list` ends empty. Loop thread only. */
+void ac_loop_enqueue_all(ac_loop *loop, ac_list *list);
+
+/* True when something can still run: a ready callback, a pending timer or
+ * a registered watcher (the loop's own waker excluded), as uv_loop_alive. */
+int ac_loop_alive(const ac_loop *loop);
+
 /* Schedules t to fire at the absolute monotonic time `deadline` (ns); an
  * active timer is moved. Loop thread only. */
 void ac_loop_timer_start(ac_loop *loop, ac_timer *t, uint64_t deadline);
@@ -109,7 +117,8 @@ int ac_io_stop(ac_loop *loop, ac_io *io);
  * even when the wake-up fails (the error is returned). */
 int ac_loop_post(ac_loop *loop, ac_callback *cb);
 
-/* Thread-safe: makes a blocking poll return. */
+/* Thread-safe and async-signal-safe (a signal handler may call it; errno
+ * is preserved): makes a blocking poll return. */
 int ac_loop_wake(ac_loop *loop);
 
 /* Host integration. The descriptor becomes readable when the loop has I/O or a

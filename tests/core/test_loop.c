@@ -3,6 +3,8 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,6 +161,56 @@ Test(loop, cancel_outside_pass, .init = setup, .fini = teardown) {
   ac_loop_enqueue(&loop, &a.cb);
   cr_assert_eq(ac_loop_run_once(&loop, 0), 1);
   cr_assert_eq(n, 1);
+}
+
+Test(loop, enqueue_all_moves_a_list_in_order, .init = setup, .fini = teardown) {
+  int log[8], n = 0;
+  rec r[4];
+  ac_list waiters;
+  ac_list_init(&waiters);
+  rec_init(&r[0], 0, log, &n, log_fn);
+  ac_loop_enqueue(&loop, &r[0].cb); /* already ready: stays first */
+  for (int i = 1; i < 4; i++) {
+    rec_init(&r[i], i, log, &n, log_fn);
+    ac_list_push_back(&waiters, &r[i].cb.link);
+  }
+  ac_loop_enqueue_all(&loop, &waiters);
+  cr_assert(ac_list_empty(&waiters));
+  ac_loop_enqueue_all(&loop, &waiters); /* an empty list is a no-op */
+  cr_assert_eq(ac_loop_run_once(&loop, 0), 4);
+  for (int i = 0; i < 4; i++) cr_assert_eq(log[i], i);
+}
+
+static void noop_timer(ac_timer *t) { (void)t; }
+static void noop_io(ac_io *io, uint32_t ev) { (void)io, (void)ev; }
+
+Test(loop, alive_counts_callbacks_timers_and_watchers_not_the_waker, .init = setup, .fini = teardown) {
+  cr_assert_not(ac_loop_alive(&loop));
+  cr_assert_eq(ac_loop_wake(&loop), 0); /* a pending wake-up is not work */
+  cr_assert_not(ac_loop_alive(&loop));
+  int log[2], n = 0;
+  rec r;
+  rec_init(&r, 1, log, &n, log_fn);
+  ac_loop_enqueue(&loop, &r.cb);
+  cr_assert(ac_loop_alive(&loop));
+  cr_assert_eq(ac_loop_run_once(&loop, 0), 1);
+  cr_assert_not(ac_loop_alive(&loop));
+  ac_timer t;
+  ac_timer_init(&t, noop_timer);
+  ac_loop_timer_start(&loop, &t, ac_loop_update_time(&loop) + 1000 * MS);
+  cr_assert(ac_loop_alive(&loop));
+  ac_loop_timer_stop(&loop, &t);
+  cr_assert_not(ac_loop_alive(&loop));
+  int fds[2];
+  cr_assert_eq(pipe(fds), 0);
+  ac_io io;
+  ac_io_init(&io, fds[0], noop_io);
+  cr_assert_eq(ac_io_start(&loop, &io, EPOLLIN), 0);
+  cr_assert(ac_loop_alive(&loop));
+  cr_assert_eq(ac_io_stop(&loop, &io), 0);
+  cr_assert_not(ac_loop_alive(&loop));
+  close(fds[0]);
+  close(fds[1]);
 }
 
 /* ---- timers ---- */
@@ -469,6 +521,27 @@ Test(loop, wake_from_thread_unblocks_poll, .init = setup, .fini = teardown, .tim
   cr_assert_eq(loop.wake_armed, 1);
   cr_assert_eq(ac_loop_run_once(&loop, 1), 0);
   cr_assert_eq(loop.wake_armed, 0);
+}
+
+static void wake_on_signal(int sig) {
+  (void)sig;
+  ac_loop_wake(&loop);
+}
+
+Test(loop, wake_from_signal_handler_keeps_errno, .init = setup, .fini = teardown, .timeout = 30) {
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = wake_on_signal;
+  sigemptyset(&sa.sa_mask);
+  cr_assert_eq(sigaction(SIGUSR1, &sa, &old), 0);
+  errno = 1234;
+  cr_assert_eq(raise(SIGUSR1), 0);
+  cr_assert_eq(errno, 1234);
+  cr_assert_eq(loop.wake_armed, 1);
+  /* the pending wake-up makes a blocking pass return at once */
+  cr_assert_eq(ac_loop_run_once(&loop, 1), 0);
+  cr_assert_eq(loop.wake_armed, 0);
+  sigaction(SIGUSR1, &old, NULL);
 }
 
 static pthread_t main_thread;

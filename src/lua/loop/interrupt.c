@@ -2,9 +2,7 @@
  * task, so its cleanup (<close> variables, pcall handlers) runs, and run then
  * raises KeyboardInterrupt; a second SIGINT stops the process at once. */
 #include <signal.h>
-#include <stdint.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "lua/internal.h"
 
@@ -13,7 +11,7 @@
  * time can own SIGINT (run refuses to nest). */
 static volatile sig_atomic_t pending; /* SIGINTs the loop has not acted on */
 static volatile sig_atomic_t count;   /* SIGINTs since the handler was installed */
-static volatile int wake_fd = -1;     /* eventfd of the loop to wake */
+static ac_loop *volatile wake_loop;   /* loop to wake, NULL when none */
 static struct sigaction previous;     /* disposition to restore */
 static int installed;                 /* our handler is in place */
 static int task_ref = LUA_NOREF;      /* registry ref of the task to cancel */
@@ -28,11 +26,8 @@ static void on_sigint(int sig) {
   }
   count = 1;
   pending = 1;
-  if (wake_fd >= 0) {
-    uint64_t one = 1;
-    ssize_t n = write(wake_fd, &one, sizeof one);
-    (void)n;
-  }
+  ac_loop *loop = wake_loop;
+  if (loop) ac_loop_wake(loop);
 }
 
 /* internals.sigint_install(loop, task): cancel `task` on Ctrl+C while `loop`
@@ -46,7 +41,7 @@ static int l_sigint_install(lua_State *L) {
   lua_pushvalue(L, 2);
   task_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   pending = count = 0;
-  wake_fd = lp->core.wakefd;
+  wake_loop = &lp->core;
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigint;
@@ -63,7 +58,7 @@ static int l_sigint_restore(lua_State *L) {
   if (!installed) return 0;
   sigaction(SIGINT, &previous, NULL);
   installed = 0;
-  wake_fd = -1;
+  wake_loop = NULL;
   luaL_unref(L, LUA_REGISTRYINDEX, task_ref);
   task_ref = LUA_NOREF;
   lua_pushboolean(L, count > 0);

@@ -207,8 +207,7 @@ static void report_unretrieved(lua_State *L, lloop *lp) {
 /* True when no callback, timer, descriptor or other thread can ever make
  * progress: waiting any longer would hang forever. */
 int alua__loop_stuck(lloop *lp) {
-  return ac_list_empty(&lp->core.ready) && lp->core.timers.count == 0 && lp->core.nio == 0 &&
-         lp->external == 0;
+  return !ac_loop_alive(&lp->core) && lp->external == 0;
 }
 
 /* Runs passes until f is done (f NULL: until stop()); the loop must not be

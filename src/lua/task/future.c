@@ -47,7 +47,7 @@ typedef struct cbnode {
 } cbnode;
 
 /* Moves every waiter of f to the ready queue (f just left pending). */
-static void wake_waiters(future *f) { ac_list_splice(&f->loop->core.ready, &f->waiters); }
+static void wake_waiters(future *f) { ac_loop_enqueue_all(&f->loop->core, &f->waiters); }
 
 void alua__future_set_result(lua_State *L, int idx, int n) {
   idx = lua_absindex(L, idx);
