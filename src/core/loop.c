@@ -10,8 +10,6 @@
 
 #include "clock.h"
 
-/* Events taken from epoll per pass; the rest stay ready for the next pass. */
-
 /* Drains the eventfd, then disarms. In this order a wake that lands between
  * the read and the store only finds the flag still set and skips its write,
  * which is harmless because this pass is already awake and looks at `posted`
@@ -76,10 +74,6 @@ void ac_loop_enqueue(ac_loop *loop, ac_callback *cb) {
 
 void ac_loop_enqueue_all(ac_loop *loop, ac_list *list) { ac_list_splice(&loop->ready, list); }
 
-int ac_loop_alive(const ac_loop *loop) {
-  return !ac_list_empty(&loop->ready) || loop->timers.count > 0 || loop->nio > 0;
-}
-
 void ac_loop_timer_start(ac_loop *loop, ac_timer *t, uint64_t deadline) {
   ac_heap_remove(&loop->timers, t);
   ac_heap_insert(&loop->timers, t, deadline);
@@ -142,15 +136,55 @@ int ac_loop_post(ac_loop *loop, ac_callback *cb) {
 
 int ac_loop_fd(const ac_loop *loop) { return loop->epfd; }
 
+/* Virtual time: while external work is outstanding the clock keeps pace
+ * with the real one; otherwise it stands still between jumps. */
+static void virtual_follow(ac_loop *loop) {
+  if (loop->external == 0) return;
+  uint64_t real = ac_clock_ns();
+  loop->now += real - loop->vreal;
+  loop->vreal = real;
+}
+
 uint64_t ac_loop_update_time(ac_loop *loop) {
+  if (__builtin_expect(loop->virtual_time, 0)) {
+    virtual_follow(loop);
+    return loop->now;
+  }
   loop->now = ac_clock_ns();
   return loop->now;
+}
+
+int ac_loop_set_virtual_time(ac_loop *loop, int on) {
+  if (ac_heap_min(&loop->timers)) return -EBUSY;
+  loop->virtual_time = on != 0;
+  loop->vreal = ac_clock_ns();
+  loop->now = on ? 0 : loop->vreal;
+  return 0;
+}
+
+void ac_loop_external_begin(ac_loop *loop) {
+  /* the clock follows the real one from here on */
+  if (loop->external++ == 0 && loop->virtual_time) loop->vreal = ac_clock_ns();
+}
+
+int ac_loop_external_end(ac_loop *loop) {
+  if (loop->external <= 0) return -EINVAL;
+  /* the time the work took counts before the clock stops following */
+  if (loop->virtual_time) virtual_follow(loop);
+  loop->external--;
+  return 0;
+}
+
+int ac_loop_alive(const ac_loop *loop) {
+  return !ac_list_empty(&loop->ready) || !ac_list_empty(&loop->running) || loop->timers.count > 0 ||
+         loop->nio > 0 || loop->external > 0;
 }
 
 int ac_loop_timeout_ms(ac_loop *loop) {
   if (!ac_list_empty(&loop->ready) || !ac_list_empty(&loop->running)) return 0;
   ac_timer *t = ac_heap_min(&loop->timers);
   if (!t) return -1;
+  if (loop->virtual_time && loop->external == 0) return 0; /* the next pass jumps */
   uint64_t now = ac_loop_update_time(loop);
   if (t->deadline <= now) return 0;
   uint64_t ms = (t->deadline - now + 999999) / 1000000;
@@ -175,28 +209,24 @@ static int poll_wait(ac_loop *loop, struct epoll_event *evs, uint64_t ns) {
   return epoll_wait(loop->epfd, evs, AC_LOOP_MAX_EVENTS, ms > INT_MAX ? INT_MAX : (int)ms);
 }
 
-/* Why the batch and the running list live in the loop and not on the stack:
+/* Waits up to `ns` for events (0: just looks) and runs the watchers of
+ * those that came. Returns the number of events taken, or -errno (-EINTR
+ * when a signal cut the wait short).
+ *
+ * Why the batch and the running list live in the loop and not on the stack:
  * a callback may never return (a Lua error unwinding through the core with
  * longjmp), and the next pass must find consistent lists, not a dangling
  * stack frame. Whatever an aborted pass left is simply picked up again. */
-static int poll_io(ac_loop *loop, int may_block) {
+/* Inlined: the real-clock pass calls it on every pass. */
+static inline __attribute__((always_inline)) int wait_and_dispatch(ac_loop *loop, uint64_t ns) {
   struct epoll_event *evs = loop->batch;
-  uint64_t ns = 0;
-  if (may_block && ac_list_empty(&loop->ready) && ac_list_empty(&loop->running)) {
-    ac_timer *t = ac_heap_min(&loop->timers);
-    uint64_t now = ac_loop_update_time(loop);
-    if (!t)
-      ns = UINT64_MAX;
-    else if (t->deadline > now)
-      ns = t->deadline - now;
-  }
   loop->nbatch = 0;
   /* Nothing to wait for and no descriptor but the waker, which is not
    * armed: no event can be there, so spare the system call (a pass that
    * only runs callbacks, as when tasks hand items to each other). */
   if (ns == 0 && loop->nio == 0 && !__atomic_load_n(&loop->wake_armed, __ATOMIC_SEQ_CST)) return 0;
   int n = poll_wait(loop, evs, ns);
-  if (n < 0) return errno == EINTR ? 0 : -errno;
+  if (n < 0) return -errno;
   loop->nbatch = n;
   for (int i = 0; i < loop->nbatch; i++) {
     ac_io *io = evs[i].data.ptr;
@@ -207,7 +237,60 @@ static int poll_io(ac_loop *loop, int may_block) {
     if (rev) io->fn(io, rev);
   }
   loop->nbatch = 0;
+  return n;
+}
+
+/* The poll phase under virtual time (see loop.h); kept out of line so that
+ * the real-clock pass stays as small as before. */
+static __attribute__((noinline, cold)) int poll_virtual(ac_loop *loop, int may_block) {
+  int n;
+  if (!ac_list_empty(&loop->ready) || !ac_list_empty(&loop->running)) {
+    n = wait_and_dispatch(loop, 0);
+    if (n < 0 && n != -EINTR) return n;
+    virtual_follow(loop);
+    return 0;
+  }
+  ac_timer *t = ac_heap_min(&loop->timers);
+  /* read before the watchers run: they may stop the timer or free it */
+  uint64_t deadline = t ? t->deadline : UINT64_MAX;
+  if (loop->external == 0 && t) {
+    /* Jump, unless a descriptor is ready right now (or a signal cut the
+     * look short: the next pass looks again). */
+    n = wait_and_dispatch(loop, 0);
+    if (n < 0) return n == -EINTR ? 0 : n;
+    if (n == 0 && deadline > loop->now) loop->now = deadline;
+    return 0;
+  }
+  uint64_t ns = 0;
+  if (may_block) {
+    /* Without external work only a descriptor can wake the loop, and the
+     * clock stands still meanwhile; with some, wait in real time for it or
+     * for the earliest deadline. */
+    uint64_t now = ac_loop_update_time(loop);
+    ns = deadline == UINT64_MAX ? UINT64_MAX : deadline > now ? deadline - now : 0;
+  }
+  n = wait_and_dispatch(loop, ns);
+  if (n < 0 && n != -EINTR) return n;
+  virtual_follow(loop);
+  /* A wait cut short by the deadline reads the deadline exactly; the
+   * real-time overshoot of the wake-up is dropped. */
+  if (n == 0 && ns != 0 && ns != UINT64_MAX && loop->now > deadline) loop->now = deadline;
   return 0;
+}
+
+static int poll_io(ac_loop *loop, int may_block) {
+  if (__builtin_expect(loop->virtual_time, 0)) return poll_virtual(loop, may_block);
+  uint64_t ns = 0;
+  if (may_block && ac_list_empty(&loop->ready) && ac_list_empty(&loop->running)) {
+    ac_timer *t = ac_heap_min(&loop->timers);
+    uint64_t now = ac_loop_update_time(loop);
+    if (!t)
+      ns = UINT64_MAX;
+    else if (t->deadline > now)
+      ns = t->deadline - now;
+  }
+  int n = wait_and_dispatch(loop, ns);
+  return n < 0 && n != -EINTR ? n : 0;
 }
 
 static void take_posted(ac_loop *loop) {
@@ -254,8 +337,10 @@ int ac_loop_run_once(ac_loop *loop, int may_block) {
   take_posted(loop);
   int ran = 0;
   if (ac_heap_min(&loop->timers)) {
-    /* the clock matters to timers only; loop:time() reads it afresh */
-    ac_loop_update_time(loop);
+    /* the clock matters to timers only; loop:time() reads it afresh. A
+     * virtual clock was settled by the poll phase (followed, jumped or
+     * stopped at a deadline): reading it again would move it off. */
+    if (__builtin_expect(!loop->virtual_time, 1)) loop->now = ac_clock_ns();
     ran = run_timers(loop);
   }
   return ran + run_ready(loop);

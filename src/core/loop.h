@@ -13,6 +13,17 @@
  *   4. the callbacks that are ready at this point run, first in, first out;
  *      callbacks enqueued while they run wait for the next pass.
  *
+ * Virtual time (ac_loop_set_virtual_time). The clock starts at 0 and stands
+ * still while callbacks run; a pass that finds no callback ready, no I/O
+ * ready (polled without blocking) and no external work outstanding moves
+ * the clock to the earliest timer's deadline instead of sleeping, and that
+ * timer fires in the same pass. Descriptors never hold the clock back.
+ * External work (ac_loop_external_begin/end: jobs on other threads, child
+ * processes) is waited for in real time: while any is outstanding the
+ * clock runs at the speed of the real one, and a blocking poll waits for
+ * the work or for the earliest deadline, whichever comes first (the clock
+ * then reads that deadline exactly).
+ *
  * Every function returns 0 or a negative errno and never prints. */
 #ifndef ALUA_CORE_LOOP_H
 #define ALUA_CORE_LOOP_H
@@ -57,6 +68,9 @@ typedef struct ac_loop {
   ac_list running;         /* ready callbacks of the current pass not run yet */
   int woken;               /* the waker fired in this pass: look at `posted` */
   int use_pwait2;          /* 0 once epoll_pwait2 reported ENOSYS */
+  int virtual_time;        /* the clock is virtual (see above) */
+  int external;            /* outstanding external work (ac_loop_external_begin) */
+  uint64_t vreal;          /* virtual time: real clock when `now` last followed it */
 } ac_loop;
 
 static inline void ac_callback_init(ac_callback *cb, void (*fn)(ac_callback *cb)) {
@@ -79,6 +93,28 @@ static inline void ac_io_init(ac_io *io, int fd, void (*fn)(ac_io *io, uint32_t 
 
 int ac_loop_init(ac_loop *loop);
 
+/* Switches the loop to virtual time (on) or back to the real clock (off).
+ * Turning it on sets the clock to 0. -EBUSY while a timer is pending: its
+ * deadline belongs to the other clock. Loop thread only. */
+int ac_loop_set_virtual_time(ac_loop *loop, int on);
+static inline int ac_loop_is_virtual_time(const ac_loop *loop) { return loop->virtual_time; }
+
+/* External work: something outside the loop thread (a job on another
+ * thread, a child process) that will make progress on its own and report
+ * back through a post or a watcher. Each begin is matched by one end, on
+ * the loop thread, when the outcome has arrived (or will never come).
+ * Outstanding work keeps the loop alive and, under virtual time, makes the
+ * loop wait in real time instead of jumping. end returns -EINVAL (and
+ * changes nothing) when nothing is outstanding. */
+void ac_loop_external_begin(ac_loop *loop);
+int ac_loop_external_end(ac_loop *loop);
+static inline int ac_loop_external(const ac_loop *loop) { return loop->external; }
+
+/* True when something can still run, as uv_loop_alive: a ready callback, a
+ * pending timer, a registered watcher (the loop's own waker excluded) or
+ * external work outstanding. A loop that is not alive would sleep forever. */
+int ac_loop_alive(const ac_loop *loop);
+
 /* Closes the loop's descriptors and joins nothing; callbacks still queued are
  * dropped (their owners are responsible for them). */
 void ac_loop_close(ac_loop *loop);
@@ -90,12 +126,9 @@ void ac_loop_enqueue(ac_loop *loop, ac_callback *cb);
  * order; `list` ends empty. Loop thread only. */
 void ac_loop_enqueue_all(ac_loop *loop, ac_list *list);
 
-/* True when something can still run: a ready callback, a pending timer or
- * a registered watcher (the loop's own waker excluded), as uv_loop_alive. */
-int ac_loop_alive(const ac_loop *loop);
-
-/* Schedules t to fire at the absolute monotonic time `deadline` (ns); an
- * active timer is moved. Loop thread only. */
+/* Schedules t to fire at the absolute loop time `deadline` (ns, on the
+ * loop's clock: see ac_loop_update_time); an active timer is moved. Loop
+ * thread only. */
 void ac_loop_timer_start(ac_loop *loop, ac_timer *t, uint64_t deadline);
 void ac_loop_timer_stop(ac_loop *loop, ac_timer *t);
 
@@ -124,7 +157,8 @@ int ac_loop_wake(ac_loop *loop);
 /* Host integration. The descriptor becomes readable when the loop has I/O or a
  * wake-up; ac_loop_timeout_ms says how long a host may sleep before calling
  * ac_loop_run_once(loop, 0): 0 when callbacks are ready, -1 when nothing is
- * scheduled, otherwise milliseconds to the earliest timer, rounded up. */
+ * scheduled, otherwise milliseconds to the earliest timer, rounded up (under
+ * virtual time: 0 when the next pass would jump to a timer). */
 int ac_loop_fd(const ac_loop *loop);
 int ac_loop_timeout_ms(ac_loop *loop); /* also refreshes loop->now */
 
@@ -132,13 +166,19 @@ int ac_loop_timeout_ms(ac_loop *loop); /* also refreshes loop->now */
  * callbacks and timers run, or a negative errno if polling failed. A signal
  * interrupting the poll is not an error. Not reentrant: callbacks must not
  * call it. A poll that sleeps until the earliest timer never wakes before it
- * is due (sub-millisecond precision with epoll_pwait2, else rounded up). */
+ * is due (sub-millisecond precision with epoll_pwait2, else rounded up).
+ * Under virtual time a pass jumps to the earliest timer whether or not
+ * may_block is set: the jump is not a sleep. */
 int ac_loop_run_once(ac_loop *loop, int may_block);
 
-/* Clock read after the current pass's poll (refreshed by each pass). */
+/* Clock read after the current pass's poll (refreshed by each pass): real
+ * monotonic nanoseconds, or virtual ones from 0 under virtual time. */
 static inline uint64_t ac_loop_now(const ac_loop *loop) { return loop->now; }
 
-/* Refreshes and returns loop->now. */
+/* Refreshes and returns loop->now: reads the monotonic clock, or under
+ * virtual time returns the virtual clock (which follows the real one only
+ * while external work is outstanding). Every deadline is computed from
+ * this value. */
 uint64_t ac_loop_update_time(ac_loop *loop);
 
 #endif
