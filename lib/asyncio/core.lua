@@ -44,15 +44,25 @@ local function pack(...) return {n = select("#", ...), ...} end
 
 -- asyncio.run(main, ...): runs main in a new loop, then cancels and waits for
 -- leftover tasks and closes the loop; returns main's results. A trailing
--- plain table whose only key is `debug` is the option table, not an argument.
+-- plain table whose keys are all option names (debug, virtual_time) is the
+-- option table, not an argument.
+local run_options = {debug = true, virtual_time = true}
 local function is_run_options(t)
-  return type(t) == "table" and getmetatable(t) == nil and next(t) == "debug" and next(t, "debug") == nil
+  if type(t) ~= "table" or getmetatable(t) ~= nil or next(t) == nil then return false end
+  for k in next, t do
+    if not run_options[k] then return false end
+  end
+  return true
 end
 
 function M.run(main, ...)
   local args = pack(...)
   local opts = args.n > 0 and is_run_options(args[args.n]) and args[args.n] or nil
   if opts then args.n = args.n - 1 end
+  local vt = opts and opts.virtual_time
+  if vt ~= nil and type(vt) ~= "boolean" then
+    error("bad option 'virtual_time' to 'run' (boolean expected, got " .. type(vt) .. ")", 2)
+  end
   local function args_() return table.unpack(args, 1, args.n) end
   if I.running_loop() then
     if I.repl_await then
@@ -68,8 +78,8 @@ function M.run(main, ...)
   elseif not M.iscoroutine(main) and type(main) ~= "function" then
     error("bad argument #1 to 'run' (coroutine object or function expected, got " .. type(main) .. ")", 2)
   end
-  local loop = M.new_event_loop()
-  if opts then loop:set_debug(opts.debug) end
+  local loop = M.new_event_loop(vt ~= nil and {virtual_time = vt} or nil)
+  if opts and opts.debug ~= nil then loop:set_debug(opts.debug) end
   local previous = I.swap_default_loop(loop)
   local main_task
   if M.iscoroutine(main) then

@@ -1,5 +1,6 @@
 /* alua: the stand-alone interpreter. Follows lua5.4's command line (-e, -l,
- * -i, -v, -E, -W, -, --, the `arg` table, LUA_INIT), adds --translate, and
+ * -i, -v, -E, -W, -, --, the `arg` table, LUA_INIT), adds --translate and
+ * --virtual-time, and
  * keeps the event loop running after the main chunk until the tasks it
  * started are done. */
 #include <signal.h>
@@ -12,6 +13,7 @@
 
 #include "alua.h"
 #include "cli/cli.h"
+#include "lua/runtime/program.h"
 
 static const char *progname = "alua";
 
@@ -85,6 +87,8 @@ static void print_usage(const char *badoption) {
           "  -E               ignore environment variables\n"
           "  -W               turn warnings on\n"
           "  --translate file print the plain Lua that 'file' translates to\n"
+          "  --virtual-time   run event loops on virtual time: sleeps and timeouts\n"
+          "                   take no real time\n"
           "  --               stop handling options\n"
           "  -                stop handling options and execute stdin\n",
           progname);
@@ -149,6 +153,7 @@ static int handle_script(lua_State *L, char **argv) {
 #define has_v 4
 #define has_e 8
 #define has_E 16
+#define has_vt 32
 
 /* Scans options; returns flags and sets *first to the script's index. */
 static int collectargs(char **argv, int *first) {
@@ -162,6 +167,10 @@ static int collectargs(char **argv, int *first) {
       if (strcmp(argv[i], "--translate") == 0) {
         if (argv[i + 1] == NULL) return has_error;
         i++;
+        continue;
+      }
+      if (strcmp(argv[i], "--virtual-time") == 0) {
+        args |= has_vt;
         continue;
       }
       if (argv[i][2] != '\0') return has_error;
@@ -255,6 +264,7 @@ static int pmain(lua_State *L) {
   }
   luaL_openlibs(L);
   alua_openlibs(L);
+  if (args & has_vt) alua__set_virtual_time(L, 1);
   createargtable(L, argv, argc, script);
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (!(args & has_E) && handle_luainit(L) != LUA_OK) return 0;

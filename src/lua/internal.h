@@ -34,6 +34,7 @@ typedef struct rt {
   int ref_wrap;             /* registry ref: fn(aw) -> coroutine awaiting aw */
   int ref_chain;            /* registry ref: {value = err, [i] = traceback...} */
   int debug;                /* debug mode requested by ALUA_DEBUG */
+  int virtual_time;         /* new loops run on virtual time unless told otherwise */
 } rt;
 
 typedef struct lloop {
@@ -51,7 +52,6 @@ typedef struct lloop {
   int ref_threads;      /* registry ref of the table of reusable threads */
   int ref_handler;      /* registry ref of the exception handler, or LUA_NOREF */
   int ref_unretrieved;  /* registry ref: weak {[pointer] = failed future not yet looked at} */
-  int external;         /* pending work that other threads will post back */
   int debug;            /* debug mode: slow-step warnings, creation sites */
   struct lsignals *signals;   /* signal handlers (signals.c), NULL until the first */
   struct lexecutor *executor; /* worker pool (executor.c), NULL until first used */

@@ -13,8 +13,9 @@
  * kernels without pidfd_open the loop watches SIGCHLD through a signalfd
  * instead and polls its live children with waitpid(WNOHANG) at each
  * delivery (signals coalesce). Either way a running child is a watcher
- * (the loop is not idle while one runs) and is anchored (it is reaped even
- * when nobody holds the Process). */
+ * (the loop is not idle while one runs), counts as the core's external
+ * work (a virtual clock waits for it in real time) and is anchored (it is
+ * reaped even when nobody holds the Process). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -48,6 +49,7 @@ typedef struct lchild {
   pid_t pid;            /* 0 until spawned */
   int returncode;       /* exit status, or -signal; valid once exited */
   uint8_t exited;       /* reaped */
+  uint8_t external;     /* counted as the loop's external work (from spawn until reaped) */
   ac_list waiters;      /* tasks parked in wait */
   ac_list link;         /* in the SIGCHLD watcher's list (fallback only) */
   lchildren *watcher;   /* that watcher, or NULL */
@@ -90,6 +92,10 @@ static void watcher_drop(lchildren *w, lua_State *L);
 static void exited(lchild *c, int status) {
   lloop *lp = c->lp;
   c->exited = 1;
+  if (c->external) {
+    c->external = 0;
+    if (!lp->closed) ac_loop_external_end(&lp->core);
+  }
   c->returncode = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? -WTERMSIG(status) : status;
   if (c->io.fd >= 0) {
     if (!lp->closed) ac_io_stop(&lp->core, &c->io);
@@ -536,6 +542,8 @@ static int l_spawn(lua_State *L) {
     return alua__oserror(L, rc, "create_subprocess_exec: cannot run '%s'", exe);
   }
   c->pid = pid;
+  c->external = 1;
+  ac_loop_external_begin(&lp->core);
   if (!w) {
     int pfd = sys_pidfd_open(pid);
     if (pfd >= 0) {

@@ -11,7 +11,8 @@
  * Cancelling that future (cancelling the task awaiting it) marks the job
  * abandoned: a job still queued is dropped, a running Lua function is stopped
  * at its next count hook, and whatever result comes is dropped. While any job
- * is outstanding, lp->external keeps the loop from reporting a deadlock.
+ * is outstanding, it counts as the core's external work: the loop does not
+ * report a deadlock, and a virtual clock waits for it in real time.
  *
  * Worker states: each worker thread opens one Lua state with the standard
  * libraries on its first Lua job and keeps it for later jobs (globals set by
@@ -67,7 +68,7 @@ static void job_done(ac_callback *cb) {
   lloop *lp = j->loop;
   lua_State *L = lp->L;
   int top = lua_gettop(L);
-  lp->external--;
+  ac_loop_external_end(&lp->core);
   ac_list_remove(&j->link);
   ac_callback_cancel(&j->watch);
   alua__push_anchored(L, lp, j->futref);
@@ -135,7 +136,7 @@ future *alua__executor_submit(lua_State *L, lloop *lp, alua__job *j) {
    * later pass. */
   ac_list_push_back(&f->waiters, &j->watch.link);
   ac_list_push_back(&x->jobs, &j->link);
-  lp->external++;
+  ac_loop_external_begin(&lp->core);
   return f;
 }
 
@@ -155,7 +156,7 @@ void alua__executor_close(lua_State *L, lloop *lp) {
     pthread_mutex_unlock(&lp->core.post_mu);
     ac_callback_cancel(&j->watch);
     if (L) alua__unanchor(L, lp, j->futref);
-    lp->external--;
+    ac_loop_external_end(&lp->core);
     j->release(j);
   }
   free(x);

@@ -87,7 +87,7 @@ static void run_handle(ac_callback *cb) {
   handle *h = ac_container_of(cb, handle, cb);
   lloop *lp = h->loop;
   lua_State *L = lp->L;
-  if (h->kind == HANDLE_THREADSAFE) lp->external--;
+  if (h->kind == HANDLE_THREADSAFE) ac_loop_external_end(&lp->core);
   if (h->ref == LUA_NOREF) return;
   int top = lua_gettop(L);
   alua__push_anchored(L, lp, h->ref);
@@ -215,7 +215,7 @@ static int l_call_soon_threadsafe(lua_State *L) {
   handle *h = newhandle(L, lp, HANDLE_THREADSAFE, 2, "call_soon_threadsafe");
   h->ref = alua__anchor(L, lp, -1);
   /* the loop must not report a deadlock while this is on its way */
-  lp->external++;
+  ac_loop_external_begin(&lp->core);
   ac_loop_post(&lp->core, &h->cb);
   return 1;
 }

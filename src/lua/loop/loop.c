@@ -39,9 +39,10 @@ void alua__push_anchored(lua_State *L, lloop *lp, int ref) {
   lua_remove(L, -2);
 }
 
-/* Pushes a new loop. The loop is always reachable from the registry (selfref)
- * until it is closed, because its tasks point at it. */
-static lloop *newloop(lua_State *L, rt *r) {
+/* Pushes a new loop, on virtual time when virtual_time is set. The loop is
+ * always reachable from the registry (selfref) until it is closed, because
+ * its tasks point at it. */
+static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
   lloop *lp = lua_newuserdatauv(L, sizeof *lp, 0);
   memset(lp, 0, sizeof *lp);
   lp->rt = r;
@@ -53,6 +54,8 @@ static lloop *newloop(lua_State *L, rt *r) {
   if (rc < 0) luaL_error(L, "cannot create event loop: %s", strerror(-rc));
   lp->closed = 0;
   lp->core.data = lp;
+  /* cannot fail: no timer exists yet */
+  if (virtual_time) ac_loop_set_virtual_time(&lp->core, 1);
   lp->debug = r->debug;
   lua_newtable(L);
   lp->ref_anchors = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -81,7 +84,7 @@ lloop *alua__push_current_loop(lua_State *L, rt *r) {
     lua_pop(L, 1);
     luaL_unref(L, LUA_REGISTRYINDEX, r->ref_default_loop);
   }
-  lloop *lp = newloop(L, r);
+  lloop *lp = newloop(L, r, r->virtual_time);
   lua_pushvalue(L, -1);
   r->ref_default_loop = luaL_ref(L, LUA_REGISTRYINDEX);
   return lp;
@@ -206,9 +209,7 @@ static void report_unretrieved(lua_State *L, lloop *lp) {
 
 /* True when no callback, timer, descriptor or other thread can ever make
  * progress: waiting any longer would hang forever. */
-int alua__loop_stuck(lloop *lp) {
-  return !ac_loop_alive(&lp->core) && lp->external == 0;
-}
+int alua__loop_stuck(lloop *lp) { return !ac_loop_alive(&lp->core); }
 
 /* Runs passes until f is done (f NULL: until stop()); the loop must not be
  * running already. */
@@ -364,9 +365,16 @@ static int l_is_closed(lua_State *L) {
   return 1;
 }
 
+/* loop:time(): seconds on the loop's clock (from 0 under virtual time). */
 static int l_time(lua_State *L) {
   lloop *lp = alua__checkloop(L, 1);
   lua_pushnumber(L, (lua_Number)ac_loop_update_time(&lp->core) / 1e9);
+  return 1;
+}
+
+/* loop:is_virtual_time(): true when the loop runs on virtual time. */
+static int l_is_virtual_time(lua_State *L) {
+  lua_pushboolean(L, ac_loop_is_virtual_time(&alua__checkloop(L, 1)->core));
   return 1;
 }
 
@@ -445,8 +453,28 @@ static int l_get_event_loop(lua_State *L) {
   return 1;
 }
 
+/* asyncio.new_event_loop([{virtual_time = bool}]): a new loop; without the
+ * option it runs on virtual time when the program asked for that
+ * (alua --virtual-time). */
 static int l_new_event_loop(lua_State *L) {
-  newloop(L, alua__rt(L));
+  rt *r = alua__rt(L);
+  int virtual_time = r->virtual_time;
+  if (!lua_isnoneornil(L, 1)) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+      if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "virtual_time") != 0) {
+        lua_pop(L, 1);
+        return luaL_error(L, "bad option '%s' to 'new_event_loop' (unknown option)", luaL_tolstring(L, -1, NULL));
+      }
+      if (!lua_isboolean(L, -1))
+        return luaL_error(L, "bad option 'virtual_time' to 'new_event_loop' (boolean expected, got %s)",
+                          luaL_typename(L, -1));
+      virtual_time = lua_toboolean(L, -1);
+      lua_pop(L, 1);
+    }
+  }
+  newloop(L, r, virtual_time);
   return 1;
 }
 
@@ -484,6 +512,7 @@ void alua__open_loop(lua_State *L, rt *r, int module, int internals) {
       {"is_running", l_is_running},
       {"is_closed", l_is_closed},
       {"time", l_time},
+      {"is_virtual_time", l_is_virtual_time},
       {"create_future", l_create_future},
       {"create_task", l_create_task},
       {"set_exception_handler", l_set_exception_handler},

@@ -7,6 +7,7 @@
 #include "alua.h"
 #include "lua/internal.h"
 #include "lua/runtime/load.h"
+#include "lua/runtime/program.h"
 #include "lua/runtime/embedded.h"
 
 #define RT_KEY "alua.rt"
@@ -107,6 +108,8 @@ static rt *get_rt(lua_State *L) {
   lua_setfield(L, LUA_REGISTRYINDEX, RT_KEY);
   return r;
 }
+
+void alua__set_virtual_time(lua_State *L, int on) { get_rt(L)->virtual_time = on != 0; }
 
 /* The library files in the order they run; each may use what the earlier
  * ones defined. asyncio.errors runs first, before the C types. */
