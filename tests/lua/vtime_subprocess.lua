@@ -1,0 +1,43 @@
+-- Under virtual time, a child process is waited for in real time: timers
+-- due while it runs fire on time, later ones wait for it.
+local function fmt(t) return string.format("%.3f", t) end
+
+asyncio.run(async function()
+  local loop = asyncio.get_running_loop()
+  local log = {}
+  local function note(what) log[#log + 1] = {what, loop:time()} end
+
+  local child = await asyncio.create_subprocess_exec("sleep", "0.3")
+  local waiting = asyncio.create_task(async function()
+    note("child exited " .. await child:wait())
+  end)
+  local short = asyncio.create_task(async function()
+    await asyncio.sleep(0.1)
+    note("sleep 0.1")
+  end)
+  local long = asyncio.create_task(async function()
+    await asyncio.sleep(600)
+    note("sleep 600")
+  end)
+  await asyncio.gather(waiting, short, long)
+  for i, e in ipairs(log) do print(i, e[1]) end
+  print("sleep 0.1 read", fmt(log[1][2]))
+  print("child exited after its real 0.3 s:", log[2][2] >= 0.29 and log[2][2] < 600 or log[2][2])
+  print("sleep 600 read", fmt(log[3][2]))
+
+  -- output through a pipe, then the clock jumps again
+  local echo = await asyncio.create_subprocess_exec("echo", "hello", {stdout = asyncio.PIPE})
+  local out = await echo:communicate()
+  print("communicate:", (out:gsub("\n", "")), echo.returncode)
+  local t = loop:time()
+  await asyncio.sleep(1800)
+  print("slept 1800:", fmt(loop:time() - t))
+
+  -- a timeout on a child that runs longer fires on time; then kill it
+  local sleeper = await asyncio.create_subprocess_exec("sleep", "30")
+  t = loop:time()
+  local ok, err = pcall(function() return await asyncio.wait_for(sleeper:wait(), 0.2) end)
+  print("wait_for 0.2 on a long child:", err.type, fmt(loop:time() - t))
+  sleeper:kill()
+  print("killed:", await sleeper:wait())
+end, {virtual_time = true})

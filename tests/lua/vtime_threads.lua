@@ -1,0 +1,47 @@
+-- Under virtual time, work on worker threads is waited for in real time:
+-- the clock does not run ahead to the next timer while a thread works, it
+-- keeps pace with the real one, and timers due meanwhile fire on time.
+local function fmt(t) return string.format("%.3f", t) end
+
+local function block(seconds)
+  -- runs on a worker thread: a real-time wait
+  os.execute("sleep " .. seconds)
+  return "slept " .. seconds
+end
+
+asyncio.run(async function()
+  local loop = asyncio.get_running_loop()
+  local log = {}
+  local function note(what) log[#log + 1] = {what, loop:time()} end
+
+  local thread = asyncio.create_task(async function()
+    note(await asyncio.to_thread(block, 0.3))
+  end)
+  local short = asyncio.create_task(async function()
+    await asyncio.sleep(0.1)
+    note("sleep 0.1")
+  end)
+  local long = asyncio.create_task(async function()
+    await asyncio.sleep(1)
+    note("sleep 1")
+  end)
+  local hour = asyncio.create_task(async function()
+    await asyncio.sleep(3600)
+    note("sleep 3600")
+  end)
+  await asyncio.gather(thread, short, long, hour)
+  for i, e in ipairs(log) do print(i, e[1]) end
+  -- exact where no thread was at work, real time where one was
+  print("sleep 0.1 read", fmt(log[1][2]))
+  print("thread finished after its real 0.3 s and before 1 s:", log[2][2] >= 0.29 and log[2][2] < 1 or log[2][2])
+  print("sleep 1 read", fmt(log[3][2]), "sleep 3600 read", fmt(log[4][2]))
+
+  -- a timeout shorter than the thread's work fires on time
+  local t = loop:time()
+  local ok, err = pcall(function() return await asyncio.wait_for(asyncio.to_thread(block, 0.4), 0.05) end)
+  print("wait_for 0.05 on a 0.4 s thread:", err.type, fmt(loop:time() - t))
+  -- exact again afterwards (the abandoned thread is waited for first)
+  t = loop:time()
+  await asyncio.sleep(60)
+  print("slept 60:", fmt(loop:time() - t))
+end, {virtual_time = true})
