@@ -14,6 +14,8 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "syntax/emit.h"
@@ -66,6 +68,21 @@ struct ahead {
   struct token paren; /* async statement: the `(` of the parameters */
 };
 
+/* The answer of call_only_parens for one `(` after `await`. */
+struct memo {
+  size_t pos; /* where the `(` starts */
+  bool call;  /* it holds call arguments only */
+};
+
+/* A bracket open during call_only_parens' scan. */
+struct frame {
+  size_t pos;  /* where it starts */
+  long blk;    /* block depth at its opening */
+  bool await;  /* a `(` right after `await` */
+  bool empty;  /* nothing came after it yet */
+  bool comma;  /* a comma at its own level came */
+};
+
 /* A parenthesis to close later. */
 struct pending {
   bool is_async;     /* closes an async function, not an await operand */
@@ -88,6 +105,11 @@ struct xlate {
   size_t depth;        /* pending closes in use */
   size_t operands;     /* how many of them are await operands */
   struct pending stack[MAX_PENDING]; /* pending closes, innermost last */
+  struct memo *memo;   /* answers found by the last scan, sorted by pos */
+  size_t nmemo;        /* entries in memo */
+  size_t capmemo;      /* entries allocated */
+  struct frame *frames; /* the scan's open brackets (reused) */
+  size_t capframes;     /* entries allocated */
 };
 
 /* True if a name here is not an expression: a name being declared, or the
@@ -224,8 +246,144 @@ static void lex(const struct xlate *x, size_t pos, struct token *t) {
   at_lex_next(x->src, x->len, pos, t);
 }
 
+/* Grows *p (of *cap elements of size sz) to hold n; false if it cannot. */
+static bool grow(void **p, size_t *cap, size_t n, size_t sz) {
+  if (n <= *cap)
+    return true;
+  size_t c = *cap ? *cap * 2 : 64;
+  while (c < n)
+    c *= 2;
+  if (c > SIZE_MAX / sz)
+    return false;
+  void *q = realloc(*p, c * sz);
+  if (!q)
+    return false;
+  *p = q;
+  *cap = c;
+  return true;
+}
+
+static bool memo_add(struct xlate *x, size_t pos, bool call) {
+  if (!grow((void **)&x->memo, &x->capmemo, x->nmemo + 1, sizeof *x->memo))
+    return false;
+  x->memo[x->nmemo].pos = pos;
+  x->memo[x->nmemo++].call = call;
+  return true;
+}
+
+static int memo_cmp(const void *a, const void *b) {
+  size_t pa = ((const struct memo *)a)->pos, pb = ((const struct memo *)b)->pos;
+  return pa < pb ? -1 : pa > pb;
+}
+
+/* The memo entry for a `(` at pos, or NULL. */
+static const struct memo *memo_find(const struct xlate *x, size_t pos) {
+  size_t lo = 0, hi = x->nmemo;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (x->memo[mid].pos == pos)
+      return &x->memo[mid];
+    if (x->memo[mid].pos < pos)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
+/* call_only_parens without a memo, for when memory runs out: counts
+ * brackets and blocks only. */
+static bool call_only_parens_slow(const struct xlate *x, const struct token *open) {
+  struct token t;
+  long br = 0, blk = 0;
+  size_t pos = open->end;
+  lex(x, pos, &t);
+  if (t.kind == TK_RPAREN)
+    return true;
+  for (; t.kind != TK_EOF; lex(x, pos, &t)) {
+    if (t.kind == TK_COMMA && br == 0 && blk == 0)
+      return true;
+    br += br_delta(t.kind);
+    blk += blk_delta(t.kind);
+    if (br < 0)
+      return false; /* the matching `)` */
+    pos = t.end;
+  }
+  return false;
+}
+
+/* True when the `(` at open starts an argument list that only a call can
+ * have: `()`, or a comma at its own level as in `await(a, b)`. Such
+ * parentheses cannot hold an expression, so `await` before them is a
+ * function named `await` (SPEC 3). Commas inside brackets and function
+ * bodies do not count. Input that ends first is left to the keyword reading,
+ * which keeps Lua's `<eof>` error.
+ *
+ * The scan stops at the first such comma or the matching `)`. Why a memo:
+ * `await(await(await(x, y), y), y)` would otherwise scan the inner groups
+ * again for each `await`, in quadratic time; one scan records the answer
+ * for every `await(` it passes over. */
+static bool call_only_parens(struct xlate *x, const struct token *open) {
+  const struct memo *m = memo_find(x, open->start);
+  if (m)
+    return m->call;
+  x->nmemo = 0;
+  struct token t;
+  enum tk prev = TK_AWAIT;
+  long blk = 0;
+  size_t n = 0, pos = open->start;
+  bool result = false, ok = true;
+  for (lex(x, pos, &t); t.kind != TK_EOF; prev = t.kind, pos = t.end, lex(x, pos, &t)) {
+    struct frame *top = n ? &x->frames[n - 1] : NULL;
+    if (top)
+      top->empty = top->empty && t.kind == TK_RPAREN;
+    unsigned f = kind_flags[t.kind];
+    if (f & K_OPEN) {
+      if (!grow((void **)&x->frames, &x->capframes, n + 1, sizeof *x->frames)) {
+        ok = false;
+        break;
+      }
+      x->frames[n++] = (struct frame){
+          .pos = t.start, .blk = blk, .await = prev == TK_AWAIT && t.kind == TK_LPAREN,
+          .empty = true, .comma = false};
+    } else if (f & K_CLOSE) {
+      if (!top)
+        break;
+      n--;
+      bool call = top->empty || top->comma;
+      if (top->await && !top->comma && !memo_add(x, top->pos, call)) {
+        ok = false;
+        break;
+      }
+      if (n == 0) {
+        result = call;
+        break;
+      }
+    } else if (t.kind == TK_COMMA && top && blk == top->blk && !top->comma) {
+      top->comma = true;
+      if (top->await && !memo_add(x, top->pos, true)) {
+        ok = false;
+        break;
+      }
+      if (n == 1) {
+        result = true;
+        break;
+      }
+    }
+    blk += blk_delta(t.kind);
+  }
+  if (!ok) {
+    x->nmemo = 0;
+    return call_only_parens_slow(x, open);
+  }
+  if (x->nmemo > 1)
+    qsort(x->memo, x->nmemo, sizeof *x->memo, memo_cmp);
+  return result;
+}
+
 /* Role of `await`: the keyword when it stands where an expression may and
- * an operand starts on the same line, unless `await` is a name here. */
+ * an operand starts on the same line, unless `await` is a name here or the
+ * parentheses after it can only be call arguments. */
 static enum role classify_await(struct xlate *x, const struct token *t,
                                 struct ahead *a) {
   if (x->after_dot || bind_is_name(x->bind)) {
@@ -236,8 +394,11 @@ static enum role classify_await(struct xlate *x, const struct token *t,
   if (x->await_name)
     return R_PLAIN;
   lex(x, t->end, &a->next);
-  if (!a->next.nl && at_operand_can_start(a->next.kind))
+  if (!a->next.nl && at_operand_can_start(a->next.kind)) {
+    if (a->next.kind == TK_LPAREN && call_only_parens(x, &a->next))
+      return R_PLAIN;
     return R_AWAIT;
+  }
   if (x->stat && a->next.kind == TK_ASSIGN)
     x->await_name = true;
   return R_PLAIN;
@@ -549,9 +710,15 @@ int at_translate(const char *src, size_t len, char **out, size_t *outlen) {
   x.blk = 0;
   x.depth = 0;
   x.operands = 0;
+  x.memo = NULL;
+  x.nmemo = x.capmemo = 0;
+  x.frames = NULL;
+  x.capframes = 0;
   at_emit_init(&x.out, src, len, start, PRELUDE);
   /* a chunk starting with ESC is binary to lua_load: never touch it */
   if (len > 0 && src[0] != '\x1b' && mentions_keywords(src + start, len - start))
     run(&x, start);
+  free(x.memo);
+  free(x.frames);
   return at_emit_finish(&x.out, len, out, outlen);
 }

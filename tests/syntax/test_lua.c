@@ -165,6 +165,22 @@ Test(semantics, await_as_a_name) {
   lua_close(L);
 }
 
+Test(semantics, await_calls_with_call_only_parens) {
+  lua_State *L = new_state(true);
+  run(L,
+      "function await(...) return select('#', ...), ... end\n"
+      "local f = assert(load([[\n"
+      "  local n0 = await()\n"
+      "  local n2, a, b = await('a', 'b')\n"
+      "  local k = await(4)\n"
+      "  return n0, n2, a, b, k\n"
+      "]], '=t'))\n"
+      "local n0, n2, a, b, k = f()\n"
+      "assert(n0 == 0 and n2 == 2 and a == 'a' and b == 'b', tostring(n0))\n"
+      "assert(k == 40, tostring(k)) -- await(4) is the keyword: the stub's await\n");
+  lua_close(L);
+}
+
 /* ---- lines ---- */
 
 Test(lines, runtime_errors_point_at_the_source) {

@@ -255,6 +255,39 @@ Test(names, plain_lua_is_untouched) {
   SAME("x = async(f)");
 }
 
+/* Parentheses that only a call can have: `await` is a function there. */
+Test(names, call_only_parens_make_await_a_call) {
+  SAME("await()");
+  SAME("await(a, b)");
+  SAME("x = await(a, b)");
+  SAME("x = await( )");
+  SAME("x = await(--[[ c ]])");
+  SAME("return await(1, 2), 3");
+  SAME("local t = {await(a, b), await()}");
+  SAME("await(a, b):m()");
+  SAME("await(a, b).x = 1");
+  SAME("f(await(a, b))");
+  SAME("x = await(a,\n b)");
+  SAME("x = await(f(a), {b, c}[1])");
+  SAME("x = await((a), b)");
+  SAME("x = await(a,");
+  SAME("x = await(function(a, b) return a, b end, 1)");
+  /* commas of nested brackets and bodies do not count: the keyword */
+  EXPECT("x = await(f(a, b))", P "x = __alua_await((f(a, b)))");
+  EXPECT("x = await({a, b})", P "x = __alua_await(({a, b}))");
+  EXPECT("x = await(t[f(a, b)])", P "x = __alua_await((t[f(a, b)]))");
+  EXPECT("x = await(function() local a, b = 1, 2 return a, b end)",
+         P "x = __alua_await((function() local a, b = 1, 2 return a, b end))");
+  EXPECT("x = await(function() if a then return 1, 2 end end)",
+         P "x = __alua_await((function() if a then return 1, 2 end end))");
+  /* awaits inside the call's arguments are still keywords */
+  EXPECT("await(await x, y)", P "await(__alua_await(x), y)");
+  EXPECT("x = await await(a, b)", P "x = __alua_await(await(a, b))");
+  EXPECT("x = await f(await(a, b))", P "x = __alua_await(f(await(a, b)))");
+  /* incomplete input keeps its <eof> error either way */
+  EXPECT("x = await(f(", P "x = __alua_await((f(");
+}
+
 Test(names, declared_await_is_a_name) {
   SAME("local await = require('x').await\nawait(y)\nx = await 1");
   SAME("local function await(x) end\nawait(y)");
@@ -413,6 +446,49 @@ Test(hostile, many_nested_awaits) {
   char *out = trn(s, n, &outlen);
   cr_assert_eq(lines(out, outlen), 1);
   cr_assert_not_null(strstr(out, "await ("));
+  free(out);
+  free(s);
+}
+
+Test(hostile, many_call_candidates) {
+  /* every `await(` looks ahead for a comma: only as deep as the cap */
+  size_t reps = 100000;
+  char *s = malloc(reps * 6 + 16);
+  cr_assert_not_null(s);
+  size_t n = 0;
+  for (size_t i = 0; i < reps; i++) {
+    memcpy(s + n, "await(", 6);
+    n += 6;
+  }
+  s[n++] = 'y';
+  s[n] = '\0';
+  size_t outlen;
+  char *out = trn(s, n, &outlen);
+  cr_assert_eq(lines(out, outlen), 1);
+  free(out);
+  free(s);
+}
+
+Test(hostile, nested_calls_of_await) {
+  /* await(await(...(x, y)..., y), y): each call scanned once, not again
+   * for every `await` around it */
+  size_t reps = 100000;
+  char *s = malloc(reps * 10 + 16);
+  cr_assert_not_null(s);
+  size_t n = 0;
+  for (size_t i = 0; i < reps; i++) {
+    memcpy(s + n, "await(", 6);
+    n += 6;
+  }
+  s[n++] = 'x';
+  for (size_t i = 0; i < reps; i++) {
+    memcpy(s + n, ", y)", 4);
+    n += 4;
+  }
+  size_t outlen;
+  char *out = trn(s, n, &outlen);
+  cr_assert_eq(outlen, n);
+  cr_assert_eq(memcmp(out, s, n), 0);
   free(out);
   free(s);
 }
