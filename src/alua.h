@@ -43,7 +43,8 @@ ALUA_API lua_State *alua_newrawstate(void);
 ALUA_API void alua_close(lua_State *L);
 
 /* Opens asyncio (global and package.loaded) and the translating loaders in
- * an existing state with the standard libraries. */
+ * an existing state with the standard libraries; os.exit(code, true) then
+ * closes the state with alua_close. */
 ALUA_API void alua_openlibs(lua_State *L);
 
 /* Like luaL_loadbufferx / luaL_loadfilex, but text chunks go through the

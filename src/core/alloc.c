@@ -5,6 +5,26 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/* Under LeakSanitizer the arenas are root regions: blocks allocated with
+ * malloc (the large ones) are referenced from objects in the arenas, which
+ * LeakSanitizer does not scan otherwise, so a program that exits without
+ * closing its state (os.exit) would report them as leaks. */
+#if defined(__SANITIZE_ADDRESS__)
+#define AC_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define AC_LSAN 1
+#endif
+#endif
+#ifdef AC_LSAN
+#include <sanitizer/lsan_interface.h>
+#define lsan_register(p, n) __lsan_register_root_region(p, n)
+#define lsan_unregister(p, n) __lsan_unregister_root_region(p, n)
+#else
+#define lsan_register(p, n) ((void)0)
+#define lsan_unregister(p, n) ((void)0)
+#endif
+
 #define ARENA_SIZE ((size_t)2 << 20)
 #define NCLASSES (AC_ALLOC_SMALL_MAX / AC_ALLOC_GRAIN)
 
@@ -22,6 +42,7 @@ void ac_alloc_close(ac_alloc *a) {
   ac_arena *ar = a->arenas;
   while (ar) {
     ac_arena *next = ar->next;
+    lsan_unregister(ar, ar->size);
     munmap(ar, ar->size);
     ar = next;
   }
@@ -45,6 +66,7 @@ static int grow(ac_alloc *a) {
   ar->next = a->arenas;
   ar->size = ARENA_SIZE;
   a->arenas = ar;
+  lsan_register(start, ARENA_SIZE);
   /* what was left of the previous arena goes to the free lists */
   while (a->left >= AC_ALLOC_GRAIN) {
     size_t c = class_of(a->left < AC_ALLOC_SMALL_MAX ? a->left - a->left % AC_ALLOC_GRAIN : AC_ALLOC_SMALL_MAX);

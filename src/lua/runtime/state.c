@@ -10,10 +10,25 @@
 #include "core/alloc.h"
 #include "lua/runtime/load.h"
 
+/* os.exit as loslib's, except that closing the state (the second argument)
+ * goes through alua_close, which also releases alua's allocator. */
+static int os_exit(lua_State *L) {
+  int status;
+  if (lua_isboolean(L, 1)) status = lua_toboolean(L, 1) ? EXIT_SUCCESS : EXIT_FAILURE;
+  else status = (int)luaL_optinteger(L, 1, EXIT_SUCCESS);
+  if (lua_toboolean(L, 2)) alua_close(L);
+  exit(status);
+}
+
 void alua_openlibs(lua_State *L) {
   luaL_requiref(L, "asyncio", luaopen_asyncio, 1);
   lua_pop(L, 1);
   alua__install_loaders(L);
+  if (lua_getglobal(L, "os") == LUA_TTABLE) {
+    lua_pushcfunction(L, os_exit);
+    lua_setfield(L, -2, "exit");
+  }
+  lua_pop(L, 1);
 }
 
 static int panic(lua_State *L) {
