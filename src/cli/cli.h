@@ -4,11 +4,15 @@
 
 #include <lua.h>
 
-/* Prints "alua: msg" to stderr. */
+/* Prints "PROGNAME: msg" to stderr, PROGNAME being argv[0]; in interactive
+ * mode, just the message (as lua.c does). */
 void cli_message(const char *msg);
+/* Turns interactive mode on or off. */
+void cli_set_interactive(int on);
 /* Prints the error on top of the stack when status is not LUA_OK; returns status. */
 int cli_report(lua_State *L, int status);
-/* lua_pcall with the traceback-chain message handler. */
+/* lua_pcall with the traceback-chain message handler; Ctrl+C interrupts
+ * plain Lua code meanwhile, as in lua5.4. */
 int cli_docall(lua_State *L, int narg, int nres);
 /* Runs the default loop until the tasks started so far are done, then closes
  * it (reporting errors nobody retrieved). Returns a Lua status; an error is
@@ -19,8 +23,8 @@ int cli_finish_tasks(lua_State *L);
  * running between statements. Returns at the end of input (Ctrl+D) after
  * cancelling the tasks still running and letting them finish. */
 void cli_repl(lua_State *L);
-/* --translate: prints the translation of a file; 0 on success. */
+/* --translate: prints the translation of a file; 0 on success (else the
+ * error was reported). */
 int cli_translate_file(lua_State *L, const char *path);
-int cli_has_translate(char **argv, int argc);
 
 #endif

@@ -1,8 +1,8 @@
-/* alua: the stand-alone interpreter. Follows lua5.4's command line (-e, -l,
- * -i, -v, -E, -W, -, --, the `arg` table, LUA_INIT), adds --translate and
- * --virtual-time, and
- * keeps the event loop running after the main chunk until the tasks it
- * started are done. */
+/* alua: the stand-alone interpreter. Follows lua5.4's command line (lua.c:
+ * -e, -l, -i, -v, -E, -W, -, --, the `arg` table, LUA_INIT, messages that
+ * start with the program's name as invoked), adds the long options of the
+ * table below, and keeps the event loop running after the main chunk until
+ * the tasks it started are done. The man page is docs/alua.1. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +13,21 @@
 
 #include "alua.h"
 #include "cli/cli.h"
+#include "lua/loop/interrupt.h"
 #include "lua/runtime/program.h"
 
+/* The program's name for messages: argv[0] as invoked, as lua.c has it. */
 static const char *progname = "alua";
+/* At the prompt, messages go without the name (as lua.c does). */
+static int interactive;
 
 void cli_message(const char *msg) {
-  fprintf(stderr, "%s: %s\n", progname, msg);
+  if (!interactive) fprintf(stderr, "%s: ", progname);
+  fprintf(stderr, "%s\n", msg);
   fflush(stderr);
 }
+
+void cli_set_interactive(int on) { interactive = on; }
 
 /* Prints the error on top of the stack (a string or anything else). */
 int cli_report(lua_State *L, int status) {
@@ -62,40 +69,107 @@ static int msghandler(lua_State *L) {
   return 1;
 }
 
+/* lua_pcall with the message handler; while the chunk runs, Ctrl+C stops
+ * plain Lua code as in lua.c (src/lua/loop/interrupt.h). */
 int cli_docall(lua_State *L, int narg, int nres) {
   int base = lua_gettop(L) - narg;
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
+  alua__sigint_plain_begin(L);
   int status = lua_pcall(L, narg, nres, base);
+  alua__sigint_plain_end(L);
   lua_remove(L, base);
   return status;
 }
 
+/* -- options ---------------------------------------------------------------- */
+
+/* Option flags found by collectargs. */
+#define has_error 1
+#define has_i 2
+#define has_v 4
+#define has_e 8
+#define has_E 16
+#define has_help 32
+#define has_action 64 /* a long option that is the program's work */
+#define has_vt 128
+
+/* The long options, in the order --help lists them. `flags` are set when
+ * the option is found (has_action: the option is the program's work, so
+ * without a script no prompt and no reading of stdin follow it); `run`, if
+ * any, runs in command-line order with -e and -l (runargs). Keep
+ * docs/alua.1 in step (tests/cli checks that every option listed here is
+ * documented there). */
+static const struct longopt {
+  const char *name;  /* "--name" */
+  const char *arg;   /* the argument's name in the usage, or NULL for none */
+  const char *help;  /* for --help; '\n' starts a continuation line */
+  int flags;         /* has_* bits it sets */
+  int (*run)(lua_State *L, const char *arg); /* 0 on success, else reported */
+} longopts[] = {
+    {"--translate", "file", "print the plain Lua that 'file' translates to", has_action, cli_translate_file},
+    {"--virtual-time", NULL, "run event loops on virtual time: sleeps and\ntimeouts take no real time", has_vt,
+     NULL},
+    {"--help", NULL, "show this help and exit", has_help, NULL},
+};
+
+static const struct longopt *find_longopt(const char *name) {
+  for (size_t i = 0; i < sizeof longopts / sizeof *longopts; i++)
+    if (strcmp(longopts[i].name, name) == 0) return &longopts[i];
+  return NULL;
+}
+
+static void print_options(FILE *f) {
+  fprintf(f,
+          "usage: %s [options] [script [args]]\n"
+          "Available options are:\n"
+          "  -e stat           execute string 'stat'\n"
+          "  -i                enter interactive mode after executing 'script'\n"
+          "  -l mod            require library 'mod' into global 'mod'\n"
+          "  -l g=mod          require library 'mod' into global 'g'\n"
+          "  -v                show version information\n"
+          "  -E                ignore environment variables\n"
+          "  -W                turn warnings on\n"
+          "  --                stop handling options\n"
+          "  -                 stop handling options and execute stdin\n",
+          progname);
+  for (size_t i = 0; i < sizeof longopts / sizeof *longopts; i++) {
+    char left[64];
+    snprintf(left, sizeof left, "%s%s%s", longopts[i].name, longopts[i].arg ? " " : "",
+             longopts[i].arg ? longopts[i].arg : "");
+    const char *h = longopts[i].help;
+    size_t n = strcspn(h, "\n");
+    fprintf(f, "  %-17s %.*s\n", left, (int)n, h);
+    while (h[n] == '\n') {
+      h += n + 1;
+      n = strcspn(h, "\n");
+      fprintf(f, "  %-17s %.*s\n", "", (int)n, h);
+    }
+  }
+}
+
 static void print_usage(const char *badoption) {
+  const struct longopt *o = find_longopt(badoption);
   fprintf(stderr, "%s: ", progname);
-  if (badoption[1] == 'e' || badoption[1] == 'l' || strcmp(badoption, "--translate") == 0)
+  if ((badoption[1] == 'e' || badoption[1] == 'l') || (o && o->arg))
     fprintf(stderr, "'%s' needs argument\n", badoption);
   else
     fprintf(stderr, "unrecognized option '%s'\n", badoption);
-  fprintf(stderr,
-          "usage: %s [options] [script [args]]\n"
-          "Available options are:\n"
-          "  -e stat          execute string 'stat'\n"
-          "  -i               enter interactive mode after executing 'script'\n"
-          "  -l mod           require library 'mod' into global 'mod'\n"
-          "  -v               show version information\n"
-          "  -E               ignore environment variables\n"
-          "  -W               turn warnings on\n"
-          "  --translate file print the plain Lua that 'file' translates to\n"
-          "  --virtual-time   run event loops on virtual time: sleeps and timeouts\n"
-          "                   take no real time\n"
-          "  --               stop handling options\n"
-          "  -                stop handling options and execute stdin\n",
-          progname);
+  print_options(stderr);
+  fflush(stderr);
 }
 
+static void print_help(void) {
+  printf("%s  %s\n", ALUA_VERSION, "Lua 5.4 with asyncio");
+  print_options(stdout);
+  printf("Without a script or -e, alua starts the interactive prompt when stdin is\n"
+         "a terminal (type help there), and runs stdin otherwise. See alua(1).\n");
+  fflush(stdout);
+}
+
+/* The version line, then Lua's own, as lua5.4 -v prints it. */
 static void print_version(void) {
-  printf("%s (%s)  asyncio for Lua\n", ALUA_VERSION, LUA_RELEASE);
+  printf("%s  %s\n%s\n", ALUA_VERSION, "Lua 5.4 with asyncio", LUA_COPYRIGHT);
   fflush(stdout);
 }
 
@@ -119,11 +193,27 @@ static int dostring(lua_State *L, const char *s, const char *name) {
   return dochunk(L, alua_loadbufferx(L, s, strlen(s), name, NULL));
 }
 
-static int dolibrary(lua_State *L, const char *name) {
+/* What ends a module name's version suffix (loadlib.c's mark). */
+#ifndef LUA_IGMARK
+#define LUA_IGMARK "-"
+#endif
+
+/* -l: 'g=mod' runs g = require("mod"); plain 'mod' runs mod = require("mod")
+ * with a version suffix cut from the global's name ('lib-v2' sets lib), as
+ * lua.c does. */
+static int dolibrary(lua_State *L, const char *arg) {
+  const char *eq = strchr(arg, '=');
+  const char *modname = eq ? eq + 1 : arg;
+  size_t globlen = eq ? (size_t)(eq - arg) : strcspn(arg, LUA_IGMARK);
   lua_getglobal(L, "require");
-  lua_pushstring(L, name);
+  lua_pushstring(L, modname);
   int status = cli_docall(L, 1, 1);
-  if (status == LUA_OK) lua_setglobal(L, name);
+  if (status == LUA_OK) {
+    lua_pushlstring(L, arg, globlen);
+    lua_insert(L, -2);
+    lua_setglobal(L, lua_tostring(L, -2));
+    lua_pop(L, 1);
+  }
   return cli_report(L, status);
 }
 
@@ -147,35 +237,31 @@ static int handle_script(lua_State *L, char **argv) {
   return cli_report(L, status);
 }
 
-/* Option flags found by collectargs. */
-#define has_error 1
-#define has_i 2
-#define has_v 4
-#define has_e 8
-#define has_E 16
-#define has_vt 32
-
-/* Scans options; returns flags and sets *first to the script's index. */
+/* Scans options; returns flags and sets *first to the script's index (argc
+ * when there is none) or, on an error, to the bad option's. */
 static int collectargs(char **argv, int *first) {
   int args = 0;
   int i;
+  if (argv[0] == NULL) return 0; /* no program name: no options either */
   for (i = 1; argv[i] != NULL; i++) {
     *first = i;
     if (argv[i][0] != '-') return args;
     switch (argv[i][1]) {
-    case '-':
-      if (strcmp(argv[i], "--translate") == 0) {
+    case '-': {
+      if (argv[i][2] == '\0') {
+        *first = i + 1;
+        return args;
+      }
+      const struct longopt *o = find_longopt(argv[i]);
+      if (!o) return has_error;
+      if (o->arg) {
         if (argv[i + 1] == NULL) return has_error;
         i++;
-        continue;
       }
-      if (strcmp(argv[i], "--virtual-time") == 0) {
-        args |= has_vt;
-        continue;
-      }
-      if (argv[i][2] != '\0') return has_error;
-      *first = i + 1;
-      return args;
+      if (o->flags & has_help) return args | has_help;
+      args |= o->flags;
+      continue;
+    }
     case '\0':
       return args;
     case 'E':
@@ -186,7 +272,7 @@ static int collectargs(char **argv, int *first) {
       if (argv[i][2] != '\0') return has_error;
       break;
     case 'i':
-      args |= has_i; /* fallthrough: -i implies -v */
+      args |= has_i; /* -i implies -v */
       /* FALLTHROUGH */
     case 'v':
       if (argv[i][2] != '\0') return has_error;
@@ -208,7 +294,7 @@ static int collectargs(char **argv, int *first) {
   return args;
 }
 
-/* Runs -e, -l, -W and --translate in order. */
+/* Runs -e, -l, -W and the long options' actions in order; 0 if one failed. */
 static int runargs(lua_State *L, char **argv, int n) {
   for (int i = 1; i < n; i++) {
     int option = argv[i][1];
@@ -224,11 +310,12 @@ static int runargs(lua_State *L, char **argv, int n) {
     case 'W':
       lua_warning(L, "@on", 0);
       break;
-    case '-':
-      if (strcmp(argv[i], "--translate") == 0) {
-        if (cli_translate_file(L, argv[++i]) != 0) return 0;
-      }
+    case '-': {
+      const struct longopt *o = find_longopt(argv[i]);
+      const char *arg = o && o->arg ? argv[++i] : NULL;
+      if (o && o->run && o->run(L, arg) != 0) return 0;
       break;
+    }
     }
   }
   return 1;
@@ -250,12 +337,17 @@ static int handle_luainit(lua_State *L) {
 static int pmain(lua_State *L) {
   int argc = (int)lua_tointeger(L, 1);
   char **argv = (char **)lua_touserdata(L, 2);
-  int script = 0;
+  int script = argc;
   int args = collectargs(argv, &script);
   luaL_checkversion(L);
   if (args == has_error) {
     print_usage(argv[script]);
     return 0;
+  }
+  if (args & has_help) {
+    print_help();
+    lua_pushboolean(L, 1);
+    return 1;
   }
   if (args & has_v) print_version();
   if (args & has_E) {
@@ -272,7 +364,7 @@ static int pmain(lua_State *L) {
   if (script < argc && handle_script(L, argv + script) != LUA_OK) return 0;
   if (args & has_i) {
     cli_repl(L);
-  } else if (script == argc && !(args & (has_e | has_v)) && !cli_has_translate(argv, argc)) {
+  } else if (script == argc && !(args & (has_e | has_v | has_action))) {
     if (isatty(0)) {
       print_version();
       cli_repl(L);
@@ -287,6 +379,7 @@ static int pmain(lua_State *L) {
 }
 
 int main(int argc, char **argv) {
+  if (argv[0] && argv[0][0]) progname = argv[0];
   lua_State *L = alua_newrawstate();
   if (L == NULL) {
     cli_message("cannot create state: not enough memory");

@@ -11,7 +11,11 @@
  * compiled chunk runs as a task, so `await` works at the prompt; while it
  * runs, standard input is not read (what is typed waits in the terminal)
  * and Ctrl+C cancels it. When standard input is not a terminal, statements
- * are read the same way without readline and without prompts. */
+ * are read the same way without readline; the prompts and the lines read
+ * are written to stdout, as lua5.4 (through readline) does with -i.
+ *
+ * As in lua5.4, the prompts are the values of _PROMPT and _PROMPT2 when
+ * set, through tostring; errors are shown without the program's name. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,11 +52,44 @@ static struct {
   size_t inlen;        /* bytes in `in` */
   size_t incap;        /* bytes allocated for `in` */
   int in_eof;          /* without a terminal: standard input has ended */
+  int prompted;        /* without a terminal: the prompt for the next line is out */
   volatile sig_atomic_t resized; /* SIGWINCH arrived */
   struct sigaction old_winch;    /* SIGWINCH disposition to restore */
 } R;
 
 static void show_prompt(void);
+
+/* -- prompts ------------------------------------------------------------------ */
+
+/* Protected: tostring(_PROMPT) (or _PROMPT2 when the argument is true). */
+static int p_prompt(lua_State *L) {
+  lua_getglobal(L, lua_toboolean(L, 1) ? "_PROMPT2" : "_PROMPT");
+  if (lua_isnil(L, -1)) return 0;
+  luaL_tolstring(L, -1, NULL);
+  return 1;
+}
+
+/* Pushes the prompt for the first line of a statement or the next one: the
+ * default, or tostring of _PROMPT / _PROMPT2 (the default again if that
+ * fails). */
+static const char *push_prompt(lua_State *L, int continuation) {
+  lua_pushcfunction(L, p_prompt);
+  lua_pushboolean(L, continuation);
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK || lua_type(L, -1) != LUA_TSTRING) {
+    lua_pop(L, 1);
+    lua_pushstring(L, continuation ? PROMPT2 : PROMPT);
+  }
+  return lua_tostring(L, -1);
+}
+
+/* Without a terminal: writes the prompt for the next line, once. */
+static void write_prompt(void) {
+  if (R.prompted) return;
+  R.prompted = 1;
+  fputs(push_prompt(R.L, R.code != NULL), stdout);
+  lua_pop(R.L, 1);
+  fflush(stdout);
+}
 
 /* -- the statement being entered ------------------------------------------ */
 
@@ -291,9 +328,14 @@ static void on_line(char *line) {
  * handle_line until a statement starts, then the end of input. */
 static void drain_input(void) {
   while (R.state == READING && !R.quit) {
+    write_prompt();
     char *nl = R.inlen ? memchr(R.in, '\n', R.inlen) : NULL;
     if (!nl && !R.in_eof) return;
     if (!nl && R.inlen == 0) {
+      /* the end: a new line after the last prompt, as lua5.4 leaves it */
+      fputs("\n", stdout);
+      fflush(stdout);
+      R.prompted = 0;
       handle_line(NULL);
       return;
     }
@@ -308,6 +350,11 @@ static void drain_input(void) {
     size_t used = nl ? n + 1 : n;
     memmove(R.in, R.in + used, R.inlen - used);
     R.inlen -= used;
+    /* the line after its prompt, as readline echoes it */
+    fputs(line, stdout);
+    fputs("\n", stdout);
+    fflush(stdout);
+    R.prompted = 0;
     handle_line(line);
     free(line);
   }
@@ -349,7 +396,8 @@ static void on_input(void *ud) {
 /* Prompts for a statement (or its next line) and watches standard input. */
 static void show_prompt(void) {
   if (R.tty) {
-    rl_callback_handler_install(R.code ? PROMPT2 : PROMPT, on_line);
+    rl_callback_handler_install(push_prompt(R.L, R.code != NULL), on_line); /* readline copies it */
+    lua_pop(R.L, 1);
     cli_term_set_prompt_visible(1);
     watch_input();
     return;
@@ -366,6 +414,7 @@ static void interrupt_prompt(void) {
   if (!R.tty) {
     fputs("KeyboardInterrupt\n", stderr);
     fflush(stderr);
+    R.prompted = 0;
     return;
   }
   cli_term_refresh();
@@ -445,6 +494,7 @@ void cli_repl(lua_State *L) {
     cli_report(L, LUA_ERRRUN);
     return;
   }
+  cli_set_interactive(1);
   if (R.tty) setup_readline(L);
   R.state = READING;
   show_prompt();
@@ -472,4 +522,5 @@ void cli_repl(lua_State *L) {
   int rc = alua__repl_shutdown(L);
   if (rc < 0) cli_message(lua_pushfstring(L, "event loop failed: %s", strerror(-rc)));
   alua__repl_leave(L);
+  cli_set_interactive(0);
 }

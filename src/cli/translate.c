@@ -7,12 +7,6 @@
 #include "alua.h"
 #include "cli/cli.h"
 
-int cli_has_translate(char **argv, int argc) {
-  for (int i = 1; i < argc && argv[i][0] == '-'; i++)
-    if (strcmp(argv[i], "--translate") == 0) return 1;
-  return 0;
-}
-
 int cli_translate_file(lua_State *L, const char *path) {
   FILE *f = fopen(path, "rb");
   if (!f) {

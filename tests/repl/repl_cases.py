@@ -379,8 +379,9 @@ def case_eof(s):
 
 
 def case_pipe(s):
-    """Without a terminal: `alua -i` reads statement by statement and prints
-    values without prompts; `alua < file` runs stdin as one chunk."""
+    """Without a terminal: `alua -i` reads statement by statement and, as
+    lua5.4 does, writes each prompt and the line it read; errors come
+    without the program's name; `alua < file` runs stdin as one chunk."""
     src = ("x = 20\n"
            "function f()\n  return x * 2\nend\n"
            "=f()\n"
@@ -398,10 +399,35 @@ def case_pipe(s):
     check_clean(err)
     lines = out.splitlines()
     assert p.returncode == 0, (p.returncode, out, err)
-    assert lines[1:] == ["40", "1\ttwo", "task", "after error", lines[5], "cleanup"], lines
-    assert lines[5].startswith("<Task pending name='Task-2'"), lines
-    assert not any(l.startswith(">") for l in lines), out   # no prompts
-    assert "alua: stdin:1: boom\nstack traceback:" in err, err
+    assert lines[0].startswith("alua ") and lines[1].startswith("Lua 5.4"), lines
+    task_line = lines[17]
+    assert task_line.startswith("<Task pending name='Task-2'"), lines
+    assert lines[2:] == [
+        "> x = 20", "> function f()", ">>   return x * 2", ">> end",
+        "> =f()", "40",
+        "> 1, 'two'", "1\ttwo",
+        "> t = asyncio.create_task(function() await asyncio.sleep(0.01) return 'task' end)",
+        "> await t", "task",
+        "> error('boom')",
+        "> print('after error')", "after error",
+        "> asyncio.create_task(function() local ok, e = pcall(asyncio.await, asyncio.sleep(60)) print('cleanup') end)",
+        task_line,
+        "> await asyncio.sleep(0.01)",
+        "> ",
+        "cleanup"], lines
+    assert err.startswith("stdin:1: boom\nstack traceback:"), err
+    # _PROMPT and _PROMPT2, strings or values with __tostring, as lua5.4 has them
+    p = subprocess.run([ALUA, "-e", "local n = 0 _PROMPT = setmetatable({}, {__tostring = function() n = n + 1 "
+                        "return 'p' .. n .. ': ' end}) _PROMPT2 = '..: '", "-i"],
+                       input=b"for i = 1, 2 do\nprint(i) end\n", stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=60, cwd=TMP)
+    check_clean(p.stderr.decode())
+    assert p.stdout.decode().splitlines()[2:] == ["p1: for i = 1, 2 do", "..: print(i) end", "1", "2", "p2: "], \
+        p.stdout.decode()
+    # a _PROMPT whose __tostring fails: the default prompt
+    p = subprocess.run([ALUA, "-e", "_PROMPT = setmetatable({}, {__tostring = function() error('no') end})", "-i"],
+                       input=b"=1\n", stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, cwd=TMP)
+    assert p.stdout.decode().splitlines()[2:] == ["> =1", "1", "> "], p.stdout.decode()
     # plain `alua < file`: one chunk, like lua5.4 (a local survives across lines)
     p = subprocess.run([ALUA], input=b"local v = 5\nprint(v * 2)\n", stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=60, cwd=TMP)
@@ -415,7 +441,9 @@ def case_pipe(s):
         p = subprocess.run([ALUA, "-i"], stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=60, cwd=TMP)
     check_clean(p.stderr.decode())
-    assert p.returncode == 0 and p.stdout.decode().splitlines()[1:] == ["from file"], (p.stdout, p.stderr)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert p.stdout.decode().splitlines()[2:] == ["> =await asyncio.sleep(0.01, 'from file')", "from file", "> "], \
+        (p.stdout, p.stderr)
 
 
 CASES = {
