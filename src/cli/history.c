@@ -1,4 +1,4 @@
-/* The prompt's history file: $ALUA_HISTORY, else ~/.alua__history. Each
+/* The prompt's history file: $ALUA_HISTORY, else ~/.alua_history. Each
  * statement is appended as soon as it is entered, so a session that ends
  * abruptly keeps what was typed. Entries are written with timestamps, which
  * is how readline keeps a statement that spans lines as one entry. */
@@ -22,9 +22,9 @@ static char *history_path(void) {
   if (env) return *env ? strdup(env) : NULL;
   const char *home = getenv("HOME");
   if (!home || !*home) return NULL;
-  size_t n = strlen(home) + sizeof "/.alua__history";
+  size_t n = strlen(home) + sizeof "/.alua_history";
   char *p = malloc(n);
-  if (p) snprintf(p, n, "%s/.alua__history", home);
+  if (p) snprintf(p, n, "%s/.alua_history", home);
   return p;
 }
 

@@ -15,7 +15,8 @@
  * are written to stdout, as lua5.4 (through readline) does with -i.
  *
  * As in lua5.4, the prompts are the values of _PROMPT and _PROMPT2 when
- * set, through tostring; errors are shown without the program's name. */
+ * set, through tostring; errors are shown without the program's name.
+ * Values are shown as inspect.c renders them, through the global print. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -241,9 +242,18 @@ static void handle_line(const char *line) {
 
 /* -- results -------------------------------------------------------------- */
 
-/* Protected: print(...) with the values on the stack. */
+/* Protected: print(...) with the values on the stack, each as inspect.c
+ * renders it (tostring's if that fails). Through the global print, as
+ * lua5.4 does, so a program's own print is used. */
 static int p_print(lua_State *L) {
   int n = lua_gettop(L);
+  for (int i = 1; i <= n; i++) {
+    if (cli_inspect(L, i) != LUA_OK) {
+      lua_pop(L, 1);
+      luaL_tolstring(L, i, NULL);
+    }
+    lua_replace(L, i);
+  }
   lua_getglobal(L, "print");
   lua_insert(L, 1);
   lua_call(L, n, 0);
@@ -495,7 +505,14 @@ void cli_repl(lua_State *L) {
     return;
   }
   cli_set_interactive(1);
-  if (R.tty) setup_readline(L);
+  cli_help_install(L);
+  if (R.tty) {
+    fputs("Type help for what asyncio offers, help(asyncio.sleep) for one entry;\n"
+          "alua --tutorial teaches async programming step by step. Ctrl+D leaves.\n",
+          stdout);
+    fflush(stdout);
+    setup_readline(L);
+  }
   R.state = READING;
   show_prompt();
   while (!R.quit) {

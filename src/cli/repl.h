@@ -1,6 +1,7 @@
 /* The pieces of the interactive prompt (repl.c drives them): output that
- * keeps the prompt intact (term.c), tab completion (complete.c) and the
- * history file (history.c). All of them run on the main thread. */
+ * keeps the prompt intact (term.c), tab completion (complete.c), the
+ * history file (history.c), how values are shown (inspect.c) and `help`
+ * (help.c). All of them run on the main thread. */
 #ifndef ALUA_CLI_REPL_H
 #define ALUA_CLI_REPL_H
 
@@ -27,11 +28,34 @@ void cli_complete_init(lua_State *L);
 
 /* -- history.c -- */
 /* Loads the history file: $ALUA_HISTORY (empty: no file), else
- * ~/.alua__history. */
+ * ~/.alua_history. */
 void cli_history_load(void);
 /* Adds a statement (which may span lines) and appends it to the file. */
 void cli_history_add(const char *entry);
 /* Trims the file to the kept number of entries and frees the path. */
 void cli_history_close(void);
+
+/* -- inspect.c -- */
+/* Pushes how the prompt shows the value at idx (a string as it is, a table
+ * as a constructor, anything else as tostring shows it); returns LUA_OK,
+ * or an error status with the message pushed instead. */
+int cli_inspect(lua_State *L, int idx);
+
+/* -- help.c, and the entries generated from docs/api.md -- */
+/* One entry of the API reference. */
+struct cli_help_entry {
+  const char *section; /* the heading it is under */
+  const char *names;   /* what finds it, space-separated: "asyncio.sleep", "loop:time" */
+  const char *also;    /* methods its text shows ("q:put"): they find it too */
+  const char *title;   /* its signatures */
+  const char *summary; /* the first clause of its text */
+  const char *text;    /* its text */
+};
+extern const struct cli_help_entry cli_help_entries[];
+extern const int cli_help_count;
+/* Sets the global `help` (unless the program set one): printed, it lists
+ * the entries; help(x) prints the entry of x (an asyncio function, method,
+ * object, or a name as a string). */
+void cli_help_install(lua_State *L);
 
 #endif

@@ -40,6 +40,13 @@ static ssize_t write_all(int fd, const char *buf, size_t n) {
   return (ssize_t)n;
 }
 
+/* True when buf[0..n) holds nothing but BEL characters. */
+static int only_bells(const char *buf, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (buf[i] != '\a') return 0;
+  return 1;
+}
+
 /* The streams' write function; the cookie is the descriptor. Other threads
  * (worker states printing) write straight through: readline is not theirs
  * to touch. */
@@ -47,6 +54,10 @@ static ssize_t hooked_write(void *cookie, const char *buf, size_t n) {
   int fd = (int)(intptr_t)cookie;
   if (n == 0) return 0;
   int mine = pthread_equal(pthread_self(), owner);
+  /* readline rings the bell through stderr (an ambiguous Tab): that is not
+   * output to show above the prompt, and clearing the line for it would
+   * leave readline's idea of the screen wrong */
+  if (mine && only_bells(buf, n)) return write_all(fd, buf, n);
   if (mine && visible && !hidden) {
     rl_clear_visible_line();
     fflush(rl_outstream);

@@ -180,6 +180,18 @@ def case_completion(s):
     s.expect_screen(lambda sc: sc.cursor_line() == ">", what="an empty line")
     s.send("asyncio.cr\t")
     s.expect_screen(lambda sc: sc.cursor_line().startswith("> asyncio.create_"), what="asyncio.create_")
+    # an ambiguous Tab rings the bell; more Tabs list the candidates below
+    # the line, which readline draws once more: no stray copies of it
+    s.send("\t")
+    time.sleep(0.2)
+    s.send("\t")
+    listing = "asyncio.create_subprocess_exec   asyncio.create_subprocess_shell  asyncio.create_task"
+    s.expect_screen(lambda sc: any(l.startswith(listing) for l in sc.text_lines())
+                    and sc.cursor_line() == "> asyncio.create_", what="the candidates, then the line again")
+    lines = s.screen.text_lines()
+    at = [i for i, l in enumerate(lines) if l.startswith(listing)][0]
+    assert lines[at - 1:] == ["> asyncio.create_", lines[at], "> asyncio.create_"], lines
+    assert sum(1 for l in lines if l == "> asyncio.create_") == 2, lines
     s.send("\x15")
     s.expect_screen(lambda sc: sc.cursor_line() == ">", what="an empty line")
     s.send("q = asyncio.Queue()\n")
@@ -279,6 +291,101 @@ def case_interrupt(s):
     s.send("=1 + 2\n")
     s.expect("3\n", after=m)
     s.prompt()
+
+
+def case_banner(s):
+    """The banner: alua's version, Lua's copyright line (as lua5.4 -v has
+    it), and how to get help and start the tutorial."""
+    s.prompt()
+    text = s.plain()
+    assert text.startswith("alua 0.1.0"), text
+    assert "Copyright (C) 1994-" in text and "Lua.org, PUC-Rio" in text, text
+    assert "Type help for what asyncio offers" in text, text
+    assert "alua --tutorial" in text, text
+
+
+def case_values(s):
+    """Values print as Node's inspect shows them: tables as constructors,
+    depth-limited, cycles marked, keys sorted; strings as they are."""
+    def show(stmt, *want):
+        s.prompt()
+        m = s.mark()
+        s.send(stmt + "\n")
+        for w in want:
+            m = s.expect(w, after=m)
+    show("t = {1, 2, name = 'x', [10] = true, ['a b'] = 1, k10 = 1, k9 = 2}")
+    show("t", '{ 1, 2, [10] = true, ["a b"] = 1, k9 = 2, k10 = 1, name = "x" }\n')
+    show("t.self = t; t[10] = nil; t['a b'] = nil; t.k9 = nil; t.k10 = nil")
+    show("t", '<ref *1> { 1, 2, name = "x", self = [Circular *1] }\n')
+    show("{a = {b = {c = {d = {e = 1}}}}}", "{ a = { b = { c = { d = {...} } } } }\n")
+    show("'a string', {'a\\nb', 1.5}, nil", 'a string\t{ "a\\nb", 1.5 }\tnil\n')
+    show("setmetatable({x = 1}, {__name = 'Point'})", "Point { x = 1 }\n")
+    show("setmetatable({}, {__tostring = function() return 'custom' end})", "custom\n")
+    show("setmetatable({}, {__tostring = function() error('bad') end})", "table: 0x")
+    show("asyncio.Queue(3)", "<Queue maxsize=3 qsize=0>\n")
+    show("{string.rep('x', 250)}", '"' + "x" * 200 + '"... (50 more bytes)')
+    # a long table: one entry per line, indented; short array items in columns
+    show("{alpha = string.rep('a', 30), beta = string.rep('b', 30), gamma = {1, 2}}",
+         '{\n  alpha = "' + "a" * 30 + '",\n  beta = "' + "b" * 30 + '",\n  gamma = { 1, 2 },\n}\n')
+    show("r = {} for i = 1, 120 do r[i] = i end")
+    show("r", "{\n  1,   2,   3,", "  ... (20 more),\n}\n")
+    # through the program's own print, as lua5.4 does
+    show("print = function(...) io.write('P:', table.concat({...}, '|'), '\\n') end")
+    show("{1}, 2", "P:{ 1 }|2\n")
+    s.prompt()
+
+
+def case_help(s):
+    """help lists what asyncio offers, one line each; help(f) shows one
+    entry, for functions, methods, objects and names."""
+    s.prompt()
+    m = s.mark()
+    s.send("help\n")
+    m = s.expect("What asyncio offers", after=m)
+    s.expect("Loading code\n  asyncio.load(", after=m)
+    s.prompt()
+    listing = s.plain()[m:]
+    for line in ("  asyncio.sleep(delay, ...)", "  asyncio.gather(aw1, aw2, ...", "  loop:call_soon(fn, ...)",
+                 "  asyncio.Queue([maxsize])"):
+        assert "\n" + line in listing, (line, listing)
+    for line in listing.splitlines():
+        assert len(line) < 200, line   # one screen line each
+    m = s.mark()
+    s.send("help(asyncio.sleep)\n")
+    s.expect("asyncio.sleep(delay, ...)    [sleep and gather]\n  an awaitable that returns ... after delay", after=m)
+    s.prompt()
+    entry = s.plain()[m:]
+    assert entry.count("    [") == 1, entry   # one entry
+    m = s.mark()
+    s.send("q = asyncio.Queue() help(q.put)\n")
+    s.expect("asyncio.Queue([maxsize])", after=m)
+    s.prompt()
+    m = s.mark()
+    s.send("help(asyncio.get_event_loop().call_later)\n")
+    s.expect("loop:call_soon(fn, ...), loop:call_later(delay, fn, ...)", after=m)
+    s.prompt()
+    m = s.mark()
+    s.send("help('gather')\n")
+    s.expect("asyncio.gather(aw1, aw2", after=m)
+    s.prompt()
+    m = s.mark()
+    s.send("help(print)\n")
+    s.expect("no help for function", after=m)
+    s.prompt()
+
+
+def case_help_complete(s):
+    """Every function and class asyncio offers has a help entry (the
+    reference docs/api.md documents it)."""
+    code = ("for k, v in pairs(asyncio) do if type(v) == 'function' or type(v) == 'table' then "
+            "io.write('== ', k, '\\n') help(v) end end\n")
+    p = subprocess.run([ALUA, "-i"], input=code.encode(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=60, cwd=TMP)
+    out = p.stdout.decode()
+    check_clean(p.stderr.decode())
+    assert p.returncode == 0 and out.count("== ") > 60, out
+    missing = [chunk.split("\n")[0] for chunk in out.split("== ")[1:] if "no help for" in chunk]
+    assert not missing, "asyncio members without an entry in docs/api.md: %s" % ", ".join(missing)
 
 
 def case_history(s):
@@ -456,6 +563,10 @@ CASES = {
     "script": (case_script, ["-i", "script.lua"]),
     "eof": (case_eof, []),
     "pipe": (case_pipe, None),
+    "banner": (case_banner, []),
+    "values": (case_values, []),
+    "help": (case_help, []),
+    "help_complete": (case_help_complete, None),
 }
 
 
