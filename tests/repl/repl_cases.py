@@ -302,6 +302,15 @@ def case_banner(s):
     assert "Copyright (C) 1994-" in text and "Lua.org, PUC-Rio" in text, text
     assert "Type help for what asyncio offers" in text, text
     assert "alua --tutorial" in text, text
+    # the prompts come from _PROMPT and _PROMPT2, as in lua5.4
+    s.send("_PROMPT = 'alua> ' _PROMPT2 = setmetatable({}, {__tostring = function() return '...> ' end})\n")
+    s.expect_screen(lambda sc: sc.cursor_line() == "alua>", what="the 'alua> ' prompt")
+    s.send("for i = 1, 2 do\n")
+    s.expect_screen(lambda sc: sc.cursor_line() == "...>", what="the '...> ' prompt")
+    s.send("end\n")
+    s.expect_screen(lambda sc: sc.cursor_line() == "alua>", what="the 'alua> ' prompt again")
+    s.send("_PROMPT, _PROMPT2 = nil\n")
+    s.prompt()
 
 
 def case_values(s):
