@@ -73,7 +73,8 @@ int cli_docall(lua_State *L, int narg, int nres) {
 
 static void print_usage(const char *badoption) {
   fprintf(stderr, "%s: ", progname);
-  if (badoption[1] == 'e' || badoption[1] == 'l' || strcmp(badoption, "--translate") == 0)
+  if (badoption[1] == 'e' || badoption[1] == 'l' || strcmp(badoption, "--translate") == 0 ||
+      strcmp(badoption, "--trace") == 0)
     fprintf(stderr, "'%s' needs argument\n", badoption);
   else
     fprintf(stderr, "unrecognized option '%s'\n", badoption);
@@ -89,6 +90,8 @@ static void print_usage(const char *badoption) {
           "  --translate file print the plain Lua that 'file' translates to\n"
           "  --virtual-time   run event loops on virtual time: sleeps and timeouts\n"
           "                   take no real time\n"
+          "  --trace file     record every task into 'file' (Chrome trace-event JSON)\n"
+          "  --timeline       print a timeline of the tasks after the run\n"
           "  --               stop handling options\n"
           "  -                stop handling options and execute stdin\n",
           progname);
@@ -164,7 +167,7 @@ static int collectargs(char **argv, int *first) {
     if (argv[i][0] != '-') return args;
     switch (argv[i][1]) {
     case '-':
-      if (strcmp(argv[i], "--translate") == 0) {
+      if (strcmp(argv[i], "--translate") == 0 || strcmp(argv[i], "--trace") == 0) {
         if (argv[i + 1] == NULL) return has_error;
         i++;
         continue;
@@ -173,6 +176,7 @@ static int collectargs(char **argv, int *first) {
         args |= has_vt;
         continue;
       }
+      if (strcmp(argv[i], "--timeline") == 0) continue;
       if (argv[i][2] != '\0') return has_error;
       *first = i + 1;
       return args;
@@ -265,6 +269,7 @@ static int pmain(lua_State *L) {
   luaL_openlibs(L);
   alua_openlibs(L);
   if (args & has_vt) alua__set_virtual_time(L, 1);
+  if (cli_observe_start(L, argv, script) != LUA_OK) return 0;
   createargtable(L, argv, argc, script);
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (!(args & has_E) && handle_luainit(L) != LUA_OK) return 0;
@@ -298,6 +303,7 @@ int main(int argc, char **argv) {
   int status = lua_pcall(L, 2, 1, 0);
   int result = lua_toboolean(L, -1);
   cli_report(L, status);
+  if (cli_report(L, cli_observe_finish(L)) != LUA_OK) result = 0;
   int code = (result && status == LUA_OK) ? EXIT_SUCCESS : interrupted ? 130 : EXIT_FAILURE;
   alua_close(L);
   return code;
