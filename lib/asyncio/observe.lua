@@ -345,7 +345,9 @@ local function draw(d, columns, keep)
   local lines = {}
   -- the time axis: labels at round times that do not collide
   local axis = {}
-  for i = 1, chart do axis[i] = " " end
+  -- a label may run past the chart, up to the line's end
+  local room = math.max(columns - namew - 1, chart)
+  for i = 1, room do axis[i] = " " end
   if span > 0 then
     local step = tick_step(span, math.max(1, chart // 8))
     local nextfree = 1
@@ -353,7 +355,9 @@ local function draw(d, columns, keep)
     while n * step <= span + step * 1e-9 do
       local label = fmt_time(n * step)
       local c = col(origin + n * step)
-      if c >= nextfree and c + width(label) - 1 <= chart then
+      -- at the right edge, the label ends at its tick instead
+      if c + width(label) - 1 > room then c = c - width(label) + 1 end
+      if c >= nextfree then
         local i = 0
         for _, ch in utf8.codes(label) do
           axis[c + i] = utf8.char(ch)
@@ -393,7 +397,17 @@ local function draw(d, columns, keep)
     if used[g] then legend[#legend + 1] = g.glyph .. " " .. g.name end
   end
   if used[OTHER] then legend[#legend + 1] = OTHER.glyph .. " " .. OTHER.name end
-  lines[#lines + 1] = rep(" ", namew + 1) .. concat(legend, "  ")
+  -- the legend, wrapped to the width
+  local line = rep(" ", namew + 1) .. legend[1]
+  for i = 2, #legend do
+    if width(line) + 2 + width(legend[i]) > columns then
+      lines[#lines + 1] = line
+      line = rep(" ", namew + 1) .. legend[i]
+    else
+      line = line .. "  " .. legend[i]
+    end
+  end
+  lines[#lines + 1] = line
   return concat(lines, "\n")
 end
 I.draw_timeline = draw

@@ -35,8 +35,13 @@ void alua__push_deadlock_report(lua_State *L, lloop *lp, int idx);
 
 /* Prints the task tree of the running loop (else the default loop) to
  * stderr if Ctrl+\ was pressed since the last call; the loop calls it after
- * every pass. */
-void alua__observe_poll(lua_State *L);
+ * every pass (inline: one load while nothing is pending). */
+#include <signal.h>
+extern volatile sig_atomic_t alua__quit_pending;
+void alua__observe_print_tree(lua_State *L);
+static inline void alua__observe_poll(lua_State *L) {
+  if (alua__quit_pending) alua__observe_print_tree(L);
+}
 
 /* Makes SIGQUIT (Ctrl+\) print the task tree instead of stopping the
  * process, for the alua program; a script's own SIGQUIT handler

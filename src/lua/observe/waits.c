@@ -327,7 +327,7 @@ void alua__push_deadlock_report(lua_State *L, lloop *lp, int idx) {
 
 /* Why process-wide statics: a signal's disposition belongs to the process.
  * Only the alua program installs the handler, for its one state. */
-static volatile sig_atomic_t quit_pending; /* Ctrl+\ pressed, tree not printed yet */
+volatile sig_atomic_t alua__quit_pending; /* Ctrl+\ pressed, tree not printed yet */
 static rt *volatile quit_rt;               /* runtime of the program's state */
 static pthread_t quit_thread;              /* the thread that runs it */
 
@@ -340,7 +340,7 @@ static int print_tree_p(lua_State *L) {
 }
 
 static void print_tree(lua_State *L) {
-  quit_pending = 0;
+  alua__quit_pending = 0;
   lua_pushcfunction(L, print_tree_p);
   if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
     fprintf(stderr, "alua: cannot print the tasks: %s\n", lua_tostring(L, -1));
@@ -354,13 +354,13 @@ static void print_tree(lua_State *L) {
 static void quit_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   lua_sethook(L, NULL, 0, 0);
-  if (quit_pending) print_tree(L);
+  if (alua__quit_pending) print_tree(L);
 }
 
 static void on_sigquit(int sig) {
   (void)sig;
   int saved = errno;
-  quit_pending = 1;
+  alua__quit_pending = 1;
   rt *r = quit_rt;
   if (r && pthread_equal(pthread_self(), quit_thread)) {
     lloop *lp = r->running;
@@ -372,9 +372,7 @@ static void on_sigquit(int sig) {
   errno = saved;
 }
 
-void alua__observe_poll(lua_State *L) {
-  if (quit_pending) print_tree(L);
-}
+void alua__observe_print_tree(lua_State *L) { print_tree(L); }
 
 /* internals.sigquit_install(): alua__observe_sigquit, for the program. */
 static int l_sigquit_install(lua_State *L) {
