@@ -427,13 +427,15 @@ end
 
 local function pack(...) return {n = select("#", ...), ...} end
 
--- asyncio.timeline(fn, ... [, {width = n}]): runs fn(...) (an async
--- function, a function or a coroutine object) as the task 'main', records
--- every task it starts, and returns the timeline as text, then fn's
--- results. Outside a running loop it runs in a fresh loop on virtual time
--- (the timeline is exact and instant); from inside a task it runs in the
--- current loop, whose clock it then shows. width: the text's width
--- (default: COLUMNS, else the terminal's, else 80).
+-- asyncio.timeline(fn, ... [, {width = n}]): runs fn(...), records every
+-- task that runs meanwhile, and returns the timeline as text, then fn's
+-- results. Outside a running loop, an async function or a coroutine object
+-- runs as the task 'main' of a fresh loop on virtual time; a plain
+-- function is called as it is (a whole program, which may call
+-- asyncio.run), with every loop it creates on virtual time. Either way the
+-- timeline is exact and instant. From inside a task, fn runs as the task
+-- 'main' on the current loop, whose clock the timeline then shows. width:
+-- the text's width (default: COLUMNS, else the terminal's, else 80).
 function M.timeline(fn, ...)
   local n, opts = split_options({width = true}, ...)
   local args = pack(...)
@@ -463,6 +465,15 @@ function M.timeline(fn, ...)
     if not results[1] then error(results[2], 0) end
     local text = draw(rec:data(), columns, function(k) return k.id >= first end)
     return text, table.unpack(results, 2, results.n)
+  end
+  if not M.iscoroutine(fn) and not M.iscoroutinefunction(fn) then
+    local was = I.default_virtual_time(true)
+    local rec = I.record_start()
+    local results = pack(pcall(fn, table.unpack(args, 1, args.n)))
+    I.record_stop()
+    I.default_virtual_time(was)
+    if not results[1] then error(results[2], 0) end
+    return draw(rec:data(), columns), table.unpack(results, 2, results.n)
   end
   local loop = M.new_event_loop({virtual_time = true})
   local previous = I.swap_default_loop(loop)

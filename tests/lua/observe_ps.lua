@@ -54,3 +54,13 @@ async function main()
 end
 
 asyncio.run(main, {virtual_time = true})
+
+-- a lock whose holder ended without releasing it
+asyncio.run(async function()
+  local lock = asyncio.Lock()
+  await(asyncio.create_task(async function() await(lock:acquire()) end, {name = "forgetful"}))
+  local w = asyncio.create_task(async function() await(lock:acquire()) end, {name = "hopeful"})
+  await(asyncio.sleep(1))
+  asyncio.print_ps()
+  w:cancel()
+end, {virtual_time = true})

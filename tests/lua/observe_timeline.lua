@@ -56,3 +56,15 @@ end, {virtual_time = true})
 
 print(pcall(asyncio.timeline, 42))
 print(pcall(asyncio.timeline, chores, {width = 5}))
+
+-- a plain function is called as it is: a whole program, whose loops run on
+-- virtual time (asyncio.run's too)
+print((asyncio.timeline(function()
+  asyncio.run(async function()
+    local t = asyncio.create_task(async function() await(asyncio.sleep(2)) end, {name = "worker"})
+    await(asyncio.sleep(1))
+    await(t)
+    print("program done at", asyncio.get_running_loop():time())
+  end)
+end, {width = 50})))
+print(asyncio.get_event_loop():is_virtual_time())

@@ -387,6 +387,16 @@ static int l_record_stop(lua_State *L) {
   return 1;
 }
 
+/* internals.default_virtual_time(on): whether loops created from now on
+ * without the option run on virtual time (as alua --virtual-time sets);
+ * returns the previous setting. */
+static int l_default_virtual_time(lua_State *L) {
+  rt *r = alua__rt(L);
+  lua_pushboolean(L, r->virtual_time);
+  r->virtual_time = lua_toboolean(L, 1);
+  return 1;
+}
+
 /* internals.recording(): the recording in progress, or nil. */
 static int l_recording(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, "alua.recording");
@@ -648,7 +658,8 @@ void alua__open_record(lua_State *L, rt *r, int module, int internals) {
   alua__newclass(L, r, MT_RECORDING, methods);
   lua_pop(L, 1);
   static const luaL_Reg funcs[] = {
-      {"record_start", l_record_start}, {"record_stop", l_record_stop}, {"recording", l_recording}, {NULL, NULL}};
+      {"record_start", l_record_start}, {"record_stop", l_record_stop}, {"recording", l_recording},
+      {"default_virtual_time", l_default_virtual_time}, {NULL, NULL}};
   lua_pushvalue(L, internals);
   alua__setfuncs(L, r, funcs);
   lua_pop(L, 1);

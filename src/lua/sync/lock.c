@@ -100,7 +100,7 @@ static void describe_acquire(lua_State *L, task *t, void *on, int obj, int rec) 
     lua_pop(L, 2);
     return;
   }
-  lua_pushfstring(L, "%s (held by Task-%d, which ended without releasing it)", lua_tostring(L, -1), p->owner_id);
+  lua_pushfstring(L, "%s (held by task #%d, which ended without releasing it)", lua_tostring(L, -1), p->owner_id);
   lua_remove(L, -2);
   lua_pushliteral(L, "");
   lua_setfield(L, rec, "never");
