@@ -74,6 +74,10 @@ end
 local wait_body = async(function(self)
   local lock = self._lock
   local fut = M.Future()
+  -- reports: waiting for the Condition (or the Barrier built on it)
+  local barrier = self._barrier
+  I.label_future(fut, barrier and {kind = "Barrier", object = barrier, never = ", which no more tasks will reach"}
+    or {kind = "Condition", object = self, never = ", which no task will ever notify"})
   local waiters = self._waiters
   waiters[#waiters + 1] = fut
   lock:release()
@@ -182,7 +186,9 @@ function M.Barrier(parties)
       mtype(parties) or type(parties)), 2)
   end
   if parties < 1 then error("bad argument #1 to 'Barrier' (parties must be >= 1)", 2) end
-  return setmetatable({_cond = M.Condition(), _parties = parties, _state = FILLING, _count = 0}, Barrier)
+  local self = setmetatable({_cond = M.Condition(), _parties = parties, _state = FILLING, _count = 0}, Barrier)
+  self._cond._barrier = self
+  return self
 end
 
 -- All of these run with the condition's lock held; none of them waits

@@ -89,6 +89,7 @@ function TaskGroup:__close(err)
   if err ~= nil and not self._aborting then abort(self) end
   while self._ntasks > 0 do
     self._on_completed = self._loop:create_future()
+    I.label_future(self._on_completed, {kind = "TaskGroup", object = self, awaits = self._tasks})
     local ok, e = pcall(M.await, self._on_completed)
     if not ok then
       if not M.iserror(e, M.CancelledError) then error(e, 0) end

@@ -52,6 +52,7 @@ M.wait = M.async(function(list, opts)
 
   if not satisfied() then
     local waiter = M.Future()
+    I.label_future(waiter, {kind = "wait", text = string.format("(%d futures, %s)", #fs, when), awaits = fs})
     local function wake()
       if not waiter:done() and satisfied() then waiter:set_result() end
     end
@@ -108,6 +109,7 @@ function M.as_completed(list, opts)
     if remaining == 0 then return nil end
     while head > tail do
       waiter = M.Future()
+      I.label_future(waiter, {kind = "as_completed", text = string.format("(%d futures)", #fs), awaits = fs})
       local handle
       if deadline then
         handle = loop:call_at(deadline, function() if not waiter:done() then waiter:set_result("timeout") end end)

@@ -18,6 +18,12 @@ int cli_docall(lua_State *L, int narg, int nres);
  * it (reporting errors nobody retrieved). Returns a Lua status; an error is
  * left on the stack. */
 int cli_finish_tasks(lua_State *L);
+/* Ctrl+\ prints the task tree; --trace FILE and --timeline (found in
+ * argv before the script at `script`) start recording. Returns a Lua
+ * status; an error is left on the stack. */
+int cli_observe_start(lua_State *L, char **argv, int script);
+/* Writes the trace or prints the timeline being recorded, if any. */
+int cli_observe_finish(lua_State *L);
 /* The interactive prompt (repl.c): readline on a terminal, plain lines
  * otherwise; each statement runs as a task on the default loop, which keeps
  * running between statements. Returns at the end of input (Ctrl+D) after

@@ -110,6 +110,8 @@ static const struct longopt {
     {"--translate", "file", "print the plain Lua that 'file' translates to", has_action, cli_translate_file},
     {"--virtual-time", NULL, "run event loops on virtual time: sleeps and\ntimeouts take no real time", has_vt,
      NULL},
+    {"--trace", "file", "record every task into 'file' (Chrome\ntrace-event JSON, opens in Perfetto)", 0, NULL},
+    {"--timeline", NULL, "print a timeline of the tasks after the run", 0, NULL},
     {"--help", NULL, "show this help and exit", has_help, NULL},
 };
 
@@ -357,6 +359,7 @@ static int pmain(lua_State *L) {
   luaL_openlibs(L);
   alua_openlibs(L);
   if (args & has_vt) alua__set_virtual_time(L, 1);
+  if (cli_observe_start(L, argv, script) != LUA_OK) return 0;
   createargtable(L, argv, argc, script);
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (!(args & has_E) && handle_luainit(L) != LUA_OK) return 0;
@@ -391,6 +394,7 @@ int main(int argc, char **argv) {
   int status = lua_pcall(L, 2, 1, 0);
   int result = lua_toboolean(L, -1);
   cli_report(L, status);
+  if (cli_report(L, cli_observe_finish(L)) != LUA_OK) result = 0;
   int code = (result && status == LUA_OK) ? EXIT_SUCCESS : interrupted ? 130 : EXIT_FAILURE;
   alua_close(L);
   return code;

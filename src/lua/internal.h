@@ -35,7 +35,12 @@ typedef struct rt {
   int ref_chain;            /* registry ref: {value = err, [i] = traceback...} */
   int debug;                /* debug mode requested by ALUA_DEBUG */
   int virtual_time;         /* new loops run on virtual time unless told otherwise */
+  struct alua__recorder *rec; /* trace or timeline being recorded, or NULL (observe/) */
+  uint32_t slices;          /* slice numbers used by recordings so far (observe/record.c) */
 } rt;
+
+/* lloop.slice outside any recorded step or callback. */
+#define ALUA_NO_SLICE 1u
 
 typedef struct lloop {
   ac_loop core;         /* the event core */
@@ -53,6 +58,14 @@ typedef struct lloop {
   int ref_handler;      /* registry ref of the exception handler, or LUA_NOREF */
   int ref_unretrieved;  /* registry ref: weak {[pointer] = failed future not yet looked at} */
   int debug;            /* debug mode: slow-step warnings, creation sites */
+  /* Steps and callbacks take the slow path that measures them (debug mode,
+   * or a recorder in rt: see src/lua/observe/observe.h). */
+  uint8_t observe;
+  /* The step or callback running now, as the recorder numbers them
+   * (ALUA_NO_SLICE outside one, and always while nothing records): what a
+   * wake-up or a completion stores as its cause. */
+  uint32_t slice;
+  uint64_t obs_cpu0;    /* thread CPU time when the observed step or callback began */
   struct lsignals *signals;   /* signal handlers (signals.c), NULL until the first */
   struct lexecutor *executor; /* worker pool (executor.c), NULL until first used */
   struct lchildren *children; /* SIGCHLD watcher of child processes without pidfd (process.c), or NULL */
@@ -75,6 +88,7 @@ typedef struct future {
   lloop *loop;         /* loop the future belongs to */
   ac_list waiters;     /* ac_callbacks moved to the ready queue at completion */
   int anchor;          /* ref in the loop's anchors while it must stay alive */
+  uint32_t done_by;    /* the loop's slice when it completed (lloop.slice) */
 } future;
 
 /* The uservalue slots a task adds. */
@@ -85,7 +99,8 @@ enum { RESUME_OK, RESUME_CANCEL };
 
 /* A kind of wait (park.c): one static instance per primitive and operation
  * (sleep, a future, Queue.get, Lock, a socket read, ...). A parked task
- * records its class and the object it waits on; that is all it costs. */
+ * records its class, the object it waits on and the loop time; that is all
+ * it costs. Reports (src/lua/observe/) read the rest from the class. */
 typedef struct alua__waitclass {
   const char *what;        /* how reports name the wait: "sleep", "Queue.get", "Lock" */
   uint8_t forwards_cancel; /* `on` is a future: cancelling the task cancels it instead */
@@ -94,7 +109,28 @@ typedef struct alua__waitclass {
    * task had been woken (handed an item, a permit, a datagram it will now
    * not take) hands that wake-up on. NULL when there is nothing to undo. */
   void (*cancelled)(lua_State *L, void *on, int woken, lua_KContext ctx);
+  /* Stack slot, in the parked C frame (the await hook's), of the Lua object
+   * waited on (the queue, the lock, the future); 0 when there is none. */
+  uint8_t slot;
+  /* How a deadlock report ends a wait that nothing can end, after the
+   * object: ", which no task will ever feed". NULL: ", which nothing will
+   * ever end". */
+  const char *never;
+  /* Reports: pushes what follows `what` in the description of task t's
+   * wait on `on` (the Lua object of `slot` is at obj, 0 when none), and may
+   * set fields of the record table at rec (holder = the Task holding a
+   * Lock). NULL: the object's tostring. Runs protected; may raise. */
+  void (*describe)(lua_State *L, struct task *t, void *on, int obj, int rec);
 } alua__waitclass;
+
+/* Tasks in reports and traces. */
+typedef struct alua__taskstats {
+  uint32_t steps;     /* steps run while accounting was on */
+  uint64_t cpu_ns;    /* thread CPU time of those steps */
+  uint64_t waited_ns; /* loop time spent parked before them */
+  uint32_t rec;       /* the recorder that numbered this task (its generation), or 0 */
+  uint32_t track;     /* that recorder's track of the task */
+} alua__taskstats;
 
 typedef struct task {
   future f;             /* a task is a future: must be first */
@@ -104,12 +140,16 @@ typedef struct task {
   lua_State *co;        /* thread running the body; NULL before the first step */
   const alua__waitclass *wait; /* what the parked task waits on, NULL while it runs */
   void *wait_on;        /* the object it waits on (a future, a queue, a lock, ...) */
+  uint64_t since;       /* loop time (ns) when it parked */
   int id;               /* number in the default name */
   int cancel_requests;  /* cancelling() */
+  /* Set by whoever moved `step` to the ready queue (0 while parked): the
+   * loop's current slice (lloop.slice), so a trace knows who woke it. */
+  uint32_t woken;
   uint8_t must_cancel;  /* deliver CancelledError at the next step */
   uint8_t resume;       /* RESUME_* given to the continuation */
   uint8_t suspended;    /* set by alua__park just before it yields */
-  uint8_t woken;        /* set by whoever moved `step` to the ready queue */
+  alua__taskstats stats; /* accounting (while lloop.observe) */
 } task;
 
 /* A coroutine object: what calling an async function returns (see coro.c for
@@ -282,6 +322,8 @@ task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs);
 /* create_task's argument handling: coroutine object or function at `first`,
  * its arguments, an optional trailing {name = ...}; pushes the task. */
 int alua__create_task_at(lua_State *L, lloop *lp, int first);
+/* Pushes the name of the task at idx ("Task-3" when it has none). */
+void alua__task_pushname(lua_State *L, int idx);
 /* Pushes the error to raise in a cancelled task or future (CancelledError with
  * the stored message). */
 void alua__push_cancelled(lua_State *L, rt *r, int futidx);
@@ -358,6 +400,8 @@ void alua__open_await(lua_State *L, rt *r, int module, int internals);
 extern const char alua__await_key;
 
 /* -- gather.c -- */
+/* Pushes the list of children of the gather at idx. */
+void alua__gather_push_children(lua_State *L, int idx);
 void alua__open_gather(lua_State *L, rt *r, int module, int internals);
 
 /* -- interrupt.c -- */

@@ -260,7 +260,7 @@ static int ch_send_signal(lua_State *L) {
   return 1;
 }
 
-static const alua__waitclass wait_process = {"Process wait", 0, NULL};
+static const alua__waitclass wait_process = {.what = "Process wait", .slot = 2};
 
 static int k_wait(lua_State *L, int status, lua_KContext ctx) {
   task *t = alua__resumed(L, ctx);

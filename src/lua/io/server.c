@@ -404,8 +404,9 @@ static void op_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx) {
   if (ctx == OP_SERVE_FOREVER) server_close(L, on);
 }
 
-static const alua__waitclass wait_closed = {"Server wait_closed", 0, NULL};
-static const alua__waitclass wait_forever = {"Server serve_forever", 0, op_cancelled};
+static const alua__waitclass wait_closed = {
+    .what = "Server wait_closed", .slot = 2, .never = ", which nothing will ever close"};
+static const alua__waitclass wait_forever = {.what = "Server serve_forever", .cancelled = op_cancelled, .slot = 2};
 
 static int k_op(lua_State *L, int status, lua_KContext ctx) {
   task *t = alua__resumed(L, ctx);

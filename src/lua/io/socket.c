@@ -305,8 +305,31 @@ static int k_op(lua_State *L, int status, lua_KContext ctx);
 /* A cancelled task has left the list already: only the interest changes. */
 static void op_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx) { watch(on, 0); }
 
-static const alua__waitclass wait_sock_read = {"socket read", 0, op_cancelled};
-static const alua__waitclass wait_sock_write = {"socket write", 0, op_cancelled};
+/* "socket read <socket fd=5 ...> peer=127.0.0.1:4000" (reports) */
+static void describe_op(lua_State *L, task *t, void *on, int obj, int rec) {
+  (void)rec;
+  lsock *s = on;
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, t->wait->what);
+  if (obj) {
+    luaL_addchar(&b, ' ');
+    luaL_tolstring(L, obj, NULL);
+    luaL_addvalue(&b);
+  }
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  if (s->fd >= 0 && getpeername(s->fd, (struct sockaddr *)&ss, &len) == 0) {
+    luaL_addstring(&b, " peer=");
+    alua__add_sockaddr(&b, (struct sockaddr *)&ss, len);
+  }
+  luaL_pushresult(&b);
+}
+
+static const alua__waitclass wait_sock_read = {
+    .what = "socket read", .cancelled = op_cancelled, .slot = 2, .describe = describe_op};
+static const alua__waitclass wait_sock_write = {
+    .what = "socket write", .cancelled = op_cancelled, .slot = 2, .describe = describe_op};
 
 /* Parks the current task on the socket's list for the direction the
  * operation needs and registers the interest. Stack: [op, socket]. */

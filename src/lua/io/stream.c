@@ -548,7 +548,10 @@ static int overrun(lua_State *L, const char *msg, size_t consumed) {
 static int k_read(lua_State *L, int status, lua_KContext ctx);
 static void read_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx);
 
-static const alua__waitclass wait_read = {"StreamReader read", 0, read_cancelled};
+static void describe_wait(lua_State *L, task *t, void *on, int obj, int rec);
+
+static const alua__waitclass wait_read = {
+    .what = "StreamReader read", .cancelled = read_cancelled, .slot = 2, .describe = describe_wait};
 
 /* Tries the read of `kind` on the stack [op, core, n, sep]: returns its
  * result, raises, or parks the task until the buffer changes. `first` is
@@ -851,8 +854,22 @@ static int w_writelines(lua_State *L) {
 
 static int k_wop(lua_State *L, int status, lua_KContext ctx);
 
-static const alua__waitclass wait_drain = {"StreamWriter drain", 0, NULL};
-static const alua__waitclass wait_closed = {"StreamWriter wait_closed", 0, NULL};
+/* "StreamReader read peer=127.0.0.1:4000" (reports) */
+static void describe_wait(lua_State *L, task *t, void *on, int obj, int rec) {
+  (void)obj;
+  (void)rec;
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, t->wait->what);
+  describe(&b, L, on);
+  luaL_pushresult(&b);
+}
+
+static const alua__waitclass wait_drain = {.what = "StreamWriter drain", .slot = 2, .describe = describe_wait};
+static const alua__waitclass wait_closed = {.what = "StreamWriter wait_closed",
+                                           .slot = 2,
+                                           .never = ", which nothing will ever close",
+                                           .describe = describe_wait};
 
 /* drain / wait_closed on the stack [op, core]. */
 static int do_wop(lua_State *L, task *t, lstream *s, int kind, int first) {

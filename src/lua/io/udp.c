@@ -165,7 +165,7 @@ static void recv_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx) 
   watch(u, 0);
 }
 
-static const alua__waitclass wait_recv = {"DatagramEndpoint.recv", 0, recv_cancelled};
+static const alua__waitclass wait_recv = {.what = "DatagramEndpoint.recv", .cancelled = recv_cancelled, .slot = 2};
 
 /* recv on the stack [op, endpoint]: data, host, port; or parks. */
 static int do_recv(lua_State *L, task *t, ludp *u, int again) {

@@ -28,6 +28,7 @@
 #include <lualib.h>
 
 #include "lua/internal.h"
+#include "lua/observe/observe.h"
 
 /* Instructions between two looks at the abandoned flag of a running job. */
 #define HOOK_COUNT 1000
@@ -91,6 +92,8 @@ static void job_done(ac_callback *cb) {
 static int newfuture_p(lua_State *L) {
   lloop *lp = lua_touserdata(L, 1);
   alua__newfuture(L, lp);
+  /* reports: a task awaiting it waits for a worker thread */
+  alua__future_label(L, -1, "worker thread", 0);
   lua_pushinteger(L, alua__anchor(L, lp, -1));
   return 2;
 }
@@ -469,7 +472,13 @@ static future *submit_function(lua_State *L, lloop *lp, int fnidx, int nargs, co
            "cannot copy %s to a worker thread: only nil, booleans, numbers, strings and tables of those can be copied",
            why);
   }
-  return alua__executor_submit(L, lp, &j->job);
+  future *f = alua__executor_submit(L, lp, &j->job);
+  /* reports name the function: "worker thread running function <file:line>" */
+  alua__push_callable_desc(L, fnidx);
+  lua_pushfstring(L, "running %s", lua_tostring(L, -1));
+  alua__future_label(L, -3, "worker thread", -1);
+  lua_pop(L, 2);
+  return f;
 }
 
 /* loop:run_in_executor(nil, fn, ...): a future of fn(...)'s results, run on

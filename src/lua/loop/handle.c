@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "lua/internal.h"
+#include "lua/observe/observe.h"
 
 #define MT_HANDLE "asyncio.Handle"
 #define MT_TIMERHANDLE "asyncio.TimerHandle"
@@ -101,11 +102,11 @@ static void run_handle(ac_callback *cb) {
   /* only a threadsafe handle can be cancelled after being queued: it sits on
    * the core's posted list, which cancel() may not touch */
   if (!h->cancelled) {
-    uint64_t start = lp->debug ? ac_clock_ns() : 0;
+    uint64_t start = lp->observe ? alua__observe_callback_begin(lp) : 0;
     lua_pushcfunction(L, call_handle);
     lua_pushvalue(L, hidx);
     int status = alua__pcall_traced(L, 1, 0);
-    if (start) alua__debug_slow(L, lp, hidx, start);
+    if (start) alua__observe_callback_end(L, lp, hidx, start);
     if (status != LUA_OK) {
       lua_pushcfunction(L, report_failure);
       lua_pushvalue(L, hidx);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lua/internal.h"
+#include "lua/observe/observe.h"
 
 lloop *alua__checkloop(lua_State *L, int idx) { return luaL_checkudata(L, idx, MT_LOOP); }
 
@@ -57,6 +58,8 @@ static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
   /* cannot fail: no timer exists yet */
   if (virtual_time) ac_loop_set_virtual_time(&lp->core, 1);
   lp->debug = r->debug;
+  lp->slice = ALUA_NO_SLICE;
+  alua__observe_update(lp);
   lua_newtable(L);
   lp->ref_anchors = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_newtable(L);
@@ -211,22 +214,27 @@ static void report_unretrieved(lua_State *L, lloop *lp) {
  * progress: waiting any longer would hang forever. */
 int alua__loop_stuck(lloop *lp) { return !ac_loop_alive(&lp->core); }
 
-/* Runs passes until f is done (f NULL: until stop()); the loop must not be
- * running already. */
-static void run(lua_State *L, lloop *lp, future *f, int level) {
+/* Runs passes until the future at idx is done (idx 0: until stop()); the
+ * loop must not be running already. When nothing can ever complete the
+ * future, raises the deadlock report. */
+static void run(lua_State *L, lloop *lp, int idx, int level) {
   rt *r = lp->rt;
+  future *f = idx ? alua__tofuture(L, idx) : NULL;
   if (lp->closed) alua__error_at(L, level, "event loop is closed");
   if (lp->running) alua__error_at(L, level, "this event loop is already running");
   if (r->running) alua__error_at(L, level, "cannot run an event loop while another loop is running");
   lp->running = 1;
   lp->L = L;
   r->running = lp;
+  alua__observe_update(lp);
   const char *err = NULL;
   /* stop() checked after each pass: called before the run, it still lets
    * one pass run, as in asyncio */
   while (!f || f->state == FUT_PENDING) {
     if (f && alua__loop_stuck(lp)) {
-      err = "event loop stopped before the awaited future completed: nothing left can complete it (deadlock)";
+      /* stays on the stack until raised below */
+      alua__push_deadlock_report(L, lp, idx);
+      err = lua_tostring(L, -1);
       break;
     }
     int rc = ac_loop_run_once(&lp->core, 1);
@@ -235,6 +243,7 @@ static void run(lua_State *L, lloop *lp, future *f, int level) {
       break;
     }
     alua__interrupt_poll(L);
+    alua__observe_poll(L);
     if (lp->stopping) break;
   }
   lp->running = 0;
@@ -244,7 +253,10 @@ static void run(lua_State *L, lloop *lp, future *f, int level) {
   if (err) alua__error_at(L, level, "%s", err);
 }
 
-void alua__run_until(lua_State *L, lloop *lp, int idx, int level) { run(L, lp, alua__checkfuture(L, idx), level); }
+void alua__run_until(lua_State *L, lloop *lp, int idx, int level) {
+  alua__checkfuture(L, idx);
+  run(L, lp, lua_absindex(L, idx), level);
+}
 
 /* internals.finish_tasks(): at program end, runs the default loop until its
  * tasks are done or nothing can wake them, then closes it. */
@@ -257,23 +269,24 @@ static int l_finish_tasks(lua_State *L) {
   lp->running = 1;
   lp->L = L;
   r->running = lp;
+  alua__observe_update(lp);
   int rc = 0;
   while (lp->ntasks > 0 && !alua__loop_stuck(lp) && !lp->stopping) {
     rc = ac_loop_run_once(&lp->core, 1);
     if (rc < 0 && rc != -EINTR) break;
     rc = 0;
+    alua__observe_poll(L);
   }
+  int stuck = rc == 0 && lp->ntasks > 0 && alua__loop_stuck(lp);
+  /* the report reads the tasks as they wait: before the loop closes */
+  if (stuck) alua__push_deadlock_report(L, lp, 0);
   lp->running = 0;
   lp->stopping = 0;
   lp->L = NULL;
   r->running = NULL;
   if (rc < 0) return luaL_error(L, "event loop failed: %s", strerror(-rc));
-  if (lp->ntasks > 0) {
-    fprintf(stderr, "alua: %d task%s still waiting, but nothing can wake %s; exiting\n", lp->ntasks,
-            lp->ntasks == 1 ? " is" : "s are", lp->ntasks == 1 ? "it" : "them");
-    fflush(stderr);
-  }
   closeloop(L, lp);
+  if (stuck) return lua_error(L);
   return 0;
 }
 
@@ -300,14 +313,14 @@ static int l_run_until_complete(lua_State *L) {
   luaL_checkany(L, 2);
   lua_settop(L, 2);
   ensure_future(L, lp, 2);
-  run(L, lp, alua__tofuture(L, 2), 1);
+  run(L, lp, 2, 1);
   if (alua__tofuture(L, 2)->state == FUT_PENDING) return luaL_error(L, "event loop stopped before the future completed");
   return alua__future_push_result(L, 2);
 }
 
 static int l_run_forever(lua_State *L) {
   lloop *lp = alua__checkopen(L, 1);
-  run(L, lp, NULL, 1);
+  run(L, lp, 0, 1);
   return 0;
 }
 

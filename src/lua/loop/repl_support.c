@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lua/internal.h"
+#include "lua/observe/observe.h"
 #include "lua/loop/repl_support.h"
 
 /* Why process-wide statics: the prompt's readline callbacks and signal
@@ -20,12 +21,13 @@ static struct {
   void *ud;                  /* its argument */
   task *volatile stmt;       /* statement's task while it runs, else NULL */
   int stmt_ref;              /* registry ref of that task */
+  int deadlock_ref;          /* registry ref of the deadlock report that cancelled it */
   volatile sig_atomic_t interrupted; /* Ctrl+C cancelled the statement */
   volatile sig_atomic_t pending;     /* SIGINTs not acted on yet */
   int stopped;               /* a hook raised KeyboardInterrupt outside the statement */
   int sigint_installed;      /* our SIGINT handler is in place */
   struct sigaction previous; /* SIGINT disposition to restore */
-} S = {.loop_ref = LUA_NOREF, .stmt_ref = LUA_NOREF};
+} S = {.loop_ref = LUA_NOREF, .stmt_ref = LUA_NOREF, .deadlock_ref = LUA_NOREF};
 
 /* Runs f protected with the nargs values on top; on error leaves the
  * message on top and returns its status. */
@@ -178,6 +180,7 @@ void alua__repl_leave(lua_State *L) {
 int alua__repl_pass(lua_State *L, int may_block) {
   int rc = ac_loop_run_once(&S.lp->core, may_block);
   alua__interrupt_poll(L);
+  alua__observe_poll(L);
   S.lp->stopping = 0;
   return rc == -EINTR ? 0 : rc < 0 ? rc : 0;
 }
@@ -234,6 +237,8 @@ static void strip_suffix(lua_State *L, const char *s) {
   }
 }
 
+static int p_cancel(lua_State *L);
+
 /* Protected: the task at 1 is done; pushes its values, or raises. */
 static int p_values(lua_State *L) { return alua__future_push_result(L, 1); }
 
@@ -257,11 +262,32 @@ int alua__repl_result(lua_State *L, int *nvalues) {
   *nvalues = 0;
   task *t = S.stmt;
   if (!t) return ALUA_REPL_IDLE;
-  if (t->f.state == FUT_PENDING) return ALUA_REPL_RUNNING;
+  if (t->f.state == FUT_PENDING) {
+    /* nothing can ever wake the statement (the prompt does not read while
+     * it runs): report why and cancel it, so its cleanup runs */
+    if (S.deadlock_ref == LUA_NOREF && alua__loop_stuck(S.lp)) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, S.stmt_ref);
+      alua__push_deadlock_report(L, S.lp, -1);
+      S.deadlock_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+      if (protect(L, p_cancel, 1, 1) != LUA_OK) lua_pop(L, 1);
+      lua_pop(L, 1);
+    }
+    return ALUA_REPL_RUNNING;
+  }
   S.stmt = NULL;
   lua_rawgeti(L, LUA_REGISTRYINDEX, S.stmt_ref);
   luaL_unref(L, LUA_REGISTRYINDEX, S.stmt_ref);
   S.stmt_ref = LUA_NOREF;
+  if (S.deadlock_ref != LUA_NOREF && t->f.state == FUT_CANCELLED) {
+    lua_pop(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, S.deadlock_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, S.deadlock_ref);
+    S.deadlock_ref = LUA_NOREF;
+    *nvalues = 1;
+    return ALUA_REPL_ERROR;
+  }
+  luaL_unref(L, LUA_REGISTRYINDEX, S.deadlock_ref);
+  S.deadlock_ref = LUA_NOREF;
   if (t->f.state == FUT_CANCELLED && S.interrupted) {
     lua_pop(L, 1);
     return ALUA_REPL_INTERRUPTED;

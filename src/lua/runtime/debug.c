@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "lua/internal.h"
+#include "lua/observe/observe.h"
 
 /* A callback or step this long is reported (asyncio's slow_callback_duration). */
 #define SLOW_NS 100000000u
@@ -85,6 +86,7 @@ static int l_set_debug(lua_State *L) {
   lloop *lp = alua__checkloop(L, 1);
   luaL_checkany(L, 2);
   lp->debug = lua_toboolean(L, 2);
+  alua__observe_update(lp);
   return 0;
 }
 

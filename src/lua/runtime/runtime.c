@@ -6,6 +6,7 @@
 
 #include "alua.h"
 #include "lua/internal.h"
+#include "lua/observe/observe.h"
 #include "lua/runtime/load.h"
 #include "lua/runtime/program.h"
 #include "lua/runtime/embedded.h"
@@ -123,6 +124,7 @@ static const char *const lib_order[] = {
     "asyncio.taskgroup",
     "asyncio.streams",
     "asyncio.subprocess",
+    "asyncio.observe",
     NULL,
 };
 
@@ -144,6 +146,8 @@ static void (*const openers[])(lua_State *L, rt *r, int module, int internals) =
     alua__open_event,
     alua__open_interrupt,
     alua__open_io,
+    alua__open_observe,
+    alua__open_record,
     NULL,
 };
 

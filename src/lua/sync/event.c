@@ -21,7 +21,7 @@ static event *checkevent(lua_State *L, int idx) {
   return e;
 }
 
-static const alua__waitclass wait_event = {"Event", 0, NULL};
+static const alua__waitclass wait_event = {.what = "Event", .slot = 2, .never = ", which no task will ever set"};
 
 static int k_wait(lua_State *L, int status, lua_KContext ctx) {
   alua__resumed(L, ctx);

@@ -31,6 +31,11 @@ typedef struct permits {
   lua_Integer value; /* permits free now */
   lua_Integer bound; /* BoundedSemaphore: the initial value, which release may not pass */
   ac_list waiters;   /* tasks parked in acquire, first come first */
+  /* The task that took the last permit (a Lock's holder), NULL once it is
+   * back in the pool. Only compared with live tasks, never dereferenced:
+   * the holder may have finished and been collected since. */
+  task *owner;
+  int owner_id;      /* its id, which tells a reused address apart */
   uint8_t kind;      /* P_LOCK, P_SEMAPHORE or P_BOUNDED */
 } permits;
 
@@ -45,7 +50,15 @@ static int islocked(const permits *p) { return p->value == 0 || !ac_list_empty(&
 
 /* Gives one permit back: to the first parked task, or to the pool. */
 static void hand_on(permits *p) {
-  if (!alua__wake_first(&p->waiters)) p->value++;
+  if (ac_list_empty(&p->waiters)) {
+    p->value++;
+    p->owner = NULL;
+    return;
+  }
+  task *t = ac_container_of(p->waiters.next, task, step.link);
+  p->owner = t;
+  p->owner_id = t->id;
+  alua__wake_first(&p->waiters);
 }
 
 /* Releases one permit of the object at idx, or raises on misuse. */
@@ -62,8 +75,47 @@ static void acquire_cancelled(lua_State *L, void *on, int woken, lua_KContext ct
   if (woken) hand_on(on);
 }
 
-static const alua__waitclass wait_lock = {"Lock", 0, acquire_cancelled};
-static const alua__waitclass wait_semaphore = {"Semaphore", 0, acquire_cancelled};
+/* "Lock <Lock locked waiters=1> (held by Task 'b')"; the holder goes to
+ * the record for the deadlock report. */
+static void describe_acquire(lua_State *L, task *t, void *on, int obj, int rec) {
+  permits *p = on;
+  lua_pushstring(L, kind_names[p->kind]);
+  if (obj) {
+    luaL_tolstring(L, obj, NULL);
+    lua_pushfstring(L, "%s %s", lua_tostring(L, -2), lua_tostring(L, -1));
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+  }
+  if (p->kind != P_LOCK || !p->owner) return;
+  lloop *lp = t->f.loop;
+  for (ac_list *it = lp->tasks.next; it != &lp->tasks; it = it->next) {
+    task *o = ac_container_of(it, task, link);
+    if (o != p->owner || o->id != p->owner_id) continue;
+    alua__push_anchored(L, lp, o->f.anchor);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, rec, "holder");
+    alua__task_pushname(L, -1);
+    lua_pushfstring(L, "%s (held by Task '%s')", lua_tostring(L, -3), lua_tostring(L, -1));
+    lua_replace(L, -4);
+    lua_pop(L, 2);
+    return;
+  }
+  lua_pushfstring(L, "%s (held by task #%d, which ended without releasing it)", lua_tostring(L, -1), p->owner_id);
+  lua_remove(L, -2);
+  lua_pushliteral(L, "");
+  lua_setfield(L, rec, "never");
+}
+
+static const alua__waitclass wait_lock = {.what = "Lock",
+                                         .cancelled = acquire_cancelled,
+                                         .slot = 2,
+                                         .never = ", which no task will ever release",
+                                         .describe = describe_acquire};
+static const alua__waitclass wait_semaphore = {.what = "Semaphore",
+                                              .cancelled = acquire_cancelled,
+                                              .slot = 2,
+                                              .never = ", which no task will ever release",
+                                              .describe = describe_acquire};
 
 /* Continuation of a parked acquire: stack [op, lock]. Being woken means the
  * permit was handed over already. */
@@ -80,6 +132,8 @@ static int acquire_await(lua_State *L) {
   permits *p = lua_touserdata(L, 2);
   if (!islocked(p)) {
     p->value--;
+    p->owner = t;
+    p->owner_id = t->id;
     lua_getiuservalue(L, 2, PUV_GUARD);
     return 1;
   }
@@ -154,6 +208,8 @@ static int newpermits(lua_State *L, int kind, lua_Integer value) {
   int pidx = lua_gettop(L);
   p->value = p->bound = value;
   ac_list_init(&p->waiters);
+  p->owner = NULL;
+  p->owner_id = 0;
   p->kind = (uint8_t)kind;
   luaL_setmetatable(L, kind_mts[kind]);
   alua__newop(L, pidx, 0, 1, MT_ACQUIRE);

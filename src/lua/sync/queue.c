@@ -215,9 +215,12 @@ static void put_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx) {
   if (woken && !isfull(q) && !q->shutdown) alua__wake_first(&q->putters);
 }
 
-static const alua__waitclass wait_get = {"Queue.get", 0, get_cancelled};
-static const alua__waitclass wait_put = {"Queue.put", 0, put_cancelled};
-static const alua__waitclass wait_join = {"Queue.join", 0, NULL};
+static const alua__waitclass wait_get = {
+    .what = "Queue.get", .cancelled = get_cancelled, .slot = 2, .never = ", which no task will ever feed"};
+static const alua__waitclass wait_put = {
+    .what = "Queue.put", .cancelled = put_cancelled, .slot = 2, .never = ", from which no task will ever take"};
+static const alua__waitclass wait_join = {
+    .what = "Queue.join", .slot = 2, .never = ", whose items no task will ever mark done"};
 
 /* The shared end of get: stack [op, queue]. `again` is set for a woken
  * task that found nothing: it keeps its place at the front. */

@@ -1,8 +1,10 @@
 /* await for everything that is not a coroutine object (those run inline, see
  * lib/asyncio/core.lua), and asyncio.sleep. */
 #include <math.h>
+#include <stdio.h>
 
 #include "lua/internal.h"
+#include "lua/observe/observe.h"
 
 /* A sleep awaitable: the delay, and the values to return as uservalues. */
 typedef struct sleeper {
@@ -20,9 +22,29 @@ task *alua__current_task(lua_State *L, rt *r) {
 
 /* Waiting for a future, a task or a gather: cancelling the waiting task
  * cancels what it awaits (the cancellation comes back through it). */
-static const alua__waitclass wait_future = {"future", 1, NULL};
+static const alua__waitclass wait_future = {.what = "future",
+                                           .forwards_cancel = 1,
+                                           .slot = 1,
+                                           .never = ", which nothing will ever complete",
+                                           .describe = alua__describe_future};
+
+/* "sleep 2s (until 3.5)": the delay and the loop time it ends. */
+static void describe_sleep(lua_State *L, task *t, void *on, int obj, int rec) {
+  (void)on;
+  (void)rec;
+  lua_Number d = obj ? ((sleeper *)lua_touserdata(L, obj))->delay : 0;
+  if (d == HUGE_VAL) {
+    lua_pushliteral(L, "sleep forever");
+  } else {
+    char buf[96];
+    snprintf(buf, sizeof buf, "sleep %gs (until %.3f)", (double)d, (double)t->since / 1e9 + (double)d);
+    lua_pushstring(L, buf);
+  }
+}
+
 /* A sleep: the task's own timer (or the ready queue, for sleep(0)). */
-static const alua__waitclass wait_sleep = {"sleep", 0, NULL};
+static const alua__waitclass wait_sleep = {
+    .what = "sleep", .slot = 1, .never = ", which never ends", .describe = describe_sleep};
 
 /* Continuation of an await on a future at stack index 1. */
 static int k_future(lua_State *L, int status, lua_KContext ctx) {
@@ -89,6 +111,7 @@ static int l_await(lua_State *L) {
     task *t = alua__current_task(L, r);
     ac_loop *core = &t->f.loop->core;
     if (s->delay <= 0) {
+      t->woken = ALUA_NO_SLICE;
       ac_loop_enqueue(core, &t->step);
     } else if (s->delay != HUGE_VAL) {
       uint64_t now = ac_loop_update_time(core);

@@ -47,7 +47,10 @@ typedef struct cbnode {
 } cbnode;
 
 /* Moves every waiter of f to the ready queue (f just left pending). */
-static void wake_waiters(future *f) { ac_loop_enqueue_all(&f->loop->core, &f->waiters); }
+static void wake_waiters(future *f) {
+  f->done_by = f->loop->slice;
+  ac_loop_enqueue_all(&f->loop->core, &f->waiters);
+}
 
 void alua__future_set_result(lua_State *L, int idx, int n) {
   idx = lua_absindex(L, idx);
@@ -262,7 +265,10 @@ static void run_cbnode(ac_callback *cb) {
   alua__push_anchored(L, lp, n->fnref);
   alua__push_anchored(L, lp, f->anchor);
   uint64_t start = lp->debug ? ac_clock_ns() : 0; /* debug mode: slow callbacks */
+  /* what the callback wakes was woken by whoever completed f (traces) */
+  lp->slice = f->done_by;
   int status = alua__pcall_traced(L, 1, 0);
+  lp->slice = ALUA_NO_SLICE;
   if (start) {
     alua__push_anchored(L, lp, n->fnref);
     alua__debug_slow(L, lp, -1, start);

@@ -61,6 +61,8 @@ static void child_done(ac_callback *cb) {
     lua_pushnil(L);
   }
   int value = lua_gettop(L);
+  /* the gather completes because the child did (traces) */
+  lp->slice = c->done_by;
 
   if (g->f.state == FUT_PENDING) {
     if (status == 2 && g->cancel_requested && !g->return_exceptions) {
@@ -84,6 +86,7 @@ static void child_done(ac_callback *cb) {
       }
     }
   }
+  lp->slice = ALUA_NO_SLICE;
   if (g->remaining == 0) {
     int ref = g->noderef;
     g->noderef = LUA_NOREF;
@@ -189,6 +192,8 @@ static int l_gather(lua_State *L) {
   (void)loopidx;
   return 1;
 }
+
+void alua__gather_push_children(lua_State *L, int idx) { lua_getiuservalue(L, idx, GATHER_UV_CHILDREN); }
 
 static int g_tostring(lua_State *L) {
   future *f = alua__tofuture(L, 1);

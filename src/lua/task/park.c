@@ -1,11 +1,13 @@
 /* Parking: the one way every wait of the module suspends a task and the one
- * rule that ends it (see internal.h). The wait record (class and object) is
- * what reports of what a task waits on read; keeping it costs two stores. */
+ * rule that ends it (see internal.h). The wait record (class, object, loop
+ * time) is what reports of what a task waits on read (src/lua/observe/);
+ * keeping it costs three stores. */
 #include "lua/internal.h"
 
 static int suspend(lua_State *L, task *t, const alua__waitclass *wc, void *on, lua_KContext ctx, lua_KFunction k) {
   t->wait = wc;
   t->wait_on = on;
+  t->since = ac_loop_now(&t->f.loop->core);
   t->suspended = 1;
   /* A task that cancelled itself (or was cancelled while running) must not
    * wait: its step runs again at once and k raises CancelledError. */
@@ -43,8 +45,9 @@ int alua__wake_first(ac_list *waiters) {
   ac_list *n = ac_list_pop_front(waiters);
   if (!n) return 0;
   task *t = ac_container_of(n, task, step.link);
-  t->woken = 1;
-  ac_loop_enqueue(&t->f.loop->core, &t->step);
+  lloop *lp = t->f.loop;
+  t->woken = lp->slice;
+  ac_loop_enqueue(&lp->core, &t->step);
   return 1;
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/clock.h"
 #include "lua/internal.h"
+#include "lua/observe/observe.h"
 
 /* Threads kept for reuse per loop; beyond this, finished threads are left to
  * the collector. */
@@ -26,6 +27,7 @@ static void step(ac_callback *cb);
 
 static void timer_fired(ac_timer *tm) {
   task *t = ac_container_of(tm, task, timer);
+  t->woken = ALUA_NO_SLICE;
   ac_loop_enqueue(&t->f.loop->core, &t->step);
 }
 
@@ -52,8 +54,11 @@ task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs) {
   t->co = NULL;
   t->wait = NULL;
   t->wait_on = NULL;
+  t->since = 0;
   t->cancel_requests = 0;
-  t->must_cancel = t->resume = t->suspended = t->woken = 0;
+  t->must_cancel = t->resume = t->suspended = 0;
+  t->woken = lp->slice; /* its first step: its creator's doing */
+  memset(&t->stats, 0, sizeof t->stats);
   t->id = ++r->next_task_id;
   luaL_setmetatable(L, MT_TASK);
   if (!c && alua__iscoroutinefunction(L, idx)) {
@@ -118,8 +123,7 @@ static void finished(task *t) {
   t->co = NULL;
 }
 
-/* Pushes the task's name. */
-static void pushname(lua_State *L, int tidx) {
+void alua__task_pushname(lua_State *L, int tidx) {
   if (lua_getiuservalue(L, tidx, TASK_UV_NAME) == LUA_TSTRING) return;
   lua_pop(L, 1);
   lua_pushfstring(L, "Task-%d", ((task *)lua_touserdata(L, tidx))->id);
@@ -144,7 +148,7 @@ static void failed(lua_State *L, task *t, int tidx) {
       }
       lua_pop(L, 1);
     }
-    pushname(L, tidx);
+    alua__task_pushname(L, tidx);
     alua__chain_add(L, r, err, lua_tostring(L, -1), lua_tostring(L, tb));
     lua_pop(L, 1);
     lua_pushvalue(L, err);
@@ -257,7 +261,8 @@ static void step(ac_callback *cb) {
   r->current = t;
   t->suspended = 0;
   int nres;
-  uint64_t start = lp->debug ? ac_clock_ns() : 0; /* debug mode: slow steps */
+  /* debug mode, accounting, recording: the one test while they are off */
+  uint64_t start = lp->observe ? alua__observe_step_begin(lp, t) : 0;
   int status = lua_resume(co, L, nargs, &nres);
   r->current = prev;
   t->woken = 0;
@@ -293,7 +298,7 @@ static void step(ac_callback *cb) {
   } else {
     failed_raw(L, t, tidx, co);
   }
-  if (start) alua__debug_slow(L, lp, tidx, start);
+  if (start) alua__observe_step_end(L, lp, t, tidx, start);
   lua_settop(L, top);
 }
 
@@ -349,7 +354,7 @@ static int t_uncancel(lua_State *L) {
 
 static int t_get_name(lua_State *L) {
   checktask(L, 1);
-  pushname(L, 1);
+  alua__task_pushname(L, 1);
   return 1;
 }
 
@@ -374,7 +379,7 @@ static int t_tostring(lua_State *L) {
   luaL_addstring(&b, t->f.state == FUT_PENDING ? "<Task pending name='"
                      : t->f.state == FUT_CANCELLED ? "<Task cancelled name='"
                                                    : "<Task finished name='");
-  pushname(L, 1);
+  alua__task_pushname(L, 1);
   luaL_addvalue(&b);
   luaL_addchar(&b, '\'');
   if (t->f.state == FUT_PENDING) {
