@@ -65,6 +65,10 @@ define("IsADirectoryError", OSError)
 define("NotADirectoryError", OSError)
 define("PermissionError", OSError)
 define("ProcessLookupError", OSError)
+-- TLS failures (handshake, certificate verification), an OSError as in
+-- Python (errno EPROTO, strerror = reason): fields reason, and verify_code
+-- / verify_message when the peer's certificate was refused.
+define("SSLError", OSError)
 define("ExceptionGroup", nil, {
   __tostring = function(e)
     local n = e.exceptions and #e.exceptions or 0
