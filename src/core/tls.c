@@ -374,6 +374,11 @@ const char *ac_tls_verify_message(const ac_tls *t) {
   return v ? F.X509_verify_cert_error_string(v) : NULL;
 }
 
+const char *ac_tls_verify_string(long code) {
+  if (ensure_loaded(NULL, 0) < 0) return NULL;
+  return F.X509_verify_cert_error_string(code);
+}
+
 const char *ac_tls_version(const ac_tls *t) { return F.SSL_get_version(t->ssl); }
 
 const char *ac_tls_cipher(const ac_tls *t, int *bits) {

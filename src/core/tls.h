@@ -84,6 +84,10 @@ const char *ac_tls_error(const ac_tls *t);
 long ac_tls_verify_code(const ac_tls *t);
 const char *ac_tls_verify_message(const ac_tls *t);
 
+/* OpenSSL's text for a certificate check's failure code (X509_V_ERR_*,
+ * as other TLS users report it), or NULL when libssl cannot be loaded. */
+const char *ac_tls_verify_string(long code);
+
 /* After the handshake: the protocol ("TLSv1.3"), the cipher suite and its
  * secret bits, the protocol ALPN chose (NULL when none; *len bytes). */
 const char *ac_tls_version(const ac_tls *t);

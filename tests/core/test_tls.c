@@ -201,7 +201,10 @@ static void expect_verify_failure(const char *cert, const char *host, long code,
 
 Test(tls, self_signed) { expect_verify_failure("selfsigned", "localhost", 18, "certificate verify failed: self-signed certificate"); }
 
-Test(tls, expired) { expect_verify_failure("expired", "localhost", 10, "certificate verify failed: certificate has expired"); }
+Test(tls, expired) {
+  expect_verify_failure("expired", "localhost", 10, "certificate verify failed: certificate has expired");
+  cr_assert_str_eq(ac_tls_verify_string(10), "certificate has expired");
+}
 
 Test(tls, wrong_host) { expect_verify_failure("wronghost", "localhost", 62, "certificate verify failed: hostname mismatch"); }
 
