@@ -65,6 +65,14 @@ define("IsADirectoryError", OSError)
 define("NotADirectoryError", OSError)
 define("PermissionError", OSError)
 define("ProcessLookupError", OSError)
+-- TLS failures (handshake, certificate verification), an OSError as in
+-- Python (errno EPROTO, strerror = reason): fields reason, and verify_code
+-- / verify_message when the peer's certificate was refused.
+define("SSLError", OSError)
+-- HTTP failures that are not the network's (a malformed or truncated
+-- response, too many redirects, raise_for_status): fields url, method, and
+-- reason, status or curl_code.
+define("HTTPError")
 define("ExceptionGroup", nil, {
   __tostring = function(e)
     local n = e.exceptions and #e.exceptions or 0

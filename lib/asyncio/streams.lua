@@ -87,6 +87,74 @@ local function resolve(host, port, family, socktype, fname)
 end
 
 -- ----------------------------------------------------------------------
+-- TLS (src/lua/io/tls.c): contexts and handshakes
+
+local tls_context, tls_wrap = I.tls_context, I.tls_wrap
+
+-- Contexts made from option tables, kept while the table lives: a program
+-- that passes the same table for every connection loads its certificates
+-- once. [table] = {[false] = client context, [true] = server context}.
+local contexts = setmetatable({}, {__mode = "k"})
+local default_client -- the context of tls = true
+
+local function context_for(tls, server, fname)
+  if tls == true and not server then
+    default_client = default_client or tls_context(true, false, fname)
+    return default_client
+  end
+  if type(tls) ~= "table" then return tls_context(tls, server, fname) end -- raises
+  local per = contexts[tls]
+  if not per then
+    per = {}
+    contexts[tls] = per
+  end
+  local ctx = per[server]
+  if not ctx then
+    ctx = tls_context(tls, server, fname)
+    per[server] = ctx
+  end
+  return ctx
+end
+
+-- Runs the TLS handshake on writer's stream within the handshake timeout
+-- (default 60 s). On failure the connection is aborted and the error
+-- raised: SSLError, an OS error, TimeoutError or CancelledError.
+local function handshake(writer, ctx, hostname, peer, timeout, fname)
+  local scope
+  local ok, err = pcall(function()
+    scope = M.timeout(timeout or 60)
+    local _ <close> = scope
+    await(tls_wrap(writer, ctx, hostname, peer, fname))
+  end)
+  if ok then return end
+  writer:abort()
+  if scope and scope:expired() and iserror(err, M.TimeoutError) then
+    err = M.TimeoutError(format("%s: TLS handshake with %s timed out after %g s", fname, peer, timeout or 60))
+  end
+  error(err, 0)
+end
+
+-- "host:port" or "[v6]:port" for messages.
+local function peer_name(host, port)
+  if host and host:find(":", 1, true) then host = "[" .. host .. "]" end
+  return tostring(host) .. (port and ":" .. port or "")
+end
+
+-- writer:start_tls(opts): upgrades the connection to TLS in place (the
+-- reader and writer go on reading and writing plaintext). opts: the client
+-- options of open_connection's tls (server_hostname defaults to the peer's
+-- address), or with server_side = true those of start_server's tls. Bytes
+-- already received are taken as the start of the handshake.
+I.StreamWriter.start_tls = async(function(self, opts)
+  if type(opts) ~= "table" and opts ~= true then argerror(1, "start_tls", "option table expected, got " .. type(opts)) end
+  local server = type(opts) == "table" and opts.server_side == true
+  local ctx = context_for(opts, server, "start_tls")
+  local host, port = self:get_extra_info("peername")
+  local hostname = not server and (type(opts) == "table" and opts.server_hostname or host) or nil
+  handshake(self, ctx, hostname, peer_name(host, port), type(opts) == "table" and opts.handshake_timeout or nil, "start_tls")
+end, "start_tls")
+
+-- ----------------------------------------------------------------------
 -- Connections
 
 local stream_from_socket = I.stream_from_socket
@@ -120,22 +188,35 @@ local function with_connect_timeout(opts, fn, ...)
   return fn(...)
 end
 
-local function open_connection(host, port, opts)
-  if opts.sock then return stream_from_socket(opts.sock, opts) end
-  local infos = resolve(host, port, opts.family, "stream", "open_connection")
-  return connect_any(infos, opts, "open_connection")
+local function open_connection(host, port, opts, ctx)
+  local reader, writer
+  if opts.sock then
+    reader, writer = stream_from_socket(opts.sock, opts)
+  else
+    local infos = resolve(host, port, opts.family, "stream", "open_connection")
+    reader, writer = connect_any(infos, opts, "open_connection")
+  end
+  if ctx then
+    local tls = opts.tls
+    local hostname = type(tls) == "table" and tls.server_hostname or host
+    local peer = host and peer_name(host, port) or peer_name(writer:get_extra_info("peername"))
+    handshake(writer, ctx, hostname, peer, type(tls) == "table" and tls.handshake_timeout or nil, "open_connection")
+  end
+  return reader, writer
 end
 
 -- asyncio.open_connection(host, port [, opts]): reader, writer of a TCP
 -- connection. opts: limit, read_timeout, connect_timeout, high_water,
--- low_water, family, sock (an already connected asyncio.socket).
+-- low_water, family, sock (an already connected asyncio.socket), tls (true
+-- or an option table: TLS on the connection; see start_tls).
 M.open_connection = async(function(host, port, opts)
   opts = check_opts(opts, 3, "open_connection")
   if not opts.sock then
     if type(host) ~= "string" then argerror(1, "open_connection", "host string expected, got " .. type(host)) end
     port = check_port(port, 2, "open_connection")
   end
-  return with_connect_timeout(opts, open_connection, host, port, opts)
+  local ctx = opts.tls ~= nil and opts.tls ~= false and context_for(opts.tls, false, "open_connection") or nil
+  return with_connect_timeout(opts, open_connection, host, port, opts, ctx)
 end, "open_connection")
 
 local function open_unix(path, opts)
@@ -194,15 +275,36 @@ local function check_handler(handler, fname)
   end
 end
 
+-- The dispatcher of a TLS server: the handshake first (a client that fails
+-- it costs only its own connection, and is not reported), then the handler.
+local function tls_dispatch(ctx, timeout)
+  return function(server, handler, reader, writer)
+    local ok, err = pcall(handshake, writer, ctx, nil, peer_name(writer:get_extra_info("peername")), timeout, "start_server")
+    if not ok then
+      I.server_conn_done(server)
+      if iserror(err, M.CancelledError) then error(err, 0) end
+      return
+    end
+    return I.serve_client(server, handler, reader, writer)
+  end
+end
+
 -- asyncio.start_server(handler, host, port [, opts]): a server calling
 -- handler(reader, writer) in a new task per connection. host nil or "":
 -- every interface; a list of hosts: each of them. opts: backlog,
 -- reuse_address (default true), reuse_port, family, start_serving (default
--- true), accept_retry_delay, sock (a bound socket), and the stream options
--- of accepted connections (limit, read_timeout, high_water, low_water).
+-- true), accept_retry_delay, sock (a bound socket), tls ({cert =, key =}:
+-- each connection's TLS handshake runs before the handler), and the stream
+-- options of accepted connections (limit, read_timeout, high_water,
+-- low_water).
 M.start_server = async(function(handler, host, port, opts)
   check_handler(handler, "start_server")
   opts = check_opts(opts, 4, "start_server")
+  local dispatch = I.serve_client
+  if opts.tls ~= nil and opts.tls ~= false then
+    dispatch = tls_dispatch(context_for(opts.tls, true, "start_server"),
+      type(opts.tls) == "table" and opts.tls.handshake_timeout or nil)
+  end
   local specs = {}
   if opts.sock then
     specs[1] = {sock = opts.sock}
@@ -217,7 +319,7 @@ M.start_server = async(function(handler, host, port, opts)
       end
     end
   end
-  return I.server_new(handler, I.serve_client, specs, opts)
+  return I.server_new(handler, dispatch, specs, opts)
 end, "start_server")
 
 -- asyncio.start_unix_server(handler, path [, opts]): the same on a Unix

@@ -501,4 +501,7 @@ void alua__open_debug(lua_State *L, rt *r, int module, int internals);
 /* -- io.c: streams, servers, UDP, sockets, processes, files, DNS (see io.h) -- */
 void alua__open_io(lua_State *L, rt *r, int module, int internals);
 
+/* -- http/http.c: the HTTP client's C half (curl multi handles, transfers) -- */
+void alua__open_http(lua_State *L, rt *r, int module, int internals);
+
 #endif

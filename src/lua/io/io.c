@@ -1,5 +1,6 @@
-/* Opens the network, process and file bindings (SPEC 2.9) in one step, so
- * the runtime's list of openers needs a single entry for all of them. */
+/* Opens the network, process and file bindings (SPEC 2.9, and TLS of
+ * 2.10) in one step, so the runtime's list of openers needs a single entry
+ * for all of them. */
 #include "lua/io/io.h"
 
 void alua__open_io(lua_State *L, rt *r, int module, int internals) {
@@ -10,4 +11,5 @@ void alua__open_io(lua_State *L, rt *r, int module, int internals) {
   alua__open_process(L, r, module, internals);
   alua__open_file(L, r, module, internals);
   alua__open_dns(L, r, module, internals);
+  alua__open_tls(L, r, module, internals);
 }

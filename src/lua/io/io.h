@@ -68,11 +68,61 @@ enum { STREAM_READ = 1, STREAM_WRITE = 2, STREAM_SOCKET = 4 };
 void alua__stream_new(lua_State *L, lloop *lp, int fd, int kinds, const alua__stream_opts *o, int sockidx);
 void alua__open_stream(lua_State *L, rt *r, int module, int internals);
 
+/* -- stream filters (stream.c): TLS (tls.c) sits between a stream's
+ * buffers and its socket -- */
+typedef struct lstream lstream;
+typedef struct alua__filter alua__filter;
+
+/* decode's result when the peer ended the session cleanly. */
+#define ALUA__FILTER_EOF 1
+
+typedef struct alua__filter_ops {
+  const char *name; /* the protocol, in messages: "TLS" */
+  /* n wire bytes arrived at p (n may be 0: make what progress there is):
+   * appends the plaintext they complete to `plain` and what the protocol
+   * must send to `wire`. p may point into plain's free space: consume it
+   * before appending. Returns 0, ALUA__FILTER_EOF, or a negative errno
+   * (-EPROTO: a failure push_error can describe). */
+  int (*decode)(alua__filter *f, const char *p, size_t n, ac_buf *plain, ac_buf *wire);
+  /* Appends the wire form of n plaintext bytes to wire; 0 or a negative
+   * errno. Called only once ready. */
+  int (*encode)(alua__filter *f, const char *p, size_t n, ac_buf *wire);
+  /* True once the handshake is complete. */
+  int (*ready)(alua__filter *f);
+  /* The writer closes: appends the goodbye (TLS close_notify) to wire. */
+  void (*close)(alua__filter *f, ac_buf *wire);
+  /* Pushes the error object of the filter's failure, or of the peer
+   * leaving during the handshake, with a message naming fname. */
+  void (*push_error)(alua__filter *f, lua_State *L, const char *fname);
+  /* get_extra_info(name): pushes the values and returns their count, or 0
+   * for a name it does not know. */
+  int (*extra_info)(alua__filter *f, lua_State *L, const char *name);
+  void (*free)(alua__filter *f);
+} alua__filter_ops;
+
+struct alua__filter {
+  const alua__filter_ops *ops;
+};
+
+/* The stream of the writer at idx, checked for a new filter: open, no
+ * filter yet, a socket, nobody reading, nothing queued for writing.
+ * Raises naming fname otherwise. */
+lstream *alua__stream_check_plain(lua_State *L, int idx, const char *fname);
+/* Puts f on s (the stream of the writer at widx, checked as above), which
+ * owns it from now on: the bytes already received are f's first input, and
+ * what f sends first (a client's hello) goes out. */
+void alua__stream_set_filter(lua_State *L, int widx, lstream *s, alua__filter *f);
+/* Pushes an awaitable that returns once the filter of the writer at widx
+ * is ready, or raises its failure (or the connection's) naming fname.
+ * read_timeout applies; cancelling it leaves the handshake unfinished. */
+void alua__stream_push_ready(lua_State *L, int widx, const char *fname);
+
 /* -- server.c, udp.c, process.c, file.c, dns.c -- */
 void alua__open_server(lua_State *L, rt *r, int module, int internals);
 void alua__open_udp(lua_State *L, rt *r, int module, int internals);
 void alua__open_process(lua_State *L, rt *r, int module, int internals);
 void alua__open_file(lua_State *L, rt *r, int module, int internals);
 void alua__open_dns(lua_State *L, rt *r, int module, int internals);
+void alua__open_tls(lua_State *L, rt *r, int module, int internals);
 
 #endif

@@ -28,6 +28,13 @@
  * leaves every byte it had not returned in the buffer and a cancelled drain
  * leaves the queued data flowing. Nothing is lost, nothing is corrupt.
  *
+ * Filters. A stream may carry a filter between its buffers and the
+ * descriptor (TLS, installed by writer:start_tls in tls.c): then rbuf holds
+ * what the filter decoded, wbuf what it encoded, and the paths above are
+ * the same, so reads, drains, flow control, timeouts and cancellation
+ * behave exactly as on a plain stream. The filter's failures raise its own
+ * errors (SSLError) instead of the OS's.
+ *
  * Operations: reader:read(n) and the others return an operation object
  * whose await does the work (waiters.c explains the pattern). Each reader
  * and writer keeps one of each kind and hands it out again once awaited, so
@@ -62,7 +69,7 @@ enum { RUV_CORE = 1, RUV_OP, RUV_N = RUV_OP };
 enum { WUV_CORE = 1, WUV_DRAIN, WUV_CLOSED, WUV_N = WUV_CLOSED };
 enum { OUV_CORE = 1, OUV_SEP, OUV_N = OUV_SEP };
 
-typedef struct lstream {
+struct lstream {
   lloop *lp;           /* loop the stream belongs to */
   ac_io io;            /* watcher of the descriptor; io.fd is -1 once closed */
   ac_buf rbuf;         /* received, not yet read */
@@ -74,6 +81,7 @@ typedef struct lstream {
   uint64_t deadline;   /* when the read in progress times out */
   alua__stream_opts o;  /* limit, water marks, read timeout */
   lsock *view;         /* socket object of get_extra_info("socket"), or NULL */
+  alua__filter *filter; /* between the buffers and the descriptor (TLS), or NULL */
   int err;             /* errno that broke the connection (sticky), or 0 */
   int anchor;          /* ref in the loop while wbuf holds data, or LUA_NOREF */
   uint8_t readable;    /* the descriptor is read (socket, read end of a pipe) */
@@ -86,7 +94,8 @@ typedef struct lstream {
   uint8_t eof_pending; /* write_eof was called: shut the write side once wbuf empties */
   uint8_t wshut;       /* the write side is shut (write_eof done) */
   uint8_t closing;     /* close() was called */
-} lstream;
+  uint8_t ferr;        /* err is the filter's failure (it says why) */
+};
 
 /* A reader or a writer: the core they share. */
 typedef struct side {
@@ -95,8 +104,8 @@ typedef struct side {
 
 /* A reader operation; the parameters move to the awaiting task's stack when
  * it is awaited, so the object can be handed out again at once. */
-enum { R_READ, R_READLINE, R_READEXACTLY, R_READUNTIL };
-static const char *const rop_names[] = {"read", "readline", "readexactly", "readuntil"};
+enum { R_READ, R_READLINE, R_READEXACTLY, R_READUNTIL, R_READY };
+static const char *const rop_names[] = {"read", "readline", "readexactly", "readuntil", "start_tls"};
 
 typedef struct rop {
   uint8_t kind;  /* R_* */
@@ -297,6 +306,23 @@ static void maybe_resume(lstream *s) {
   }
 }
 
+/* Hands n wire bytes at p to the filter: the plaintext they complete goes
+ * to rbuf, what the protocol answers is sent. p may point into rbuf's free
+ * space (decode consumes it before it appends). */
+static void filter_input(lstream *s, const char *p, size_t n, lua_State *L) {
+  size_t queued = ac_buf_len(&s->wbuf);
+  int rc = s->filter->ops->decode(s->filter, p, n, &s->rbuf, &s->wbuf);
+  /* replies go out first, so that a failure's alert reaches the peer */
+  if (ac_buf_len(&s->wbuf) > queued && !s->err && s->io.fd >= 0) flush(s, L);
+  if (rc == ALUA__FILTER_EOF) {
+    s->eof = 1;
+    update_interest(s);
+  } else if (rc < 0 && !s->err) {
+    s->ferr = rc != -ENOMEM;
+    fail(s, -rc, L);
+  }
+}
+
 /* Reads what the descriptor has into rbuf and wakes the reader. */
 static void fill(lstream *s) {
   if (ac_buf_reserve(&s->rbuf, READ_CHUNK) < 0) {
@@ -311,7 +337,8 @@ static void fill(lstream *s) {
   if (s->is_sock) n = recv(s->io.fd, ac_buf_tail(&s->rbuf), want, 0);
   else n = read(s->io.fd, ac_buf_tail(&s->rbuf), want);
   if (n > 0) {
-    ac_buf_commit(&s->rbuf, (size_t)n);
+    if (s->filter) filter_input(s, ac_buf_tail(&s->rbuf), (size_t)n, NULL);
+    else ac_buf_commit(&s->rbuf, (size_t)n);
     alua__wake_first(&s->readers);
     maybe_pause(s);
     return;
@@ -353,9 +380,29 @@ static void anchor(lua_State *L, lstream *s, int sideidx) {
   lua_pop(L, 1);
 }
 
+/* stream_write through the filter: what it encodes is queued and sent.
+ * Out of line, so the plain path stays as short as it was. */
+static __attribute__((noinline)) void filter_write(lua_State *L, lstream *s, int sideidx, const char *p, size_t n) {
+  int direct = ac_buf_len(&s->wbuf) == 0;
+  int rc = s->filter->ops->encode(s->filter, p, n, &s->wbuf);
+  if (rc == -ENOMEM) luaL_error(L, "write: not enough memory");
+  if (rc < 0) {
+    s->ferr = 1;
+    fail(s, -rc, L);
+    return;
+  }
+  anchor(L, s, sideidx);
+  if (direct) flush(s, L);
+  else update_interest(s);
+}
+
 /* Queues (or sends) n bytes for the writer at sideidx. */
 static void stream_write(lua_State *L, lstream *s, int sideidx, const char *p, size_t n) {
   if (n == 0) return;
+  if (s->filter) {
+    filter_write(L, s, sideidx, p, n);
+    return;
+  }
   if (ac_buf_len(&s->wbuf) == 0) {
     ssize_t w;
     do w = sys_write(s, p, n);
@@ -389,6 +436,8 @@ static int core_gc(lua_State *L) {
   if (!s->lp->closed) ac_loop_timer_stop(&s->lp->core, &s->timer);
   ac_buf_free(&s->rbuf);
   ac_buf_free(&s->wbuf);
+  if (s->filter) s->filter->ops->free(s->filter);
+  s->filter = NULL;
   return 0;
 }
 
@@ -516,8 +565,17 @@ static void take(lua_State *L, lstream *s, size_t n) {
   maybe_resume(s);
 }
 
-/* Raises the connection's error, naming the method. */
-static int raise_err(lua_State *L, lstream *s, int kind) { return alua__oserror(L, s->err, "%s", rop_names[kind]); }
+/* Raises the connection's error (the filter's, when it failed), naming
+ * the function fname. */
+static int raise_stream_err(lua_State *L, lstream *s, const char *fname) {
+  if (s->ferr) {
+    s->filter->ops->push_error(s->filter, L, fname);
+    return lua_error(L);
+  }
+  return alua__oserror(L, s->err, "%s", fname);
+}
+
+static int raise_err(lua_State *L, lstream *s, int kind) { return raise_stream_err(L, s, rop_names[kind]); }
 
 /* Raises IncompleteReadError with the whole buffer as `partial`. */
 static int incomplete(lua_State *L, lstream *s, lua_Integer expected) {
@@ -588,6 +646,14 @@ static int do_read(lua_State *L, task *t, lstream *s, int kind, int first) {
     }
     if (s->err) return raise_err(L, s, kind);
     if (s->eof) return incomplete(L, s, n);
+    break;
+  case R_READY: /* the filter's handshake; stack [op, core, 0, fname] */
+    if (s->filter->ops->ready(s->filter)) return 0;
+    if (s->err) return raise_stream_err(L, s, lua_tostring(L, 4));
+    if (s->eof) { /* the filter says how the peer left */
+      s->filter->ops->push_error(s->filter, L, lua_tostring(L, 4));
+      return lua_error(L);
+    }
     break;
   default: { /* R_READLINE, R_READUNTIL */
     size_t seplen;
@@ -667,7 +733,7 @@ static int rop_await(lua_State *L) {
   task *t = alua__current_task(L, alua__rt(L));
   lua_getiuservalue(L, 1, OUV_CORE);
   lua_pushinteger(L, o->n);
-  if (o->kind == R_READUNTIL) lua_getiuservalue(L, 1, OUV_SEP);
+  if (o->kind == R_READUNTIL || o->kind == R_READY) lua_getiuservalue(L, 1, OUV_SEP);
   else lua_pushnil(L);
   return do_read(L, t, o->s, o->kind, 1);
 }
@@ -789,6 +855,10 @@ static void describe(luaL_Buffer *b, lua_State *L, lstream *s) {
     luaL_addvalue(b);
   }
 flags:
+  if (s->filter) {
+    luaL_addchar(b, ' ');
+    luaL_addstring(b, s->filter->ops->name);
+  }
   if (s->eof) luaL_addstring(b, " eof");
   if (s->closing) luaL_addstring(b, " closing");
 }
@@ -808,10 +878,17 @@ static int r_tostring(lua_State *L) {
 
 /* Checks that the writer at 1 may write; returns 0 when the connection is
  * broken (the data is dropped, as asyncio does: drain() reports it). */
-static int can_write(lua_State *L, lstream *s, const char *fname) {
+static __attribute__((noinline)) int cannot_write(lua_State *L, lstream *s, const char *fname) {
   if (s->closing) return alua__user_error(L, "%s: the writer is closed", fname);
   if (s->wshut || s->eof_pending) return alua__user_error(L, "%s: cannot write after write_eof()", fname);
   if (s->lp->closed) return alua__user_error(L, "%s: event loop is closed", fname);
+  if (s->filter && !s->err && !s->filter->ops->ready(s->filter))
+    return alua__user_error(L, "%s: the %s handshake is not finished", fname, s->filter->ops->name);
+  return !s->err;
+}
+
+static int can_write(lua_State *L, lstream *s, const char *fname) {
+  if (s->closing | s->wshut | s->eof_pending | s->lp->closed || s->filter) return cannot_write(L, s, fname);
   return !s->err;
 }
 
@@ -837,6 +914,19 @@ static int w_writelines(lua_State *L) {
     lua_pop(L, 1);
   }
   if (!can_write(L, s, "writelines")) return 0;
+  if (s->filter) { /* one encoding of the whole list: fewer, fuller records */
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_geti(L, 2, i);
+      luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    size_t len;
+    const char *p = lua_tolstring(L, -1, &len);
+    stream_write(L, s, 1, p, len);
+    return 0;
+  }
   int direct = ac_buf_len(&s->wbuf) == 0;
   for (lua_Integer i = 1; i <= n; i++) {
     size_t len;
@@ -877,7 +967,7 @@ static int do_wop(lua_State *L, task *t, lstream *s, int kind, int first) {
     if (s->io.fd < 0) return 0;
     return alua__park(L, t, &s->closers, &wait_closed, s, kind, k_wop);
   }
-  if (s->err) return alua__oserror(L, s->err, "drain");
+  if (s->err) return raise_stream_err(L, s, "drain");
   if (first && s->closing && s->io.fd < 0) return alua__user_error(L, "drain: the writer is closed");
   size_t len = ac_buf_len(&s->wbuf);
   if (first ? len <= s->o.high : len <= s->o.low || s->io.fd < 0) return 0;
@@ -937,6 +1027,15 @@ static int w_close(lua_State *L) {
   s->closing = 1;
   s->eof = 1;
   alua__wake_all(&s->readers);
+  if (s->filter && !s->err && s->io.fd >= 0 && !s->lp->closed) {
+    size_t queued = ac_buf_len(&s->wbuf);
+    s->filter->ops->close(s->filter, &s->wbuf);
+    if (queued == 0 && ac_buf_len(&s->wbuf)) { /* nobody is sending: send the goodbye now */
+      anchor(L, s, 1);
+      flush(s, L);
+      return 0;
+    }
+  }
   if (ac_buf_len(&s->wbuf) == 0 || s->err || s->lp->closed) finish_close(s, L);
   else update_interest(s);
   return 0;
@@ -957,7 +1056,7 @@ static int w_is_closing(lua_State *L) {
 
 static int w_can_write_eof(lua_State *L) {
   lstream *s = checkwriter(L, 1);
-  lua_pushboolean(L, s->io.fd >= 0 && !s->closing);
+  lua_pushboolean(L, s->io.fd >= 0 && !s->closing && !s->filter);
   return 1;
 }
 
@@ -966,6 +1065,7 @@ static int w_can_write_eof(lua_State *L) {
 static int w_write_eof(lua_State *L) {
   lstream *s = checkwriter(L, 1);
   if (s->closing || s->io.fd < 0) return alua__user_error(L, "write_eof: the writer is closed");
+  if (s->filter) return alua__user_error(L, "write_eof: not supported on %s streams", s->filter->ops->name);
   if (s->wshut || s->eof_pending) return 0;
   if (ac_buf_len(&s->wbuf) == 0) shut_write(s, L);
   else s->eof_pending = 1;
@@ -1025,7 +1125,8 @@ static int w_get_extra_info(lua_State *L) {
     lua_setiuservalue(L, core, CUV_VIEW);
     return 1;
   }
-  return 1;
+  int n = s->filter ? s->filter->ops->extra_info(s->filter, L, name) : 0;
+  return n ? n : 1;
 }
 
 static int w_tostring(lua_State *L) {
@@ -1041,6 +1142,49 @@ static int w_tostring(lua_State *L) {
   luaL_addchar(&b, '>');
   luaL_pushresult(&b);
   return 1;
+}
+
+/* -- filters -------------------------------------------------------------------- */
+
+lstream *alua__stream_check_plain(lua_State *L, int idx, const char *fname) {
+  lstream *s = checkwriter(L, idx);
+  if (s->closing || s->io.fd < 0) alua__user_error(L, "%s: the writer is closed", fname);
+  if (s->lp->closed) alua__user_error(L, "%s: event loop is closed", fname);
+  if (s->filter) alua__user_error(L, "%s: the stream already uses %s", fname, s->filter->ops->name);
+  if (!s->is_sock) alua__user_error(L, "%s: not a socket stream", fname);
+  if (s->reading) alua__user_error(L, "%s: a task is reading from the stream", fname);
+  if (s->wshut || s->eof_pending) alua__user_error(L, "%s: the stream's write side is shut", fname);
+  if (ac_buf_len(&s->wbuf)) alua__user_error(L, "%s: written data is still being sent (await drain first)", fname);
+  return s;
+}
+
+void alua__stream_set_filter(lua_State *L, int widx, lstream *s, alua__filter *f) {
+  s->filter = f;
+  /* what arrived before the filter is its first input (a client's hello
+   * read together with the last plain bytes) */
+  ac_buf in = s->rbuf;
+  ac_buf_init(&s->rbuf);
+  if (!s->err) {
+    anchor(L, s, widx);
+    filter_input(s, ac_buf_len(&in) ? ac_buf_head(&in) : NULL, ac_buf_len(&in), L);
+    if (ac_buf_len(&s->wbuf) == 0) unanchor(s, L);
+  }
+  ac_buf_free(&in);
+}
+
+void alua__stream_push_ready(lua_State *L, int widx, const char *fname) {
+  widx = lua_absindex(L, widx);
+  lstream *s = checkwriter(L, widx);
+  rop *o = lua_newuserdatauv(L, sizeof *o, OUV_N);
+  o->kind = R_READY;
+  o->n = 0;
+  o->armed = 1;
+  o->s = s;
+  luaL_setmetatable(L, MT_READOP);
+  lua_getiuservalue(L, widx, WUV_CORE);
+  lua_setiuservalue(L, -2, OUV_CORE);
+  lua_pushstring(L, fname);
+  lua_setiuservalue(L, -2, OUV_SEP);
 }
 
 void alua__open_stream(lua_State *L, rt *r, int module, int internals) {

@@ -113,7 +113,8 @@ static rt *get_rt(lua_State *L) {
 void alua__set_virtual_time(lua_State *L, int on) { get_rt(L)->virtual_time = on != 0; }
 
 /* The library files in the order they run; each may use what the earlier
- * ones defined. asyncio.errors runs first, before the C types. */
+ * ones defined. asyncio.errors runs first, before the C types. (Those of
+ * lazy_libs below run on first use.) */
 static const char *const lib_order[] = {
     "asyncio.errors",
     "asyncio.core",
@@ -151,6 +152,33 @@ static void (*const openers[])(lua_State *L, rt *r, int module, int internals) =
     NULL,
 };
 
+/* Parts of the module made on first use: the field, the C part to open
+ * and the library file that sets the field. Few programs use them, and
+ * making them would cost every program's start-up (asyncio.http: a
+ * seventh of `alua -e ''`). */
+static const struct {
+  const char *field, *lib;
+  void (*open)(lua_State *L, rt *r, int module, int internals);
+} lazy_libs[] = {{"http", "asyncio.http", alua__open_http}, {NULL, NULL, NULL}};
+
+/* __index of the module table (upvalue 1: the runtime, 2: the internals):
+ * makes a lazy field, then returns it. */
+static int lazy_index(lua_State *L) {
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;
+  const char *k = lua_tostring(L, 2);
+  for (int i = 0; lazy_libs[i].field; i++) {
+    if (strcmp(k, lazy_libs[i].field) != 0) continue;
+    lua_pushvalue(L, lua_upvalueindex(2));
+    int internals = lua_gettop(L);
+    if (lazy_libs[i].open) lazy_libs[i].open(L, alua__rt(L), 1, internals);
+    run_lib(L, lazy_libs[i].lib, 1, internals);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, 1);
+    return 1;
+  }
+  return 0;
+}
+
 LUAMOD_API int luaopen_asyncio(lua_State *L) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.module") == LUA_TTABLE) return 1;
   lua_pop(L, 1);
@@ -173,6 +201,12 @@ LUAMOD_API int luaopen_asyncio(lua_State *L) {
   lua_pop(L, 1);
 
   for (const char *const *name = lib_order + 1; *name; name++) run_lib(L, *name, module, internals);
+  lua_createtable(L, 0, 1);
+  lua_pushlightuserdata(L, r);
+  lua_pushvalue(L, internals);
+  lua_pushcclosure(L, lazy_index, 2);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, module);
 
   lua_getfield(L, internals, "wrap");
   r->ref_wrap = luaL_ref(L, LUA_REGISTRYINDEX);
