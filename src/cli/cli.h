@@ -38,6 +38,9 @@ enum { CLI_LINE_LUA, CLI_LINE_DONE, CLI_LINE_QUIT };
  * prompt prints no banner: the program that installed it speaks first. The
  * tutorial's commands use it. */
 void cli_repl_set_line_hook(int (*hook)(lua_State *L, const char *line));
+/* alua --tutorial ARGS...: the lesson player (tutorial.c); argv holds the
+ * arguments after --tutorial. Returns the exit status. */
+int cli_tutorial(lua_State *L, int argc, char **argv);
 /* --translate: prints the translation of a file; 0 on success (else the
  * error was reported). */
 int cli_translate_file(lua_State *L, const char *path);
