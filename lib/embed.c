@@ -2,9 +2,10 @@
  * as a C table, so the library lives inside the binary and the module
  * (nothing reads LUA_PATH) and starting alua parses no Lua source.
  *
- * usage: embed OUT.c name=path [name=path ...]
- * Writes `const alua__embedded_file alua__embedded_files[]`, ended by a NULL
- * name. Each chunk is named "=[asyncio NAME]", as tracebacks show it. */
+ * usage: embed [--table SYMBOL] [--label WORD] OUT.c name=path [name=path ...]
+ * Writes `const alua__embedded_file SYMBOL[]` (default alua__embedded_files),
+ * ended by a NULL name. Each chunk is named "=[WORD NAME]" (default WORD:
+ * asyncio), as tracebacks show it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,10 @@ static int writer(lua_State *L, const void *p, size_t sz, void *ud) {
 }
 
 /* Compiles path as chunk `name` and writes it as `static const char fileN[]`. */
-static int emit(lua_State *L, FILE *out, int index, const char *name, size_t namelen, const char *path) {
+static int emit(lua_State *L, FILE *out, int index, const char *label, const char *name, size_t namelen,
+                const char *path) {
   char chunk[256];
-  snprintf(chunk, sizeof chunk, "=[asyncio %.*s]", (int)namelen, name);
+  snprintf(chunk, sizeof chunk, "=[%s %.*s]", label, (int)namelen, name);
   FILE *in = fopen(path, "rb");
   if (!in) {
     perror(path);
@@ -51,8 +53,15 @@ static int emit(lua_State *L, FILE *out, int index, const char *name, size_t nam
 }
 
 int main(int argc, char **argv) {
+  const char *table = "alua__embedded_files", *label = "asyncio";
+  while (argc > 2 && (strcmp(argv[1], "--table") == 0 || strcmp(argv[1], "--label") == 0)) {
+    if (strcmp(argv[1], "--table") == 0) table = argv[2];
+    else label = argv[2];
+    argv += 2;
+    argc -= 2;
+  }
   if (argc < 2) {
-    fprintf(stderr, "usage: embed OUT.c name=path ...\n");
+    fprintf(stderr, "usage: embed [--table SYMBOL] [--label WORD] OUT.c name=path ...\n");
     return 2;
   }
   lua_State *L = luaL_newstate();
@@ -68,9 +77,10 @@ int main(int argc, char **argv) {
       fprintf(stderr, "embed: expected name=path, got %s\n", argv[i]);
       return 2;
     }
-    if (emit(L, out, i, argv[i], (size_t)(eq - argv[i]), eq + 1) != 0) return 1;
+    if (emit(L, out, i, label, argv[i], (size_t)(eq - argv[i]), eq + 1) != 0) return 1;
   }
-  fprintf(out, "const alua__embedded_file alua__embedded_files[] = {\n");
+  fprintf(out, "extern const alua__embedded_file %s[];\n", table);
+  fprintf(out, "const alua__embedded_file %s[] = {\n", table);
   for (int i = 2; i < argc; i++) {
     const char *eq = strchr(argv[i], '=');
     fprintf(out, "  {\"%.*s\", file%d, sizeof(file%d) - 1},\n", (int)(eq - argv[i]), argv[i], i, i);

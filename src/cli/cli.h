@@ -29,6 +29,18 @@ int cli_observe_finish(lua_State *L);
  * running between statements. Returns at the end of input (Ctrl+D) after
  * cancelling the tasks still running and letting them finish. */
 void cli_repl(lua_State *L);
+/* What a line hook did with a line (see cli_repl_set_line_hook). */
+enum { CLI_LINE_LUA, CLI_LINE_DONE, CLI_LINE_QUIT };
+/* Installs (NULL: removes) a hook that sees the first line of each
+ * statement before it is compiled: it returns CLI_LINE_LUA to let the
+ * prompt compile the line as usual, CLI_LINE_DONE when it has handled the
+ * line itself, CLI_LINE_QUIT to end the session. While one is installed the
+ * prompt prints no banner: the program that installed it speaks first. The
+ * tutorial's commands use it. */
+void cli_repl_set_line_hook(int (*hook)(lua_State *L, const char *line));
+/* alua --tutorial ARGS...: the lesson player (tutorial.c); argv holds the
+ * arguments after --tutorial. Returns the exit status. */
+int cli_tutorial(lua_State *L, int argc, char **argv);
 /* --translate: prints the translation of a file; 0 on success (else the
  * error was reported). */
 int cli_translate_file(lua_State *L, const char *path);

@@ -56,6 +56,10 @@ static int is_interrupt(lua_State *L, int idx) {
  * reports a process stopped by SIGINT. */
 static int interrupted;
 
+/* The exit status when pmain returns false, if it is not the usual 1 (the
+ * tutorial sets its own). */
+static int exit_code;
+
 /* Message handler: the error's message, the tasks it travelled through, and
  * this thread's traceback; a KeyboardInterrupt is reported without one. */
 static int msghandler(lua_State *L) {
@@ -93,6 +97,7 @@ int cli_docall(lua_State *L, int narg, int nres) {
 #define has_help 32
 #define has_action 64 /* a long option that is the program's work */
 #define has_vt 128
+#define has_tutorial 256 /* --tutorial: the rest of the line is the tutorial's */
 
 /* The long options, in the order --help lists them. `flags` are set when
  * the option is found (has_action: the option is the program's work, so
@@ -112,6 +117,8 @@ static const struct longopt {
      NULL},
     {"--trace", "file", "record every task into 'file' (Chrome\ntrace-event JSON, opens in Perfetto)", 0, NULL},
     {"--timeline", NULL, "print a timeline of the tasks after the run", 0, NULL},
+    {"--tutorial", "[lesson]", "start or resume the interactive tutorials\n(then also --lang en|zh, --check)",
+     has_tutorial, NULL},
     {"--help", NULL, "show this help and exit", has_help, NULL},
 };
 
@@ -256,6 +263,11 @@ static int collectargs(char **argv, int *first) {
       }
       const struct longopt *o = find_longopt(argv[i]);
       if (!o) return has_error;
+      if (o->flags & has_tutorial) {
+        /* its arguments are optional, and the tutorial's own to parse */
+        *first = i + 1;
+        return args | has_tutorial;
+      }
       if (o->arg) {
         if (argv[i + 1] == NULL) return has_error;
         i++;
@@ -359,6 +371,16 @@ static int pmain(lua_State *L) {
   luaL_openlibs(L);
   alua_openlibs(L);
   if (args & has_vt) alua__set_virtual_time(L, 1);
+  if (args & has_tutorial) {
+    /* a program of its own: no LUA_INIT, -e or script around it */
+    int code = cli_tutorial(L, argc - script, argv + script);
+    if (code == EXIT_SUCCESS) {
+      lua_pushboolean(L, 1);
+      return 1;
+    }
+    exit_code = code;
+    return 0;
+  }
   if (cli_observe_start(L, argv, script) != LUA_OK) return 0;
   createargtable(L, argv, argc, script);
   lua_gc(L, LUA_GCGEN, 0, 0);
@@ -395,7 +417,7 @@ int main(int argc, char **argv) {
   int result = lua_toboolean(L, -1);
   cli_report(L, status);
   if (cli_report(L, cli_observe_finish(L)) != LUA_OK) result = 0;
-  int code = (result && status == LUA_OK) ? EXIT_SUCCESS : interrupted ? 130 : EXIT_FAILURE;
+  int code = (result && status == LUA_OK) ? EXIT_SUCCESS : interrupted ? 130 : exit_code ? exit_code : EXIT_FAILURE;
   alua_close(L);
   return code;
 }

@@ -60,6 +60,21 @@ static struct {
 
 static void show_prompt(void);
 
+/* -- the line hook (the tutorial's commands) ---------------------------------- */
+
+static int (*line_hook)(lua_State *L, const char *line);
+
+void cli_repl_set_line_hook(int (*hook)(lua_State *L, const char *line)) { line_hook = hook; }
+
+/* Offers the first line of a statement to the hook; true when the hook
+ * took it (and maybe asked to quit). */
+static int hooked_line(const char *line) {
+  if (!line_hook) return 0;
+  int what = line_hook(R.L, line);
+  if (what == CLI_LINE_QUIT) R.quit = 1;
+  return what != CLI_LINE_LUA;
+}
+
 /* -- prompts ------------------------------------------------------------------ */
 
 /* Protected: tostring(_PROMPT) (or _PROMPT2 when the argument is true). */
@@ -208,6 +223,10 @@ static void handle_line(const char *line) {
   }
   int first = R.code == NULL;
   if (first && line[strspn(line, " \t\r")] == '\0') return; /* empty line */
+  if (first && hooked_line(line)) {
+    if (R.tty) cli_history_add(line);
+    return;
+  }
   if (first && line[0] == '=') {
     /* "=expr" as in Lua 5.4 */
     size_t n = strlen(line) + sizeof "return ";
@@ -507,10 +526,12 @@ void cli_repl(lua_State *L) {
   cli_set_interactive(1);
   cli_help_install(L);
   if (R.tty) {
-    fputs("Type help for what asyncio offers, help(asyncio.sleep) for one entry;\n"
-          "alua --tutorial teaches async programming step by step. Ctrl+D leaves.\n",
-          stdout);
-    fflush(stdout);
+    if (!line_hook) {
+      fputs("Type help for what asyncio offers, help(asyncio.sleep) for one entry;\n"
+            "alua --tutorial teaches async programming step by step. Ctrl+D leaves.\n",
+            stdout);
+      fflush(stdout);
+    }
     setup_readline(L);
   }
   R.state = READING;
