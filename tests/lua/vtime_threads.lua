@@ -33,8 +33,10 @@ asyncio.run(async function()
   for i, e in ipairs(log) do print(i, e[1]) end
   -- exact where no thread was at work, real time where one was
   print("sleep 0.1 read", fmt(log[1][2]))
-  -- (a generous bound: a loaded machine may start the thread's process late)
-  print("thread finished after its real 0.3 s and before 30 s:", log[2][2] >= 0.29 and log[2][2] < 30 or log[2][2])
+  -- (generous bounds: a loaded machine may start the thread's process late,
+  -- and timers that wake late read their exact deadline, so the clock may
+  -- lag the real one by that lateness)
+  print("thread finished after about its real 0.3 s and before 30 s:", log[2][2] >= 0.2 and log[2][2] < 30 or log[2][2])
   print("sleep 30 read", fmt(log[3][2]), "sleep 3600 read", fmt(log[4][2]))
 
   -- a timeout shorter than the thread's work fires on time
