@@ -9,14 +9,13 @@
  * cancelled task) only drops the handle's reference, and the descriptor is
  * closed when the last job ends, so a worker never reads a descriptor
  * number that was closed and reused meanwhile. Counts change on the loop
- * thread only. */
-#include <errno.h>
+ * thread only. The system calls themselves are the core's (core/file.h). */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "lua/io/io.h"
 
 #define MT_FILEHANDLE "asyncio.FileHandle"
@@ -55,56 +54,27 @@ typedef struct fjob {
   int err;        /* errno of a failure, or 0 */
 } fjob;
 
+/* Worker thread: one core call; a failure leaves its errno in j->err. */
 static void work(alua__job *jb) {
   fjob *j = (fjob *)jb;
+  ssize_t r;
   switch (j->kind) {
   case J_OPEN:
-    do j->fd = open(j->path, j->flags | O_CLOEXEC, 0666);
-    while (j->fd < 0 && errno == EINTR);
-    if (j->fd < 0) j->err = errno;
-    else {
-      struct stat st;
-      if (fstat(j->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        close(j->fd);
-        j->fd = -1;
-        j->err = EISDIR;
-      }
-    }
+    r = ac_file_open(j->path, j->flags, 0666);
+    if (r >= 0) j->fd = (int)r;
     break;
-  case J_READ: {
-    size_t got = 0;
-    /* short reads (pipes, terminals) return what there is */
-    while (got < j->len) {
-      ssize_t r = read(j->c->fd, j->data + got, j->len - got);
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) {
-        j->err = errno;
-        break;
-      }
-      got += (size_t)r;
-      if (r == 0 || got > 0) break;
-    }
-    j->len = got;
+  case J_READ:
+    r = ac_file_read(j->c->fd, j->data, j->len);
+    if (r >= 0) j->len = (size_t)r;
     break;
-  }
-  case J_WRITE: {
-    size_t done = 0;
-    while (done < j->len) {
-      ssize_t r = write(j->c->fd, j->data + done, j->len - done);
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) {
-        j->err = errno;
-        break;
-      }
-      done += (size_t)r;
-    }
-    j->len = done;
+  case J_WRITE:
+    r = ac_file_write(j->c->fd, j->data, j->len);
     break;
-  }
   default:
-    j->off = lseek(j->c->fd, j->off, j->whence);
-    if (j->off < 0) j->err = errno;
+    r = ac_file_seek(j->c->fd, j->off, j->whence);
+    if (r >= 0) j->off = (off_t)r;
   }
+  if (r < 0) j->err = (int)-r;
 }
 
 static int fh_gc(lua_State *L);

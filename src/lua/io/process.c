@@ -1,42 +1,28 @@
-/* Child processes: spawning and reaping. The Process object, its streams
- * and communicate() are in lib/asyncio/subprocess.lua; this file gives it
- * internals.spawn(argv, opts) -> child, stdin fd, stdout fd, stderr fd.
+/* Child processes: the Lua side of spawning and reaping. The Process
+ * object, its streams and communicate() are in lib/asyncio/subprocess.lua;
+ * this file gives it internals.spawn(argv, opts) -> child, stdin fd,
+ * stdout fd, stderr fd. Spawning itself (descriptors, posix_spawn, signal
+ * mask) and reaping (pidfd, waitpid) are the core's (core/spawn.h).
  *
- * Spawning uses posix_spawn (glibc's is clone(CLONE_VFORK) + exec, and
- * reports exec failures) with every descriptor of ours close-on-exec, so
- * the child gets exactly its three standard descriptors. The child starts
- * with an empty signal mask and default dispositions (the loop thread
- * blocks the signals its signalfds read, and masks are inherited).
- *
- * Reaping: a pidfd (pidfd_open) per child, registered with the loop; it
- * becomes readable when the child exits, and waitpid then collects it. On
+ * Reaping: a pidfd per child, registered with the loop; it becomes
+ * readable when the child exits, and the core's poll then collects it. On
  * kernels without pidfd_open the loop watches SIGCHLD through a signalfd
- * instead and polls its live children with waitpid(WNOHANG) at each
- * delivery (signals coalesce). Either way a running child is a watcher
- * (the loop is not idle while one runs), counts as the core's external
- * work (a virtual clock waits for it in real time) and is anchored (it is
- * reaped even when nobody holds the Process). */
+ * instead and polls its live children at each delivery (signals coalesce).
+ * Either way a running child is a watcher (the loop is not idle while one
+ * runs), counts as the core's external work (a virtual clock waits for it
+ * in real time) and is anchored (it is reaped even when nobody holds the
+ * Process). */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "core/signal.h"
+#include "core/spawn.h"
 #include "lua/io/io.h"
-
-extern char **environ;
 
 #define MT_CHILD "asyncio.ChildProcess"
 #define MT_CHILDOP "asyncio.ChildProcess operation"
 #define MT_CHILDREN "asyncio.ChildWatcher"
-
-/* Values of the stdin/stdout/stderr options, as in Python. */
-enum { SPEC_PIPE = -1, SPEC_STDOUT = -2, SPEC_DEVNULL = -3, SPEC_INHERIT = -4 };
 
 /* Uservalues of a child. */
 enum { CHUV_LOOP = 1, CHUV_WAIT, CHUV_WATCHER, CHUV_N = CHUV_WATCHER };
@@ -45,10 +31,8 @@ typedef struct lchildren lchildren;
 
 typedef struct lchild {
   lloop *lp;            /* loop that reaps it */
-  ac_io io;             /* watcher of the pidfd (io.fd -1 without one) */
-  pid_t pid;            /* 0 until spawned */
-  int returncode;       /* exit status, or -signal; valid once exited */
-  uint8_t exited;       /* reaped */
+  ac_child ch;          /* the process (pid, pidfd, status once reaped) */
+  ac_io io;             /* watcher of ch.pidfd (io.fd -1 without one) */
   uint8_t external;     /* counted as the loop's external work (from spawn until reaped) */
   ac_list waiters;      /* tasks parked in wait */
   ac_list link;         /* in the SIGCHLD watcher's list (fallback only) */
@@ -69,39 +53,27 @@ struct lchildren {
  * that have pidfd_open. Per process, like the kernel's answer. */
 static int force_sigchld;
 
-static int sys_pidfd_open(pid_t pid) {
-#ifdef SYS_pidfd_open
-  if (force_sigchld) {
-    errno = ENOSYS;
-    return -1;
-  }
-  return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-  (void)pid;
-  errno = ENOSYS;
-  return -1;
-#endif
-}
-
 /* -- reaping ------------------------------------------------------------------ */
 
 static void watcher_drop(lchildren *w, lua_State *L);
 
-/* The child has been reaped with `status`: record it, wake the waiters,
- * release the watchers and the anchor. */
-static void exited(lchild *c, int status) {
+/* Stops watching the pidfd and closes it. */
+static void close_pidfd(lchild *c) {
+  if (c->io.fd < 0) return;
+  if (!c->lp->closed) ac_io_stop(&c->lp->core, &c->io);
+  ac_child_close_pidfd(&c->ch);
+  c->io.fd = -1;
+}
+
+/* The child has been reaped: wake the waiters, release the watchers and
+ * the anchor. */
+static void exited(lchild *c) {
   lloop *lp = c->lp;
-  c->exited = 1;
   if (c->external) {
     c->external = 0;
     if (!lp->closed) ac_loop_external_end(&lp->core);
   }
-  c->returncode = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? -WTERMSIG(status) : status;
-  if (c->io.fd >= 0) {
-    if (!lp->closed) ac_io_stop(&lp->core, &c->io);
-    close(c->io.fd);
-    c->io.fd = -1;
-  }
+  close_pidfd(c);
   alua__wake_all(&c->waiters);
   lua_State *L = lp->L;
   if (c->watcher) {
@@ -118,12 +90,7 @@ static void exited(lchild *c, int status) {
 
 /* Tries to reap c without blocking. */
 static void poll_child(lchild *c) {
-  int status;
-  pid_t r;
-  do r = waitpid(c->pid, &status, WNOHANG);
-  while (r < 0 && errno == EINTR);
-  if (r == c->pid) exited(c, status);
-  else if (r < 0 && errno == ECHILD) exited(c, 0); /* reaped by someone else: status unknown */
+  if (!c->ch.reaped && ac_child_poll(&c->ch)) exited(c);
 }
 
 static void on_pidfd(ac_io *io, uint32_t revents) {
@@ -202,61 +169,33 @@ static lchild *checkchild(lua_State *L, int idx) { return luaL_checkudata(L, idx
 
 static int ch_gc(lua_State *L) {
   lchild *c = lua_touserdata(L, 1);
-  if (c->io.fd >= 0) {
-    if (!c->lp->closed) ac_io_stop(&c->lp->core, &c->io);
-    close(c->io.fd);
-    c->io.fd = -1;
-  }
-  if (c->pid > 0 && !c->exited) {
-    /* the loop went away first: reap it if it is done, never block */
-    int status;
-    if (waitpid(c->pid, &status, WNOHANG) == c->pid) c->exited = 1;
-  }
+  close_pidfd(c);
+  /* the loop went away first: reap it if it is done, never block */
+  if (c->ch.pid > 0) ac_child_poll(&c->ch);
   if (c->watcher) ac_list_remove(&c->link);
   return 0;
 }
 
 static int ch_pid(lua_State *L) {
-  lua_pushinteger(L, checkchild(L, 1)->pid);
+  lua_pushinteger(L, checkchild(L, 1)->ch.pid);
   return 1;
 }
 
 static int ch_returncode(lua_State *L) {
   lchild *c = checkchild(L, 1);
-  if (!c->exited) return 0;
-  lua_pushinteger(L, c->returncode);
+  if (!c->ch.reaped) return 0;
+  lua_pushinteger(L, ac_child_returncode(&c->ch));
   return 1;
 }
 
-/* child:send_signal(sig): false when the child was already reaped. Through
- * the pidfd when there is one: never a recycled pid. */
+/* child:send_signal(sig): false when the child was already reaped. */
 static int ch_send_signal(lua_State *L) {
   lchild *c = checkchild(L, 1);
   lua_Integer sig = luaL_checkinteger(L, 2);
   if (sig < 0 || sig >= NSIG) return luaL_argerror(L, 2, "invalid signal number");
-  if (c->exited || c->pid <= 0) {
-    lua_pushboolean(L, 0);
-    return 1;
-  }
-  int rc = -1;
-#ifdef SYS_pidfd_send_signal
-  if (c->io.fd >= 0) rc = (int)syscall(SYS_pidfd_send_signal, c->io.fd, (int)sig, NULL, 0);
-  if (rc < 0 && c->io.fd >= 0 && errno != ENOSYS) {
-    if (errno == ESRCH) {
-      lua_pushboolean(L, 0);
-      return 1;
-    }
-    return alua__oserror(L, errno, "send_signal");
-  }
-#endif
-  if (rc < 0 && kill(c->pid, (int)sig) < 0) {
-    if (errno == ESRCH) {
-      lua_pushboolean(L, 0);
-      return 1;
-    }
-    return alua__oserror(L, errno, "send_signal");
-  }
-  lua_pushboolean(L, 1);
+  int rc = ac_child_signal(&c->ch, (int)sig);
+  if (rc < 0 && rc != -ESRCH) return alua__oserror(L, -rc, "send_signal");
+  lua_pushboolean(L, rc == 0);
   return 1;
 }
 
@@ -265,8 +204,8 @@ static const alua__waitclass wait_process = {.what = "Process wait", .slot = 2};
 static int k_wait(lua_State *L, int status, lua_KContext ctx) {
   task *t = alua__resumed(L, ctx);
   lchild *c = lua_touserdata(L, 2);
-  if (!c->exited) return alua__park(L, t, &c->waiters, &wait_process, c, 0, k_wait);
-  lua_pushinteger(L, c->returncode);
+  if (!c->ch.reaped) return alua__park(L, t, &c->waiters, &wait_process, c, 0, k_wait);
+  lua_pushinteger(L, ac_child_returncode(&c->ch));
   return 1;
 }
 
@@ -275,8 +214,8 @@ static int wait_await(lua_State *L) {
   task *t = alua__current_task(L, alua__rt(L));
   lua_getiuservalue(L, 1, 1);
   lchild *c = lua_touserdata(L, 2);
-  if (c->exited) {
-    lua_pushinteger(L, c->returncode);
+  if (c->ch.reaped) {
+    lua_pushinteger(L, ac_child_returncode(&c->ch));
     return 1;
   }
   if (c->lp != t->f.loop) return alua__user_error(L, "wait: the process belongs to another event loop");
@@ -296,30 +235,22 @@ static int ch_wait(lua_State *L) {
 
 static int ch_tostring(lua_State *L) {
   lchild *c = checkchild(L, 1);
-  if (c->exited) lua_pushfstring(L, "<ChildProcess pid=%d returncode=%d>", (int)c->pid, c->returncode);
-  else lua_pushfstring(L, "<ChildProcess pid=%d running>", (int)c->pid);
+  if (c->ch.reaped) lua_pushfstring(L, "<ChildProcess pid=%d returncode=%d>", (int)c->ch.pid, ac_child_returncode(&c->ch));
+  else lua_pushfstring(L, "<ChildProcess pid=%d running>", (int)c->ch.pid);
   return 1;
 }
 
 /* -- spawning -------------------------------------------------------------------- */
 
-/* One standard descriptor of the child. */
-typedef struct stdspec {
-  int kind;       /* SPEC_* or a descriptor >= 0 */
-  int child;      /* the descriptor the child gets (>= 3 once prepared), or -1 */
-  int parent;     /* the parent's end of a pipe, or -1 */
-  int temp;       /* a descriptor made by prepare that the parent closes after */
-} stdspec;
-
 /* Reads the stdin/stdout/stderr option `name` of the table at opts. */
 static int read_spec(lua_State *L, int opts, const char *name, int which) {
   int t = lua_getfield(L, opts, name);
-  int kind = SPEC_INHERIT;
+  int kind = AC_SPAWN_INHERIT;
   if (t == LUA_TNIL) {
   } else if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
     lua_Integer v = lua_tointeger(L, -1);
-    if (v == SPEC_STDOUT && which != 2) alua__user_error(L, "bad option '%s' (asyncio.STDOUT is only for stderr)", name);
-    if (v < SPEC_DEVNULL || v > 0x7fffffff) alua__user_error(L, "bad option '%s' (PIPE, DEVNULL, STDOUT or a descriptor expected)", name);
+    if (v == AC_SPAWN_STDOUT && which != 2) alua__user_error(L, "bad option '%s' (asyncio.STDOUT is only for stderr)", name);
+    if (v < AC_SPAWN_DEVNULL || v > 0x7fffffff) alua__user_error(L, "bad option '%s' (PIPE, DEVNULL, STDOUT or a descriptor expected)", name);
     kind = (int)v;
   } else if (t == LUA_TUSERDATA && luaL_testudata(L, -1, LUA_FILEHANDLE)) {
     luaL_Stream *p = lua_touserdata(L, -1);
@@ -339,68 +270,6 @@ static int read_spec(lua_State *L, int opts, const char *name, int which) {
   }
   lua_pop(L, 1);
   return kind;
-}
-
-/* Moves fd above the standard descriptors (close-on-exec), so the
- * child's dup2 never finds a source and a target in the way of each
- * other. Returns the new descriptor (the old one is closed when `own`). */
-static int lift(int fd, int own) {
-  if (fd > 2) return fd;
-  int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  if (nfd < 0) return -errno;
-  if (own) close(fd);
-  return nfd;
-}
-
-/* Opens what the specs need: pipes and /dev/null. 0 or -errno; on failure
- * everything opened is closed again. */
-static int prepare(stdspec *sp) {
-  for (int i = 0; i < 3; i++) {
-    sp[i].child = sp[i].parent = sp[i].temp = -1;
-    int k = sp[i].kind;
-    if (k == SPEC_PIPE) {
-      int p[2];
-      if (pipe2(p, O_CLOEXEC) < 0) goto fail;
-      int cend = i == 0 ? p[0] : p[1], pend = i == 0 ? p[1] : p[0];
-      int lc = lift(cend, 1), lpd = lift(pend, 1);
-      if (lc < 0 || lpd < 0) {
-        if (lc >= 0) close(lc);
-        if (lpd >= 0) close(lpd);
-        errno = -(lc < 0 ? lc : lpd);
-        goto fail;
-      }
-      sp[i].child = sp[i].temp = lc;
-      sp[i].parent = lpd;
-    } else if (k == SPEC_DEVNULL) {
-      int fd = open("/dev/null", (i == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
-      if (fd < 0) goto fail;
-      int lfd = lift(fd, 1);
-      if (lfd < 0) {
-        errno = -lfd;
-        goto fail;
-      }
-      sp[i].child = sp[i].temp = lfd;
-    } else if (k >= 0) {
-      if (k == i) continue; /* already in place: inherited as it is */
-      int lfd = lift(k, 0);
-      if (lfd < 0) {
-        errno = -lfd;
-        goto fail;
-      }
-      sp[i].child = lfd;
-      if (lfd != k) sp[i].temp = lfd;
-    }
-  }
-  return 0;
-fail: {
-  int err = errno;
-  for (int i = 0; i < 3; i++) {
-    if (sp[i].temp >= 0) close(sp[i].temp);
-    if (sp[i].parent >= 0) close(sp[i].parent);
-    sp[i].temp = sp[i].parent = sp[i].child = -1;
-  }
-  return -err;
-}
 }
 
 /* Collects the strings of the list at idx into a NULL-terminated array (a
@@ -455,33 +324,35 @@ static int l_spawn(lua_State *L) {
   lua_pop(L, 1);
 
   /* everything that may raise comes before any descriptor is opened */
-  stdspec sp[3];
-  sp[0].kind = read_spec(L, 2, "stdin", 0);
-  sp[1].kind = read_spec(L, 2, "stdout", 1);
-  sp[2].kind = read_spec(L, 2, "stderr", 2);
+  ac_spawn_opts o;
+  o.stdio[0] = read_spec(L, 2, "stdin", 0);
+  o.stdio[1] = read_spec(L, 2, "stdout", 1);
+  o.stdio[2] = read_spec(L, 2, "stderr", 2);
   char **argv = string_array(L, 1, "the argument list", 1);
-  char **envp = environ;
+  o.argv = argv;
+  o.file = argv[0];
+  o.envp = NULL;
   if (lua_getfield(L, 2, "env") != LUA_TNIL) {
     luaL_checktype(L, -1, LUA_TTABLE);
-    envp = env_array(L, lua_gettop(L));
+    o.envp = env_array(L, lua_gettop(L));
   }
-  const char *cwd = NULL;
+  o.cwd = NULL;
   if (lua_getfield(L, 2, "cwd") != LUA_TNIL) {
     if (lua_type(L, -1) != LUA_TSTRING) return alua__user_error(L, "bad option 'cwd' (string expected)");
-    cwd = lua_tostring(L, -1);
+    o.cwd = lua_tostring(L, -1);
   }
-  const char *exe = argv[0];
   if (lua_getfield(L, 2, "executable") != LUA_TNIL) {
     if (lua_type(L, -1) != LUA_TSTRING) return alua__user_error(L, "bad option 'executable' (string expected)");
-    exe = lua_tostring(L, -1);
+    o.file = lua_tostring(L, -1);
   }
-  int setsid_ = lua_getfield(L, 2, "start_new_session") != LUA_TNIL && lua_toboolean(L, -1);
+  o.new_session = lua_getfield(L, 2, "start_new_session") != LUA_TNIL && lua_toboolean(L, -1);
   lua_pop(L, 1);
 
   lchild *c = lua_newuserdatauv(L, sizeof *c, CHUV_N);
   int cidx = lua_gettop(L);
   memset(c, 0, sizeof *c);
   c->lp = lp;
+  c->ch.pidfd = -1;
   c->anchor = LUA_NOREF;
   ac_io_init(&c->io, -1, on_pidfd);
   ac_list_init(&c->waiters);
@@ -500,76 +371,38 @@ static int l_spawn(lua_State *L) {
     lua_setiuservalue(L, cidx, CHUV_WATCHER);
   }
 
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  int rc = prepare(sp);
+  int pipes[3], step;
+  int rc = ac_spawn(&c->ch, &o, pipes, &step);
   if (rc < 0) {
     alua__unanchor(L, lp, c->anchor);
     c->anchor = LUA_NOREF;
-    return alua__oserror(L, -rc, "create_subprocess_exec: cannot make the child's descriptors");
-  }
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  for (int i = 0; i < 3; i++) {
-    if (sp[i].kind == SPEC_STDOUT) posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    else if (sp[i].child >= 0) posix_spawn_file_actions_adddup2(&fa, sp[i].child, i);
-  }
-  if (cwd) posix_spawn_file_actions_addchdir_np(&fa, cwd);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  sigdelset(&all, SIGKILL);
-  sigdelset(&all, SIGSTOP);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-  if (setsid_) flags |= POSIX_SPAWN_SETSID;
-  posix_spawnattr_setflags(&attr, flags);
-  pid_t pid;
-  rc = posix_spawnp(&pid, exe, &fa, &attr, argv, envp);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  for (int i = 0; i < 3; i++)
-    if (sp[i].temp >= 0) close(sp[i].temp);
-  if (rc != 0) {
-    for (int i = 0; i < 3; i++)
-      if (sp[i].parent >= 0) close(sp[i].parent);
-    alua__unanchor(L, lp, c->anchor);
-    c->anchor = LUA_NOREF;
     if (w && ac_list_empty(&w->live)) watcher_drop(w, L);
-    if (cwd && (rc == ENOENT || rc == ENOTDIR || rc == EACCES) && access(cwd, X_OK) < 0)
-      return alua__oserror(L, rc, "create_subprocess_exec: cannot change to directory '%s'", cwd);
-    return alua__oserror(L, rc, "create_subprocess_exec: cannot run '%s'", exe);
+    if (step == AC_SPAWN_STEP_FDS)
+      return alua__oserror(L, -rc, "create_subprocess_exec: cannot make the child's descriptors");
+    if (step == AC_SPAWN_STEP_CWD)
+      return alua__oserror(L, -rc, "create_subprocess_exec: cannot change to directory '%s'", o.cwd);
+    return alua__oserror(L, -rc, "create_subprocess_exec: cannot run '%s'", o.file);
   }
-  c->pid = pid;
   c->external = 1;
   ac_loop_external_begin(&lp->core);
-  if (!w) {
-    int pfd = sys_pidfd_open(pid);
-    if (pfd >= 0) {
-      c->io.fd = pfd;
-      if (ac_io_start(&lp->core, &c->io, EPOLLIN) < 0) {
-        close(pfd);
-        c->io.fd = -1;
-      }
-    }
-    if (c->io.fd < 0) {
-      /* no pidfd: the SIGCHLD watcher polls this child from now on (an
-       * exit before the watcher existed is caught by the first poll) */
+  if (!w && ac_child_open_pidfd(&c->ch) == 0) {
+    c->io.fd = c->ch.pidfd;
+    if (ac_io_start(&lp->core, &c->io, EPOLLIN) < 0) close_pidfd(c);
+  }
+  if (c->io.fd < 0) {
+    /* no pidfd: the SIGCHLD watcher polls this child from now on (an exit
+     * before the watcher existed is caught by the first poll) */
+    if (!w) {
       w = push_watcher(L, lp);
       lua_setiuservalue(L, cidx, CHUV_WATCHER);
-      ac_list_push_back(&w->live, &c->link);
-      c->watcher = w;
-      poll_child(c);
     }
-  } else {
     ac_list_push_back(&w->live, &c->link);
     c->watcher = w;
     poll_child(c);
   }
   lua_settop(L, cidx);
   for (int i = 0; i < 3; i++) {
-    if (sp[i].parent >= 0) lua_pushinteger(L, sp[i].parent);
+    if (pipes[i] >= 0) lua_pushinteger(L, pipes[i]);
     else lua_pushnil(L);
   }
   return 4;
@@ -602,7 +435,7 @@ void alua__open_process(lua_State *L, rt *r, int module, int internals) {
   static const struct {
     const char *name;
     int value;
-  } consts[] = {{"PIPE", SPEC_PIPE}, {"STDOUT", SPEC_STDOUT}, {"DEVNULL", SPEC_DEVNULL},
+  } consts[] = {{"PIPE", AC_SPAWN_PIPE}, {"STDOUT", AC_SPAWN_STDOUT}, {"DEVNULL", AC_SPAWN_DEVNULL},
                 {"SIGKILL", SIGKILL}, {"SIGSTOP", SIGSTOP},  {"SIGCONT", SIGCONT}};
   for (size_t i = 0; i < sizeof consts / sizeof consts[0]; i++) {
     if (lua_getfield(L, module, consts[i].name) == LUA_TNIL) {

@@ -41,13 +41,10 @@
  * the read/write loop of a server allocates nothing but the strings it
  * returns. */
 #include <errno.h>
-#include <math.h>
-#include <pthread.h>
-#include <signal.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "lua/io/io.h"
 
 #define MT_STREAM "asyncio.Stream"
@@ -163,32 +160,13 @@ void alua__stream_opts_check(lua_State *L, int idx, alua__stream_opts *o, const 
 
 /* -- the core: descriptor I/O ------------------------------------------------ */
 
-/* Writes to a pipe without dying of SIGPIPE when its reader is gone: the
- * signal is blocked in this thread around the write, and a SIGPIPE the
- * write raised is taken back before unblocking. Sockets use MSG_NOSIGNAL
- * instead, which costs nothing. */
-static ssize_t pipe_write(int fd, const void *p, size_t n) {
-  sigset_t pipe_set, old, pending;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  sigpending(&pending);
-  int was_pending = sigismember(&pending, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-  ssize_t r = write(fd, p, n);
-  int err = errno;
-  if (r < 0 && err == EPIPE && !was_pending) {
-    struct timespec zero = {0, 0};
-    while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR) {
-    }
-  }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  errno = err;
-  return r;
-}
-
+/* One write of n bytes: the count written or a negative errno. A pipe
+ * whose reader is gone must not kill us with SIGPIPE: sockets say so with
+ * MSG_NOSIGNAL, pipes go through the core's guarded write. */
 static ssize_t sys_write(lstream *s, const void *p, size_t n) {
-  if (s->is_sock) return send(s->io.fd, p, n, MSG_NOSIGNAL);
-  return pipe_write(s->io.fd, p, n);
+  if (!s->is_sock) return ac_pipe_write(s->io.fd, p, n);
+  ssize_t r = send(s->io.fd, p, n, MSG_NOSIGNAL);
+  return r < 0 ? -errno : r;
 }
 
 /* Registers the interest the stream has now; 0 unregisters. */
@@ -268,9 +246,9 @@ static void flush(lstream *s, lua_State *L) {
   while ((len = ac_buf_len(&s->wbuf)) > 0) {
     ssize_t n = sys_write(s, ac_buf_head(&s->wbuf), len);
     if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      fail(s, errno, L);
+      if (n == -EINTR) continue;
+      if (n == -EAGAIN || n == -EWOULDBLOCK) break;
+      fail(s, (int)-n, L);
       return;
     }
     ac_buf_consume(&s->wbuf, (size_t)n);
@@ -406,11 +384,11 @@ static void stream_write(lua_State *L, lstream *s, int sideidx, const char *p, s
   if (ac_buf_len(&s->wbuf) == 0) {
     ssize_t w;
     do w = sys_write(s, p, n);
-    while (w < 0 && errno == EINTR);
+    while (w == -EINTR);
     if (w == (ssize_t)n) return;
     if (w < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        fail(s, errno, L);
+      if (w != -EAGAIN && w != -EWOULDBLOCK) {
+        fail(s, (int)-w, L);
         return;
       }
       w = 0;
