@@ -275,11 +275,6 @@ int alua__loop_stuck(lloop *lp);
 /* Runs lp until the future at idx is done; raises on misuse or deadlock,
  * positioned `level` levels up (see alua__error_at). */
 void alua__run_until(lua_State *L, lloop *lp, int idx, int level);
-/* Reports an error (value on top, popped) through the loop's exception handler. */
-void alua__report(lua_State *L, lloop *lp, const char *message, int tbidx);
-/* Reports the context table on top (popped) through the exception handler;
- * never raises. */
-void alua__report_context(lua_State *L, lloop *lp);
 void alua__open_loop(lua_State *L, rt *r, int module, int internals);
 
 /* -- future.c -- */
@@ -308,8 +303,6 @@ void alua__future_describe(lua_State *L, luaL_Buffer *b, int idx);
 void alua__future_describe_outcome(lua_State *L, luaL_Buffer *b, int idx);
 int alua__task_cancel(lua_State *L, int idx);
 int alua__gather_cancel(lua_State *L, int idx);
-/* Reports the unretrieved error of the future at idx to its loop's handler. */
-void alua__future_report(lua_State *L, int idx);
 /* Common methods for every future-like metatable. */
 extern const luaL_Reg alua__future_methods[];
 void alua__open_future(lua_State *L, rt *r, int module, int internals);
@@ -430,6 +423,19 @@ void alua__open_queue(lua_State *L, rt *r, int module, int internals);
 void alua__open_lock(lua_State *L, rt *r, int module, int internals);
 void alua__open_event(lua_State *L, rt *r, int module, int internals);
 
+/* -- report.c: the exception handler and what is reported to it -- */
+/* Reports an error (value on top, popped) through the loop's exception
+ * handler, with `message` and the traceback at tbidx (0 for none). */
+void alua__report(lua_State *L, lloop *lp, const char *message, int tbidx);
+/* Reports the context table on top (popped) through the exception handler;
+ * never raises. */
+void alua__report_context(lua_State *L, lloop *lp);
+/* Reports the unretrieved error of the future at idx to its loop's handler. */
+void alua__future_report(lua_State *L, int idx);
+/* Reports every failed future of lp whose error nobody retrieved; at close. */
+void alua__report_unretrieved(lua_State *L, lloop *lp);
+void alua__open_report(lua_State *L, rt *r, int module, int internals);
+
 /* -- traceback.c -- */
 /* Pushes L1's traceback from `level`, stopping at the first frame called
  * from C without a name (where a callback or task body was entered). */
@@ -466,7 +472,9 @@ future *alua__executor_submit(lua_State *L, lloop *lp, alua__job *j);
 /* Shuts lp's pool down (waits for running jobs, which are told they are
  * abandoned) and releases every job left; L may be NULL as above. */
 void alua__executor_close(lua_State *L, lloop *lp);
-void alua__open_executor(lua_State *L, rt *r, int module, int internals);
+
+/* -- worker.c: Lua functions on worker threads (run_in_executor, to_thread) -- */
+void alua__open_worker(lua_State *L, rt *r, int module, int internals);
 
 /* -- marshal.c -- */
 /* Appends the n values from idx on to b. Returns 0, or -1 with err (errlen
@@ -497,9 +505,6 @@ void alua__debug_add_site(lua_State *L, luaL_Buffer *b, int idx);
  * raises. */
 void alua__debug_slow(lua_State *L, lloop *lp, int idx, uint64_t start);
 void alua__open_debug(lua_State *L, rt *r, int module, int internals);
-
-/* -- io.c: streams, servers, UDP, sockets, processes, files, DNS (see io.h) -- */
-void alua__open_io(lua_State *L, rt *r, int module, int internals);
 
 /* -- http/http.c: the HTTP client's C half (curl multi handles, transfers) -- */
 void alua__open_http(lua_State *L, rt *r, int module, int internals);

@@ -1,7 +1,7 @@
 /* What the network, process and file bindings share (socket.c, stream.c,
- * server.c, udp.c, process.c, file.c, dns.c): the socket object, address
- * conversions, OS errors, and the stream constructor. Only src/lua/
- * includes this. */
+ * server.c, udp.c, process.c, file.c, dns.c, tls.c): the socket object,
+ * address conversions (addr.c), the stream constructor and its filters.
+ * Only src/lua/ includes this. */
 #ifndef ALUA_LUA_IO_H
 #define ALUA_LUA_IO_H
 
@@ -25,12 +25,7 @@ typedef struct lsock {
   ac_list writers;    /* tasks parked in sock_sendall / sock_connect */
 } lsock;
 
-/* -- socket.c -- */
-lsock *alua__tosocket(lua_State *L, int idx);
-lsock *alua__checksocket(lua_State *L, int idx);
-/* Pushes a new socket object for fd. borrowed: the object at owneridx owns
- * fd (the socket never closes it, and keeps the owner alive). */
-lsock *alua__newsocket(lua_State *L, int fd, int family, int type, int owneridx);
+/* -- addr.c: addresses and family names -- */
 /* The family named by the string at idx ("inet", "inet6", "unix"), def when
  * it is nil; raises an argument error naming fname otherwise. */
 int alua__checkfamily(lua_State *L, int idx, int def, const char *fname);
@@ -43,6 +38,13 @@ void alua__add_sockaddr(luaL_Buffer *b, const struct sockaddr *sa, socklen_t len
 /* Reads an address of `family` from the arguments at idx: a Unix path, or
  * a numeric host and a port at idx + 1. fname names the function in errors. */
 void alua__check_sockaddr(lua_State *L, int family, int idx, ac_addr *a, const char *fname);
+
+/* -- socket.c -- */
+lsock *alua__tosocket(lua_State *L, int idx);
+lsock *alua__checksocket(lua_State *L, int idx);
+/* Pushes a new socket object for fd. borrowed: the object at owneridx owns
+ * fd (the socket never closes it, and keeps the owner alive). */
+lsock *alua__newsocket(lua_State *L, int fd, int family, int type, int owneridx);
 void alua__open_socket(lua_State *L, rt *r, int module, int internals);
 
 /* -- stream.c -- */
@@ -117,7 +119,8 @@ void alua__stream_set_filter(lua_State *L, int widx, lstream *s, alua__filter *f
  * read_timeout applies; cancelling it leaves the handshake unfinished. */
 void alua__stream_push_ready(lua_State *L, int widx, const char *fname);
 
-/* -- server.c, udp.c, process.c, file.c, dns.c -- */
+/* -- the openers of the other files (runtime.c calls every one) -- */
+void alua__open_addr(lua_State *L, rt *r, int module, int internals);
 void alua__open_server(lua_State *L, rt *r, int module, int internals);
 void alua__open_udp(lua_State *L, rt *r, int module, int internals);
 void alua__open_process(lua_State *L, rt *r, int module, int internals);

@@ -1,5 +1,6 @@
 /* The Loop type: one event core per loop, anchors that keep scheduled objects
- * alive, running until a future is done, and the exception handler. */
+ * alive, and running until a future is done. (Its exception handler is in
+ * runtime/report.c.) */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -93,122 +94,7 @@ lloop *alua__push_current_loop(lua_State *L, rt *r) {
   return lp;
 }
 
-/* Writes the default report for the context table at idx to stderr. */
-static void default_report(lua_State *L, int ctx) {
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  if (lua_getfield(L, ctx, "message") != LUA_TNIL) {
-    luaL_addvalue(&b);
-  } else {
-    lua_pop(L, 1);
-    luaL_addstring(&b, "Unhandled error in event loop");
-  }
-  static const char *const fields[] = {"task", "future", "handle", NULL};
-  for (const char *const *f = fields; *f; f++) {
-    if (lua_getfield(L, ctx, *f) == LUA_TNIL) {
-      lua_pop(L, 1);
-      continue;
-    }
-    luaL_tolstring(L, -1, NULL);
-    lua_remove(L, -2);
-    lua_pushfstring(L, "\n%s: ", *f);
-    luaL_addvalue(&b);
-    luaL_addvalue(&b);
-  }
-  if (lua_getfield(L, ctx, "exception") != LUA_TNIL) {
-    luaL_tolstring(L, -1, NULL);
-    lua_remove(L, -2);
-    luaL_addstring(&b, "\nerror: ");
-    luaL_addvalue(&b);
-  } else {
-    lua_pop(L, 1);
-  }
-  if (lua_getfield(L, ctx, "traceback") == LUA_TSTRING) {
-    luaL_addchar(&b, '\n');
-    luaL_addvalue(&b);
-  } else {
-    lua_pop(L, 1);
-  }
-  luaL_addchar(&b, '\n');
-  luaL_pushresult(&b);
-  fputs(lua_tostring(L, -1), stderr);
-  fflush(stderr);
-  lua_pop(L, 1);
-}
-
-/* Protected part of a report: ctx table at 1, loop at 2. */
-static int report_call(lua_State *L) {
-  lloop *lp = lua_touserdata(L, 2);
-  if (lp->ref_handler != LUA_NOREF) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_handler);
-    alua__pushloop(L, lp);
-    lua_pushvalue(L, 1);
-    lua_call(L, 2, 0);
-  } else {
-    default_report(L, 1);
-  }
-  return 0;
-}
-
-/* Reports the context table on top of the stack (popped) through the loop's
- * exception handler, or the default one. Never raises: a failing handler is
- * itself reported on stderr. */
-static void report_ctx(lua_State *L, lloop *lp) {
-  int ctx = lua_gettop(L);
-  lua_pushcfunction(L, report_call);
-  lua_pushvalue(L, ctx);
-  lua_pushlightuserdata(L, lp);
-  if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
-    fprintf(stderr, "Unhandled error in exception handler: %s\n", luaL_tolstring(L, -1, NULL));
-    lua_pop(L, 2);
-    lua_pushcfunction(L, report_call);
-    lua_pushvalue(L, ctx);
-    lua_pushlightuserdata(L, lp);
-    int saved = lp->ref_handler;
-    lp->ref_handler = LUA_NOREF;
-    if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1);
-    lp->ref_handler = saved;
-  }
-  lua_settop(L, ctx - 1);
-}
-
-void alua__report_context(lua_State *L, lloop *lp) { report_ctx(L, lp); }
-
-void alua__report(lua_State *L, lloop *lp, const char *message, int tbidx) {
-  int err = lua_gettop(L);
-  tbidx = tbidx ? lua_absindex(L, tbidx) : 0;
-  lua_createtable(L, 0, 4);
-  lua_pushstring(L, message);
-  lua_setfield(L, -2, "message");
-  lua_pushvalue(L, err);
-  lua_setfield(L, -2, "exception");
-  if (tbidx) {
-    lua_pushvalue(L, tbidx);
-    lua_setfield(L, -2, "traceback");
-  }
-  report_ctx(L, lp);
-  lua_settop(L, err - 1);
-}
-
 static void closeloop(lua_State *L, lloop *lp);
-
-/* Reports failed futures whose error nobody retrieved (at close). */
-static void report_unretrieved(lua_State *L, lloop *lp) {
-  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
-  int t = lua_gettop(L);
-  lua_pushnil(L);
-  while (lua_next(L, t)) {
-    future *f = lua_touserdata(L, -1);
-    if (f && !f->retrieved) {
-      f->retrieved = 1;
-      alua__future_report(L, lua_gettop(L));
-    }
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
-  lp->ref_unretrieved = LUA_NOREF;
-}
 
 /* True when no callback, timer, descriptor or other thread can ever make
  * progress: waiting any longer would hang forever. */
@@ -333,7 +219,7 @@ static int l_stop(lua_State *L) {
 
 static void closeloop(lua_State *L, lloop *lp) {
   if (lp->closed) return;
-  report_unretrieved(L, lp);
+  alua__report_unretrieved(L, lp);
   alua__signals_close(L, lp);
   alua__executor_close(L, lp);
   lp->closed = 1;
@@ -399,39 +285,6 @@ static int l_create_future(lua_State *L) {
 /* loop:create_task(coro_or_fn, ... [, {name = ...}]): as asyncio.create_task,
  * on this loop. */
 static int l_create_task(lua_State *L) { return alua__create_task_at(L, alua__checkopen(L, 1), 2); }
-
-static int l_set_exception_handler(lua_State *L) {
-  lloop *lp = alua__checkloop(L, 1);
-  if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
-  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_handler);
-  lua_settop(L, 2);
-  lp->ref_handler = lua_isnil(L, 2) ? LUA_NOREF : luaL_ref(L, LUA_REGISTRYINDEX);
-  return 0;
-}
-
-static int l_get_exception_handler(lua_State *L) {
-  lloop *lp = alua__checkloop(L, 1);
-  if (lp->ref_handler == LUA_NOREF) lua_pushnil(L);
-  else lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_handler);
-  return 1;
-}
-
-/* loop:call_exception_handler(ctx) */
-static int l_call_exception_handler(lua_State *L) {
-  lloop *lp = alua__checkloop(L, 1);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  lua_settop(L, 2);
-  report_ctx(L, lp);
-  return 0;
-}
-
-/* loop:default_exception_handler(ctx) */
-static int l_default_exception_handler(lua_State *L) {
-  alua__checkloop(L, 1);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  default_report(L, 2);
-  return 0;
-}
 
 static int l_tostring(lua_State *L) {
   lloop *lp = alua__checkloop(L, 1);
@@ -528,10 +381,6 @@ void alua__open_loop(lua_State *L, rt *r, int module, int internals) {
       {"is_virtual_time", l_is_virtual_time},
       {"create_future", l_create_future},
       {"create_task", l_create_task},
-      {"set_exception_handler", l_set_exception_handler},
-      {"get_exception_handler", l_get_exception_handler},
-      {"call_exception_handler", l_call_exception_handler},
-      {"default_exception_handler", l_default_exception_handler},
       {"__gc", l_gc},
       {"__tostring", l_tostring},
       {NULL, NULL}};

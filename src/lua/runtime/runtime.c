@@ -6,6 +6,7 @@
 
 #include "alua.h"
 #include "lua/internal.h"
+#include "lua/io/io.h"
 #include "lua/observe/observe.h"
 #include "lua/runtime/load.h"
 #include "lua/runtime/program.h"
@@ -137,16 +138,25 @@ static void (*const openers[])(lua_State *L, rt *r, int module, int internals) =
     alua__open_task,
     alua__open_gather,
     alua__open_loop,
+    alua__open_report,
     alua__open_handle,
     alua__open_signals,
-    alua__open_executor,
+    alua__open_worker,
     alua__open_debug,
     alua__open_await,
     alua__open_queue,
     alua__open_lock,
     alua__open_event,
     alua__open_interrupt,
-    alua__open_io,
+    alua__open_addr,
+    alua__open_socket,
+    alua__open_stream,
+    alua__open_server,
+    alua__open_udp,
+    alua__open_process,
+    alua__open_file,
+    alua__open_dns,
+    alua__open_tls,
     alua__open_observe,
     alua__open_record,
     NULL,

@@ -148,40 +148,6 @@ int alua__future_cancel(lua_State *L, int idx) {
   return 1;
 }
 
-void alua__future_report(lua_State *L, int idx) {
-  idx = lua_absindex(L, idx);
-  future *f = lua_touserdata(L, idx);
-  int top = lua_gettop(L);
-  lua_createtable(L, 0, 4);
-  lua_pushstring(L, f->kind == KIND_TASK ? "Task exception was never retrieved"
-                                         : "Future exception was never retrieved");
-  lua_setfield(L, -2, "message");
-  lua_pushvalue(L, idx);
-  lua_setfield(L, -2, f->kind == KIND_TASK ? "task" : "future");
-  lua_getiuservalue(L, idx, FUT_UV_RESULT);
-  lua_setfield(L, -2, "exception");
-  if (f->kind == KIND_TASK) {
-    lua_getiuservalue(L, idx, TASK_UV_TRACEBACK);
-    lua_setfield(L, -2, "traceback");
-  }
-  alua__pushloop(L, f->loop);
-  if (lua_isnil(L, -1)) {
-    /* the loop is closed: report with the default handler */
-    lua_pop(L, 1);
-    luaL_getmetatable(L, MT_LOOP);
-    lua_getfield(L, -1, "default_exception_handler");
-    lua_pushnil(L);
-    lua_pushvalue(L, -4);
-    lua_pcall(L, 2, 0, 0);
-  } else {
-    lua_getfield(L, -1, "call_exception_handler");
-    lua_insert(L, -2);
-    lua_pushvalue(L, -3);
-    lua_pcall(L, 2, 0, 0);
-  }
-  lua_settop(L, top);
-}
-
 /* __gc of every future-like type: a failed future nobody looked at is
  * reported, as asyncio does when the object dies. */
 static int f_gc(lua_State *L) {

@@ -1,0 +1,196 @@
+/* Exception reporting: what the loop does with an error nobody can raise
+ * to anyone (a failed callback, a task or future whose error was never
+ * retrieved, a failure during shutdown). Every report is a context table
+ * (message, exception, traceback, task / future / handle) handed to the
+ * loop's exception handler (loop:set_exception_handler), or to the default
+ * one, which writes it to stderr. Reporting never raises: a failing handler
+ * is itself reported by the default one. The texts of the tracebacks are
+ * traceback.c's. */
+#include <stdio.h>
+
+#include "lua/internal.h"
+
+/* Writes the default report for the context table at idx to stderr. */
+static void default_report(lua_State *L, int ctx) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  if (lua_getfield(L, ctx, "message") != LUA_TNIL) {
+    luaL_addvalue(&b);
+  } else {
+    lua_pop(L, 1);
+    luaL_addstring(&b, "Unhandled error in event loop");
+  }
+  static const char *const fields[] = {"task", "future", "handle", NULL};
+  for (const char *const *f = fields; *f; f++) {
+    if (lua_getfield(L, ctx, *f) == LUA_TNIL) {
+      lua_pop(L, 1);
+      continue;
+    }
+    luaL_tolstring(L, -1, NULL);
+    lua_remove(L, -2);
+    lua_pushfstring(L, "\n%s: ", *f);
+    luaL_addvalue(&b);
+    luaL_addvalue(&b);
+  }
+  if (lua_getfield(L, ctx, "exception") != LUA_TNIL) {
+    luaL_tolstring(L, -1, NULL);
+    lua_remove(L, -2);
+    luaL_addstring(&b, "\nerror: ");
+    luaL_addvalue(&b);
+  } else {
+    lua_pop(L, 1);
+  }
+  if (lua_getfield(L, ctx, "traceback") == LUA_TSTRING) {
+    luaL_addchar(&b, '\n');
+    luaL_addvalue(&b);
+  } else {
+    lua_pop(L, 1);
+  }
+  luaL_addchar(&b, '\n');
+  luaL_pushresult(&b);
+  fputs(lua_tostring(L, -1), stderr);
+  fflush(stderr);
+  lua_pop(L, 1);
+}
+
+/* Protected part of a report: ctx table at 1, loop at 2. */
+static int report_call(lua_State *L) {
+  lloop *lp = lua_touserdata(L, 2);
+  if (lp->ref_handler != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_handler);
+    alua__pushloop(L, lp);
+    lua_pushvalue(L, 1);
+    lua_call(L, 2, 0);
+  } else {
+    default_report(L, 1);
+  }
+  return 0;
+}
+
+/* Reports the context table on top of the stack (popped) through the loop's
+ * exception handler, or the default one. Never raises: a failing handler is
+ * itself reported on stderr. */
+static void report_ctx(lua_State *L, lloop *lp) {
+  int ctx = lua_gettop(L);
+  lua_pushcfunction(L, report_call);
+  lua_pushvalue(L, ctx);
+  lua_pushlightuserdata(L, lp);
+  if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
+    fprintf(stderr, "Unhandled error in exception handler: %s\n", luaL_tolstring(L, -1, NULL));
+    lua_pop(L, 2);
+    lua_pushcfunction(L, report_call);
+    lua_pushvalue(L, ctx);
+    lua_pushlightuserdata(L, lp);
+    int saved = lp->ref_handler;
+    lp->ref_handler = LUA_NOREF;
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1);
+    lp->ref_handler = saved;
+  }
+  lua_settop(L, ctx - 1);
+}
+
+void alua__report_context(lua_State *L, lloop *lp) { report_ctx(L, lp); }
+
+void alua__report(lua_State *L, lloop *lp, const char *message, int tbidx) {
+  int err = lua_gettop(L);
+  tbidx = tbidx ? lua_absindex(L, tbidx) : 0;
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, message);
+  lua_setfield(L, -2, "message");
+  lua_pushvalue(L, err);
+  lua_setfield(L, -2, "exception");
+  if (tbidx) {
+    lua_pushvalue(L, tbidx);
+    lua_setfield(L, -2, "traceback");
+  }
+  report_ctx(L, lp);
+  lua_settop(L, err - 1);
+}
+
+/* Reports the failed futures of lp whose error nobody retrieved; at close,
+ * after which nothing more is tracked. */
+void alua__report_unretrieved(lua_State *L, lloop *lp) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
+  int t = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    future *f = lua_touserdata(L, -1);
+    if (f && !f->retrieved) {
+      f->retrieved = 1;
+      alua__future_report(L, lua_gettop(L));
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
+  lp->ref_unretrieved = LUA_NOREF;
+}
+
+/* Reports the unretrieved error of the future at idx ("Task exception was
+ * never retrieved"). */
+void alua__future_report(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  future *f = lua_touserdata(L, idx);
+  int top = lua_gettop(L);
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, f->kind == KIND_TASK ? "Task exception was never retrieved"
+                                         : "Future exception was never retrieved");
+  lua_setfield(L, -2, "message");
+  lua_pushvalue(L, idx);
+  lua_setfield(L, -2, f->kind == KIND_TASK ? "task" : "future");
+  lua_getiuservalue(L, idx, FUT_UV_RESULT);
+  lua_setfield(L, -2, "exception");
+  if (f->kind == KIND_TASK) {
+    lua_getiuservalue(L, idx, TASK_UV_TRACEBACK);
+    lua_setfield(L, -2, "traceback");
+  }
+  /* a closed loop has no handler any more: the default one reports it */
+  report_ctx(L, f->loop);
+  lua_settop(L, top);
+}
+
+static int l_set_exception_handler(lua_State *L) {
+  lloop *lp = alua__checkloop(L, 1);
+  if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_handler);
+  lua_settop(L, 2);
+  lp->ref_handler = lua_isnil(L, 2) ? LUA_NOREF : luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
+}
+
+static int l_get_exception_handler(lua_State *L) {
+  lloop *lp = alua__checkloop(L, 1);
+  if (lp->ref_handler == LUA_NOREF) lua_pushnil(L);
+  else lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_handler);
+  return 1;
+}
+
+/* loop:call_exception_handler(ctx) */
+static int l_call_exception_handler(lua_State *L) {
+  lloop *lp = alua__checkloop(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  report_ctx(L, lp);
+  return 0;
+}
+
+/* loop:default_exception_handler(ctx) */
+static int l_default_exception_handler(lua_State *L) {
+  alua__checkloop(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  default_report(L, 2);
+  return 0;
+}
+
+void alua__open_report(lua_State *L, rt *r, int module, int internals) {
+  static const luaL_Reg loop_methods[] = {{"set_exception_handler", l_set_exception_handler},
+                                          {"get_exception_handler", l_get_exception_handler},
+                                          {"call_exception_handler", l_call_exception_handler},
+                                          {"default_exception_handler", l_default_exception_handler},
+                                          {NULL, NULL}};
+  luaL_getmetatable(L, MT_LOOP);
+  alua__setfuncs(L, r, loop_methods);
+  lua_pop(L, 1);
+  (void)module;
+  (void)internals;
+}
