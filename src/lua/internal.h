@@ -37,6 +37,9 @@ typedef struct rt {
   int virtual_time;         /* new loops run on virtual time unless told otherwise */
   struct alua__recorder *rec; /* trace or timeline being recorded, or NULL (observe/) */
   uint32_t slices;          /* slice numbers used by recordings so far (observe/record.c) */
+  int next_loop_id;         /* numbers loops in leftover reports */
+  ac_list loops;            /* open loops (lloop.link), for the leftover report */
+  int ref_leftovers;        /* registry ref: list of what closed loops left behind */
 } rt;
 
 /* lloop.slice outside any recorded step or callback. */
@@ -54,6 +57,7 @@ typedef struct lloop {
   int closed;           /* close() was called */
   int selfref;          /* registry ref keeping the loop alive while running */
   int ref_anchors;      /* registry ref of the table that keeps objects alive */
+  int nanchors;         /* live refs in that table (the leftover report skips an empty one) */
   int ref_threads;      /* registry ref of the table of reusable threads */
   int ref_handler;      /* registry ref of the exception handler, or LUA_NOREF */
   int ref_unretrieved;  /* registry ref: weak {[pointer] = failed future not yet looked at} */
@@ -69,7 +73,21 @@ typedef struct lloop {
   struct lsignals *signals;   /* signal handlers (signals.c), NULL until the first */
   struct lexecutor *executor; /* worker pool (executor.c), NULL until first used */
   struct lchildren *children; /* SIGCHLD watcher of child processes without pidfd (process.c), or NULL */
+  int id;               /* number in leftover reports (loop 1, loop 2, ...) */
+  ac_list link;         /* in rt.loops while open */
+  ac_list resources;    /* open streams, servers, UDP endpoints (alua__resource) */
+  int ref_leftovers;    /* registry ref: what close found left behind, or LUA_NOREF */
 } lloop;
+
+/* An I/O object that must be closed before its loop is (a stream, a server,
+ * a UDP endpoint): on its loop's `resources` list while its descriptor is
+ * open, so that the leftover report (leftovers.c) can name what a program
+ * left open. */
+typedef struct alua__resource {
+  ac_list link;         /* in lloop.resources while open */
+  const char *what;     /* "stream", "server", "UDP endpoint" */
+  const int *fd;        /* where the object keeps its descriptor */
+} alua__resource;
 
 enum fut_kind { KIND_FUTURE, KIND_TASK, KIND_GATHER };
 enum fut_state { FUT_PENDING, FUT_FINISHED, FUT_CANCELLED };
@@ -422,6 +440,17 @@ void alua__newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook,
 void alua__open_queue(lua_State *L, rt *r, int module, int internals);
 void alua__open_lock(lua_State *L, rt *r, int module, int internals);
 void alua__open_event(lua_State *L, rt *r, int module, int internals);
+
+/* -- leftovers.c: what a loop leaves behind when it closes -- */
+/* Puts r on lp's list of open resources; fd points at its descriptor. */
+void alua__resource_open(lloop *lp, alua__resource *r, const char *what, const int *fd);
+/* Takes r off the list (its descriptor is closed); idempotent. */
+void alua__resource_close(alua__resource *r);
+/* Records what lp still holds as it closes (unfinished tasks, anchored
+ * objects, open resources, work on other threads, a live core), for
+ * internals.loop_report. Never raises. */
+void alua__leftovers_record(lua_State *L, lloop *lp);
+void alua__open_leftovers(lua_State *L, rt *r, int module, int internals);
 
 /* -- report.c: the exception handler and what is reported to it -- */
 /* Reports an error (value on top, popped) through the loop's exception

@@ -1,4 +1,5 @@
 -- Task cancellation, as asyncio's test_tasks checks it.
+local _ <close> = require "clean_loop"
 local function check(name, cond) print(name, cond and "ok" or "FAILED") end
 
 async function main()

@@ -2,6 +2,7 @@
 -- ready queue, never parked on a future): it is still cancelled at its next
 -- await, and run raises KeyboardInterrupt even though main re-raised the
 -- CancelledError itself.
+local _ <close> = require "clean_loop"
 local pid = io.popen("echo $PPID"):read("l")
 
 async function main()

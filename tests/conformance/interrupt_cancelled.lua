@@ -1,5 +1,6 @@
 -- Ctrl+C of a main task that is already being cancelled: no
 -- KeyboardInterrupt, the CancelledError stands (as in asyncio).
+local _ <close> = require "clean_loop"
 local pid = io.popen("echo $PPID"):read("l")
 
 async function main()

@@ -1,5 +1,6 @@
 -- A second Ctrl+C stops the process at once, even when main ignores the
 -- cancellation the first one caused.
+local _ <close> = require "clean_loop"
 local pid = io.popen("echo $PPID"):read("l")
 local function interrupt_self() io.popen("kill -INT " .. pid):close() end
 

@@ -1,5 +1,6 @@
 -- Ctrl+C while main waits in asyncio.wait: the main task is cancelled, its
 -- cleanup runs, and run raises KeyboardInterrupt (alua exits with 130).
+local _ <close> = require "clean_loop"
 local pid = io.popen("echo $PPID"):read("l")
 local function interrupt_self() io.popen("kill -INT " .. pid):close() end
 

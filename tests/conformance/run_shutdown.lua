@@ -1,5 +1,6 @@
 -- asyncio.run cancels the tasks main leaves behind, waits for them (their
 -- cleanup runs), and reports the errors they end with.
+local _ <close> = require "clean_loop"
 async function lingering(name)
   local _ <close> = setmetatable({}, {__close = function() print(name .. " cleaned up") end})
   await asyncio.sleep(10)

@@ -1,4 +1,5 @@
 -- shield, and gather's cancellation rules.
+local _ <close> = require "clean_loop"
 local function check(name, cond) print(name, cond and "ok" or "FAILED") end
 
 async function main()

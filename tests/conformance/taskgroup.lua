@@ -1,4 +1,5 @@
 -- asyncio.TaskGroup as a <close> scope.
+local _ <close> = require "clean_loop"
 local log = {}
 local function say(s) log[#log + 1] = s end
 

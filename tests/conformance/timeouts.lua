@@ -1,4 +1,5 @@
 -- asyncio.timeout / timeout_at scopes and asyncio.wait_for.
+local _ <close> = require "clean_loop"
 local function check(name, cond) print(name, cond and "ok" or "FAILED") end
 
 async function main()

@@ -1,4 +1,5 @@
 -- asyncio.wait and asyncio.as_completed.
+local _ <close> = require "clean_loop"
 local function check(name, cond) print(name, cond and "ok" or "FAILED") end
 
 local function job(delay, value, fail)

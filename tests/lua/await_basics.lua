@@ -1,5 +1,6 @@
 -- await of coroutine objects (inline), tasks, futures and __await objects,
 -- at any depth, through pcall and inside iterators.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 local A, await = asyncio.async, asyncio.await
 

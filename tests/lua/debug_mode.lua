@@ -5,6 +5,7 @@
 -- output with the durations checked and hidden. A warning is kept only if it
 -- points at a line tagged --[[slow]] (where a slow step can be): on a loaded
 -- machine any step may happen to take 100 ms.
+local _ <close> = require "clean_loop"
 local scenario = arg[1]
 
 local function busy(seconds) --[[slow]]
@@ -56,7 +57,7 @@ local async function main()
   local t = asyncio.create_task(async function() await asyncio.sleep(1) end, {name = "sleeper"})
   await asyncio.sleep(0)
   print(t)
-  print(loop:call_later(1, print))
+  local h = loop:call_later(1, print); print(h); h:cancel()
   t:cancel()
   local lost = (async function() end)() -- a coroutine object nobody awaits
   lost = nil
@@ -66,7 +67,7 @@ end
 
 if scenario == "run_option" then
   asyncio.run(main, {debug = true})
-  print(asyncio.new_event_loop():get_debug())
+  local other = asyncio.new_event_loop(); print(other:get_debug()); other:close()
 elseif scenario == "plain" then
   asyncio.run(main)
 elseif scenario == "set_debug" then
@@ -88,7 +89,7 @@ elseif scenario == "set_debug" then
   asyncio.run(function(a, b) print("args:", a, b.debug, b.x) end, 1, {debug = true, x = 2})
   asyncio.run(function(...) print("args:", select("#", ...), ...) end, "a", {debug = false})
 elseif scenario == "environment" then
-  print("new loops:", asyncio.new_event_loop():get_debug())
+  local other = asyncio.new_event_loop(); print("new loops:", other:get_debug()); other:close()
   asyncio.run(async function()
     busy(0.12)
     await asyncio.sleep(0) --[[slow]]

@@ -1,6 +1,7 @@
 -- Cancelling the task that awaits a worker never wedges the pool: a job
 -- still queued is dropped, a Lua function still running is stopped (its
 -- result would be dropped anyway), and closing the loop does not hang.
+local _ <close> = require "clean_loop"
 local function spin()
   while true do end
 end

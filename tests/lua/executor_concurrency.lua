@@ -1,5 +1,6 @@
 -- Blocking work runs on worker threads: the loop keeps ticking while four
 -- workers block at once, and the four run side by side.
+local _ <close> = require "clean_loop"
 local loop_ticks = 0
 local running = true
 

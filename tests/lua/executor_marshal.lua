@@ -2,6 +2,7 @@
 -- stay integers), strings (any bytes) and tables of those, nested, with
 -- shared subtables and cycles copied faithfully; everything else is refused
 -- with an error naming the argument and where the value is.
+local _ <close> = require "clean_loop"
 local function echo(...) return ... end
 
 local function dump(v, seen)

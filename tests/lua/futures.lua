@@ -1,5 +1,6 @@
 -- Future states, InvalidStateError, done callbacks through the ready queue in
 -- registration order, remove_done_callback, results of several values.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 local A, await = asyncio.async, asyncio.await
 

@@ -1,5 +1,6 @@
 -- gather: argument order, results.n, first values, return_exceptions, the
 -- first error raised at once while siblings keep running, cancellation.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 local A, await = asyncio.async, asyncio.await
 

@@ -1,6 +1,7 @@
 -- asyncio.http against a server written with alua's own streams: methods,
 -- headers, bodies, keep-alive reuse, redirects, chunked responses, query
 -- parameters, base_url, JSON, and the errors of bad requests and servers.
+local _ <close> = require "clean_loop"
 local httpd = dofile("support/httpd.lua")
 local http = asyncio.http
 

@@ -2,6 +2,7 @@
 -- independent implementation: gzip, chunked bodies, redirect chains, POST
 -- answered by 303, JSON, repeated fields, connection reuse, HEAD, and a
 -- server that resets the connection.
+local _ <close> = require "clean_loop"
 local http = asyncio.http
 
 local function noport(s) return (tostring(s):gsub(":%d+", ":PORT")) end

@@ -2,6 +2,7 @@
 -- it all, 500 requests at once on a pool of connections, servers that
 -- stall (timeouts), cancellation in the middle of a body, and what each
 -- of those does to the connection.
+local _ <close> = require "clean_loop"
 local httpd = dofile("support/httpd.lua")
 local http = asyncio.http
 

@@ -2,6 +2,7 @@
 -- on by default, ca_file, verify = false, and the failures: self-signed,
 -- expired, wrong host, unknown authority), and HTTP/2 with nghttpd: many
 -- requests multiplexed over one connection.
+local _ <close> = require "clean_loop"
 local make_certs = dofile("support/certs.lua")
 local httpd = dofile("support/httpd.lua")
 local http = asyncio.http

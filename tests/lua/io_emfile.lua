@@ -2,6 +2,7 @@
 -- accepting for a moment (it does not spin on the ready listening socket),
 -- then resumes and serves the connection that waited in the backlog. Runs
 -- itself again under `ulimit -n 64` so the limit is reached quickly.
+local _ <close> = require "clean_loop"
 if arg[1] ~= "child" then
   asyncio.run(async function()
     local p = await asyncio.create_subprocess_exec("/bin/sh", "-c", 'ulimit -n 64 && exec "$0" "$1" child', arg[-1], arg[0],

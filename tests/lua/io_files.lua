@@ -1,5 +1,6 @@
 -- Files on the worker pool: a copy through async files, read formats,
 -- lines, seek, append, errors.
+local _ <close> = require "clean_loop"
 local src = os.tmpname()
 local dst = os.tmpname()
 local f = io.open(src, "wb")

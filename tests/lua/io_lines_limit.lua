@@ -1,6 +1,7 @@
 -- Line protocols with a limit: LimitOverrunError with `consumed`, readline
 -- skipping an overlong line and going on, readuntil leaving the data,
 -- IncompleteReadError with `partial` and `expected`, partial last lines.
+local _ <close> = require "clean_loop"
 local function show(ok, e)
   if ok then return "ok " .. string.format("%q", e) end
   local s = e.type .. ": " .. e.message

@@ -1,6 +1,7 @@
 -- Robustness: peer resets and half-closes never kill the server; a stalled
 -- reader does not grow memory (flow control on both sides); cancelling a
 -- read or a drain leaves the stream usable; read and connect timeouts.
+local _ <close> = require "clean_loop"
 local reports = {}
 
 asyncio.run(async function()
@@ -138,9 +139,11 @@ asyncio.run(async function()
   local keep = {}
   local timeouts = 0
   for i = 1, 4 do
-    ok, err = pcall(function() return await asyncio.open_connection("127.0.0.1", fport, {connect_timeout = 0.1}) end)
-    if ok then keep[#keep + 1] = err elseif asyncio.iserror(err, asyncio.TimeoutError) then timeouts = timeouts + 1 end
+    local w
+    ok, err, w = pcall(function() return await asyncio.open_connection("127.0.0.1", fport, {connect_timeout = 0.1}) end)
+    if ok then keep[#keep + 1] = w elseif asyncio.iserror(err, asyncio.TimeoutError) then timeouts = timeouts + 1 end
   end
+  for _, w in ipairs(keep) do w:close() end
   print("connect timeouts:", timeouts >= 2)
   full:close()
 

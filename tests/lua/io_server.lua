@@ -2,6 +2,7 @@
 -- handler that fails (reported, connection closed, server unharmed), plain
 -- and async handlers, several hosts, wait_closed waiting for handlers; and
 -- stream misuse: operations are lazy, awaited once, closed streams.
+local _ <close> = require "clean_loop"
 local reports = {}
 
 asyncio.run(async function()

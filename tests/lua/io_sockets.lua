@@ -1,6 +1,7 @@
 -- getaddrinfo on the worker pool, and the low-level socket API:
 -- asyncio.socket with loop:sock_accept / sock_connect / sock_recv /
 -- sock_sendall.
+local _ <close> = require "clean_loop"
 asyncio.run(async function()
   local loop = asyncio.get_running_loop()
 

@@ -1,5 +1,6 @@
 -- Subprocesses: 10 MB through cat with communicate, pipelines, exit codes,
 -- signals, the stdio options, cwd and env, errors.
+local _ <close> = require "clean_loop"
 asyncio.run(async function()
   -- 10 MB in and out of cat: stdin is written while stdout is read
   local data = string.rep("0123456789abcdef", 10 * 1024 * 1024 / 16)

@@ -1,5 +1,6 @@
 -- TCP echo: small and large payloads, many clients at once, the reading
 -- methods, writelines, get_extra_info and the objects' tostring.
+local _ <close> = require "clean_loop"
 local function echo(reader, writer)
   while true do
     local data = await reader:read(65536)

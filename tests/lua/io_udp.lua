@@ -1,5 +1,6 @@
 -- UDP endpoints: round trips, a connected endpoint, many datagrams in
 -- order, several receivers, a cancelled recv, Unix datagrams, errors.
+local _ <close> = require "clean_loop"
 asyncio.run(async function()
   local server = await asyncio.open_udp{local_host = "127.0.0.1", local_port = 0}
   local host, port = server:getsockname()

@@ -1,5 +1,6 @@
 -- Unix sockets: echo through a socket file, a stale file replaced, the file
 -- removed at close, the abstract namespace, connecting to nothing.
+local _ <close> = require "clean_loop"
 local path = os.tmpname()
 os.remove(path)
 local function exists(p) return os.execute("test -e '" .. p .. "'") == true end

@@ -1,6 +1,7 @@
 -- The pass order of SPEC 2.6: callbacks ready when a pass begins run in it,
 -- due timers join them in (deadline, scheduling) order, and callbacks
 -- scheduled during a pass wait for the next one.
+local _ <close> = require "clean_loop"
 local loop = asyncio.new_event_loop()
 local function say(...) print(...) end
 

@@ -2,6 +2,7 @@
 -- reach it with the handle or task, the message, the error and the
 -- traceback; the loop keeps running; the default handler writes each report
 -- to stderr once.
+local _ <close> = require "clean_loop"
 local loop = asyncio.new_event_loop()
 local function oops(what) error("oops: " .. what) end
 

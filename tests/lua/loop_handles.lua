@@ -1,5 +1,6 @@
 -- Handles: cancel(), cancelled(), when(), tostring, cancelled timers leaving
 -- the heap, call_soon_threadsafe, and argument errors.
+local _ <close> = require "clean_loop"
 local loop = asyncio.new_event_loop()
 local function say(...) print(...) end
 local function show(h) return (tostring(h):gsub("when=[%d.]+", "when=N")) end

@@ -1,5 +1,6 @@
 -- TLS and HTTP from asyncio.so under the stock lua5.4 interpreter: the
 -- module loads libssl, libcurl and lua-cjson on first use, as alua does.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 local A, await = asyncio.async, asyncio.await
 

@@ -1,5 +1,6 @@
 -- The module under the stock lua5.4 interpreter: require "asyncio" loads
 -- asyncio.so, and everything works as in alua.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 local A, await = asyncio.async, asyncio.await
 print(type(asyncio), package.loaded.asyncio == asyncio, require("asyncio") == asyncio)

@@ -1,5 +1,6 @@
 -- A coroutine object that is collected without being awaited or scheduled
 -- prints a warning naming its function and where it was defined.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 local A, await = asyncio.async, asyncio.await
 

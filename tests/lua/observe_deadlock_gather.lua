@@ -1,5 +1,6 @@
 -- gather over two children, one of which waits for a Condition nobody
 -- notifies: the report follows the gather to that child.
+local _ <close> = require "clean_loop"
 async function main()
   local cond = asyncio.Condition()
   local fine = asyncio.create_task(async function() await(asyncio.sleep(2)) return "ok" end, {name = "fine"})

@@ -1,5 +1,6 @@
 -- Two tasks take two locks in opposite orders: the deadlock report names
 -- the cycle, and alua exits with status 1.
+local _ <close> = require "clean_loop"
 local a_lock, b_lock = asyncio.Lock(), asyncio.Lock()
 
 async function worker(first, second)

@@ -1,4 +1,5 @@
 -- A consumer waits for a fourth item that the producer never puts.
+local _ <close> = require "clean_loop"
 async function main()
   local q = asyncio.Queue()
   local producer = asyncio.create_task(async function()

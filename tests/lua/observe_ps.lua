@@ -1,5 +1,6 @@
 -- asyncio.print_ps(): what each task waits on, for every kind of wait, as a
 -- tree of awaiting tasks (virtual time, so the times are exact).
+local _ <close> = require "clean_loop"
 local lock, sem = asyncio.Lock(), asyncio.Semaphore(0)
 local q, full = asyncio.Queue(), asyncio.Queue(1)
 local ev, cond, barrier = asyncio.Event(), asyncio.Condition(), asyncio.Barrier(3)

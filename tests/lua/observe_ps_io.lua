@@ -1,6 +1,7 @@
 -- asyncio.print_ps() for waits on descriptors, processes and worker
 -- threads: each names what it waits on, sockets and streams with their peer.
 -- Ports, descriptors and process ids vary from run to run: they are masked.
+local _ <close> = require "clean_loop"
 local function masked(text)
   return (text:gsub("127%.0%.0%.1:%d+", "127.0.0.1:PORT"):gsub("fd=%d+", "fd=N"):gsub("pid=%d+", "pid=N")
     :gsub("since %d+%.%d+", "since T"):gsub("loop time %d+%.%d+", "loop time T"))

@@ -1,5 +1,6 @@
 -- asyncio.timeline(fn): fn runs on virtual time as the task 'main'; the
 -- text has one row per task, fitted to the width asked for.
+local _ <close> = require "clean_loop"
 async function chore(name, seconds)
   await(asyncio.sleep(seconds))
   print(name .. " done at " .. asyncio.get_running_loop():time())

@@ -1,6 +1,7 @@
 -- Queues: FIFO, LIFO and priority order, sizes, nowait variants, bounded
 -- puts that wait, task_done/join, waiters served first come first served,
 -- and awaiting queue operations at top level.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 
 local function drain(q)

@@ -1,6 +1,7 @@
 -- Queue waiters and cancellation: a cancelled waiter is skipped, a waiter
 -- woken and then cancelled before it runs passes its wake-up on, a woken
 -- getter that lost its item keeps its turn, and nothing is ever lost.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 
 local function cancelled(t)

@@ -1,4 +1,5 @@
 -- Queue misuse: clear errors that name the function and the argument.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 
 local function try(f, ...)

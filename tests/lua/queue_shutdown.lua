@@ -1,6 +1,7 @@
 -- Queue shutdown: puts raise QueueShutDown at once, gets once the queue is
 -- empty; parked getters and putters wake to see it; shutdown(true) empties
 -- the queue and releases join.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 
 local function outcome(t)

@@ -2,6 +2,7 @@
 -- small bounded queues while a chaos task cancels random ones. Every item
 -- whose put succeeded is received exactly once; an item whose put was
 -- cancelled is never received.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 local await_ = asyncio.await
 

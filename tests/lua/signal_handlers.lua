@@ -2,6 +2,7 @@
 -- callback of the loop, errors in it go to the exception handler, and the
 -- thread's signal mask is restored when handlers are removed or the loop
 -- closes. The test signals itself with kill(1).
+local _ <close> = require "clean_loop"
 local pid = io.open("/proc/self/stat"):read("n")
 
 -- true when signum is blocked in the main thread (line SigBlk of

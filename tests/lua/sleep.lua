@@ -1,5 +1,6 @@
 -- sleep: extra values, ordering by deadline, equal deadlines in scheduling
 -- order, sleep(0) yields once, bad delays.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 local A, await = asyncio.async, asyncio.await
 

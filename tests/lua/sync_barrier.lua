@@ -1,5 +1,6 @@
 -- Barrier: parties, arrival indexes, n_waiting, reuse over several cycles,
 -- abort and reset with BrokenBarrierError, cancellation of a waiter.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 
 local function kind(t)

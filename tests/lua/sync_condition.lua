@@ -1,6 +1,7 @@
 -- Condition: notify wakes waiters oldest first, notify_all wakes all,
 -- wait_for re-checks its predicate, wait holds the lock again when it
 -- returns or raises (also when cancelled), and misuse is refused.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 
 async function main()

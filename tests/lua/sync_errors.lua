@@ -1,5 +1,6 @@
 -- Lock, Semaphore and Event misuse: clear errors naming the function and
 -- the argument; releasing what is not held raises.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 
 local function try(f)

@@ -1,5 +1,6 @@
 -- Event: wait returns at once when set, set wakes every waiter in order,
 -- clear afterwards does not undo that, cancelled waiters drop out.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 
 local ev = asyncio.Event()

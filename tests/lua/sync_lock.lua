@@ -1,5 +1,6 @@
 -- Lock: FIFO-fair acquisition, the <close> guard, mutual exclusion, and
 -- cancellation around a hand-over never losing the lock.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 
 local function cancelled(t)

@@ -1,6 +1,7 @@
 -- The hot paths allocate nothing: with the collector stopped, 20000 round
 -- trips through queues, a lock and events leave the Lua heap where it was
 -- (only the two tasks and their coroutine objects are new).
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 local N = 20000
 local function measure(label, setup)

@@ -1,6 +1,7 @@
 -- Semaphore and BoundedSemaphore: a limit on concurrent holders, FIFO
 -- hand-over, the <close> guard, over-release, and a randomized stress with
 -- cancellations (fixed seed) after which every permit is back.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 
 math.randomseed(99)

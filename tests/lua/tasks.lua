@@ -1,4 +1,5 @@
 -- Task creation order, names, tostring, states, current_task, all_tasks.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 local A, await = asyncio.async, asyncio.await
 

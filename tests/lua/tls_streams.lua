@@ -2,6 +2,7 @@
 -- data both ways with flow control, connection details, verification
 -- failures, handshake failures and timeouts, cancellation, close_notify,
 -- client certificates, and Python's ssl module as an independent peer.
+local _ <close> = require "clean_loop"
 local make_certs = dofile("support/certs.lua")
 
 local dir -- of the certificates

@@ -1,5 +1,6 @@
 -- Top-level await in the main chunk runs the loop until the awaited thing is
 -- done; tasks the chunk starts keep running, and finish before alua exits.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 local A, await = asyncio.async, asyncio.await
 

@@ -1,5 +1,6 @@
 -- An uncaught error prints its message and the traceback chain across
 -- awaits (which task awaited which), and alua exits with status 1.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 local A, await = asyncio.async, asyncio.await
 

@@ -1,5 +1,6 @@
 -- A failed task whose error nobody retrieved is reported to the loop's
 -- exception handler: when it is collected, or when its loop closes.
+local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 local A, await = asyncio.async, asyncio.await
 

@@ -1,5 +1,6 @@
 -- Virtual time: an hour of sleeps takes no real time, and every loop:time()
 -- reading is the one real time would give, exactly.
+local _ <close> = require "clean_loop"
 local wall = asyncio.new_event_loop() -- a real clock, to measure the run
 local w0 = wall:time()
 

@@ -1,4 +1,5 @@
 -- The virtual_time option of new_event_loop and asyncio.run, and its errors.
+local _ <close> = require "clean_loop"
 local function show(ok, err) print(ok, err) end
 
 local loop = asyncio.new_event_loop{virtual_time = true}
@@ -11,7 +12,7 @@ loop:close()
 loop = asyncio.new_event_loop()
 print("new_event_loop():", loop:is_virtual_time())
 loop:close()
-print("new_event_loop{}:", asyncio.new_event_loop({}):is_virtual_time())
+loop = asyncio.new_event_loop({}); print("new_event_loop{}:", loop:is_virtual_time()); loop:close()
 
 show(pcall(asyncio.new_event_loop, {virtual_tme = true}))
 show(pcall(asyncio.new_event_loop, {virtual_time = "yes"}))

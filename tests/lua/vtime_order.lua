@@ -2,6 +2,7 @@
 -- wait_for, timeout scopes and as_completed runs on a real loop (0.1 s
 -- units) and on a virtual one (1 s units), and logs the same events at the
 -- same unit counts; equal deadlines fire in the order they were scheduled.
+local _ <close> = require "clean_loop"
 local function scenario(loop, u)
   local t0 = loop:time()
   local log = {}

@@ -1,6 +1,7 @@
 -- Under virtual time, sockets do not hold the clock: a connection between
 -- two tasks of one loop works while timers are pending, and a read
 -- timeout on a quiet connection fires at its exact deadline.
+local _ <close> = require "clean_loop"
 local function fmt(t) return string.format("%.3f", t) end
 
 asyncio.run(async function()

@@ -1,5 +1,6 @@
 -- Under virtual time, a child process is waited for in real time: timers
 -- due while it runs fire on time, later ones wait for it.
+local _ <close> = require "clean_loop"
 local function fmt(t) return string.format("%.3f", t) end
 
 asyncio.run(async function()

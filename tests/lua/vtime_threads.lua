@@ -1,6 +1,7 @@
 -- Under virtual time, work on worker threads is waited for in real time:
 -- the clock does not run ahead to the next timer while a thread works, it
 -- keeps pace with the real one, and timers due meanwhile fire on time.
+local _ <close> = require "clean_loop"
 local function fmt(t) return string.format("%.3f", t) end
 
 local function block(seconds)

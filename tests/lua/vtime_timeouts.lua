@@ -1,6 +1,7 @@
 -- Timeouts under virtual time fire at their exact deadlines: wait_for,
 -- timeout scopes (moved with reschedule), timeout_at, wait and
 -- as_completed with a timeout, and a lock and a queue waited on with one.
+local _ <close> = require "clean_loop"
 local function fmt(t) return string.format("%.3f", t) end
 
 asyncio.run(async function()

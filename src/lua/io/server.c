@@ -52,6 +52,7 @@ typedef struct lserver {
   ac_timer retry;                 /* end of an accept back-off */
   ac_list closers;                /* tasks parked in wait_closed */
   ac_list forever;                /* the task parked in serve_forever */
+  alua__resource res;             /* on the loop's list of open resources until closed */
   int anchor;                     /* ref in the loop while serving, or LUA_NOREF */
   int active;                     /* connections whose handler has not finished */
   alua__stream_opts o;             /* options of accepted streams */
@@ -180,6 +181,7 @@ static void server_close(lua_State *L, lserver *srv) {
     free(l->path);
     l->path = NULL;
   }
+  alua__resource_close(&srv->res);
   alua__wake_all(&srv->forever);
   if (srv->active == 0) alua__wake_all(&srv->closers);
   if (srv->anchor != LUA_NOREF && L) {
@@ -332,6 +334,7 @@ static int l_server_new(lua_State *L) {
   ac_timer_init(&srv->retry, on_retry);
   ac_list_init(&srv->closers);
   ac_list_init(&srv->forever);
+  alua__resource_open(lp, &srv->res, "server", &srv->ls[0].io.fd);
   luaL_setmetatable(L, MT_SERVER);
   alua__pushloop(L, lp);
   lua_setiuservalue(L, sidx, SVUV_LOOP);

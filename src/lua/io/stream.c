@@ -69,6 +69,7 @@ enum { OUV_CORE = 1, OUV_SEP, OUV_N = OUV_SEP };
 struct lstream {
   lloop *lp;           /* loop the stream belongs to */
   ac_io io;            /* watcher of the descriptor; io.fd is -1 once closed */
+  alua__resource res;  /* on the loop's list of open resources while io.fd is open */
   ac_buf rbuf;         /* received, not yet read */
   ac_buf wbuf;         /* written, not yet sent */
   ac_list readers;     /* the task parked in a read (one at most) */
@@ -202,6 +203,7 @@ static void finish_close(lstream *s, lua_State *L) {
     if (!s->lp->closed) ac_io_stop(&s->lp->core, &s->io);
     close(s->io.fd);
     s->io.fd = -1;
+    alua__resource_close(&s->res);
     if (s->view) s->view->fd = -1;
   }
   s->eof = 1;
@@ -322,6 +324,12 @@ static void fill(lstream *s) {
     return;
   }
   if (n == 0) {
+    /* a pipe we only read from has nothing left to do: its descriptor is
+     * closed now, as the child's stdout ends, not when it is collected */
+    if (!s->is_sock && !s->writable) {
+      finish_close(s, NULL);
+      return;
+    }
     s->eof = 1;
     alua__wake_first(&s->readers);
     update_interest(s);
@@ -409,6 +417,7 @@ static int core_gc(lua_State *L) {
     if (!s->lp->closed) ac_io_stop(&s->lp->core, &s->io);
     close(s->io.fd);
     s->io.fd = -1;
+    alua__resource_close(&s->res);
     if (s->view) s->view->fd = -1;
   }
   if (!s->lp->closed) ac_loop_timer_stop(&s->lp->core, &s->timer);
@@ -440,6 +449,7 @@ void alua__stream_new(lua_State *L, lloop *lp, int fd, int kinds, const alua__st
   memset(s, 0, sizeof *s);
   s->lp = lp;
   ac_io_init(&s->io, fd, on_io);
+  alua__resource_open(lp, &s->res, "stream", &s->io.fd);
   ac_buf_init(&s->rbuf);
   ac_buf_init(&s->wbuf);
   ac_list_init(&s->readers);

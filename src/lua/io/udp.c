@@ -28,6 +28,7 @@ enum { UUV_LOOP = 1, UUV_RECV, UUV_VIEW, UUV_N = UUV_VIEW };
 typedef struct ludp {
   lloop *lp;          /* loop it belongs to */
   ac_io io;           /* watcher; io.fd -1 once closed */
+  alua__resource res; /* on the loop's list of open resources while io.fd is open */
   ac_list receivers;  /* tasks parked in recv */
   ac_buf queue;       /* datagrams waiting for room: [len][addrlen][addr][data]... */
   char *rbuf;         /* MAX_DATAGRAM bytes for recvfrom, malloc'd on first use */
@@ -94,6 +95,7 @@ static void udp_close(ludp *u) {
   if (!u->lp->closed) ac_io_stop(&u->lp->core, &u->io);
   close(u->io.fd);
   u->io.fd = -1;
+  alua__resource_close(&u->res);
   ac_buf_free(&u->queue);
   alua__wake_all(&u->receivers);
 }
@@ -335,6 +337,7 @@ static int l_udp_new(lua_State *L) {
   memset(u, 0, sizeof *u);
   u->lp = lp;
   ac_io_init(&u->io, fd, on_io);
+  alua__resource_open(lp, &u->res, "UDP endpoint", &u->io.fd);
   ac_list_init(&u->receivers);
   ac_buf_init(&u->queue);
   u->family = family;

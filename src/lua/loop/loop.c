@@ -25,11 +25,13 @@ int alua__anchor(lua_State *L, lloop *lp, int idx) {
   lua_pushvalue(L, idx);
   int ref = luaL_ref(L, -2);
   lua_pop(L, 1);
+  if (ref >= 0) lp->nanchors++;
   return ref;
 }
 
 void alua__unanchor(lua_State *L, lloop *lp, int ref) {
-  if (ref == LUA_NOREF) return;
+  if (ref < 0) return; /* LUA_NOREF, or LUA_REFNIL: nil was never stored */
+  lp->nanchors--;
   lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_anchors);
   luaL_unref(L, -1, ref);
   lua_pop(L, 1);
@@ -49,7 +51,10 @@ static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
   memset(lp, 0, sizeof *lp);
   lp->rt = r;
   lp->selfref = lp->ref_anchors = lp->ref_threads = lp->ref_handler = lp->ref_unretrieved = LUA_NOREF;
+  lp->ref_leftovers = LUA_NOREF;
   ac_list_init(&lp->tasks);
+  ac_list_init(&lp->link);
+  ac_list_init(&lp->resources);
   lp->closed = 1; /* safe state until the core exists */
   luaL_setmetatable(L, MT_LOOP);
   int rc = ac_loop_init(&lp->core);
@@ -58,6 +63,8 @@ static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
   lp->core.data = lp;
   /* cannot fail: no timer exists yet */
   if (virtual_time) ac_loop_set_virtual_time(&lp->core, 1);
+  lp->id = ++r->next_loop_id;
+  ac_list_push_back(&r->loops, &lp->link);
   lp->debug = r->debug;
   lp->slice = ALUA_NO_SLICE;
   alua__observe_update(lp);
@@ -222,6 +229,10 @@ static void closeloop(lua_State *L, lloop *lp) {
   alua__report_unretrieved(L, lp);
   alua__signals_close(L, lp);
   alua__executor_close(L, lp);
+  /* what close tears down itself (signal handlers, jobs it waits for) is
+   * not left behind; everything still there now is */
+  alua__leftovers_record(L, lp);
+  ac_list_remove(&lp->link);
   lp->closed = 1;
   ac_loop_close(&lp->core);
   luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_threads);
@@ -243,6 +254,7 @@ static int l_close(lua_State *L) {
  * when the state closes. */
 static int l_gc(lua_State *L) {
   lloop *lp = lua_touserdata(L, 1);
+  ac_list_remove(&lp->link);
   if (!lp->closed) {
     alua__signals_close(NULL, lp);
     alua__executor_close(NULL, lp);
@@ -251,6 +263,8 @@ static int l_gc(lua_State *L) {
   }
   luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_anchors);
   lp->ref_anchors = LUA_NOREF;
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_leftovers);
+  lp->ref_leftovers = LUA_NOREF;
   return 0;
 }
 

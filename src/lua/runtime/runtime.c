@@ -104,7 +104,8 @@ static rt *get_rt(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   r->main = lua_tothread(L, -1);
   lua_pop(L, 1);
-  r->ref_default_loop = r->ref_errors = r->ref_wrap = r->ref_chain = LUA_NOREF;
+  r->ref_default_loop = r->ref_errors = r->ref_wrap = r->ref_chain = r->ref_leftovers = LUA_NOREF;
+  ac_list_init(&r->loops);
   const char *dbg = getenv("ALUA_DEBUG");
   r->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
   lua_setfield(L, LUA_REGISTRYINDEX, RT_KEY);
@@ -138,6 +139,7 @@ static void (*const openers[])(lua_State *L, rt *r, int module, int internals) =
     alua__open_task,
     alua__open_gather,
     alua__open_loop,
+    alua__open_leftovers,
     alua__open_report,
     alua__open_handle,
     alua__open_signals,

@@ -1,0 +1,173 @@
+/* What a loop leaves behind when it closes, as libuv's tests check at
+ * their end: unfinished tasks, objects still anchored in the loop
+ * (scheduled handles, serving servers, running children, streams with
+ * unsent output, futures of worker jobs), streams, servers and UDP
+ * endpoints never closed, external work not done (jobs on worker threads,
+ * children not reaped), and an event core that still has callbacks,
+ * timers or watchers.
+ *
+ * close() records the list (alua__leftovers_record); internals.loop_report
+ * ([loop]) returns it, or what an open loop holds now.
+ * Every Lua test ends by checking that it is empty (tests/lua/support). */
+#include "lua/internal.h"
+
+void alua__resource_open(lloop *lp, alua__resource *r, const char *what, const int *fd) {
+  r->what = what;
+  r->fd = fd;
+  ac_list_push_back(&lp->resources, &r->link);
+}
+
+void alua__resource_close(alua__resource *r) { ac_list_remove(&r->link); }
+
+/* Appends the value on top (popped) to the list at idx. */
+static void append(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  lua_rawseti(L, idx, (lua_Integer)lua_rawlen(L, idx) + 1);
+}
+
+/* Pushes the list of what lp holds now. */
+static void push_leftovers(lua_State *L, lloop *lp) {
+  lua_newtable(L);
+  int list = lua_gettop(L);
+  for (ac_list *p = lp->tasks.next; p != &lp->tasks; p = p->next) {
+    alua__push_anchored(L, lp, ac_container_of(p, task, link)->f.anchor);
+    luaL_tolstring(L, -1, NULL);
+    lua_pushfstring(L, "unfinished task %s", lua_tostring(L, -1));
+    append(L, list);
+    lua_pop(L, 2);
+  }
+  /* a table that held 100k tasks keeps their free-list links: walk it only
+   * when something is still anchored */
+  if (lp->nanchors != 0 && lp->ref_anchors != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_anchors);
+    int anchors = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, anchors)) {
+      /* the free-list links of luaL_ref are integers; tasks are listed above */
+      if (!lua_isinteger(L, -1) && !alua__totask(L, -1)) {
+        luaL_tolstring(L, -1, NULL);
+        lua_pushfstring(L, "anchored %s", lua_tostring(L, -1));
+        append(L, list);
+        lua_pop(L, 1);
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  for (ac_list *p = lp->resources.next; p != &lp->resources; p = p->next) {
+    alua__resource *r = ac_container_of(p, alua__resource, link);
+    lua_pushfstring(L, "%s fd %d not closed", r->what, *r->fd);
+    append(L, list);
+  }
+  int external = lp->closed ? 0 : ac_loop_external(&lp->core);
+  if (external > 0) {
+    lua_pushfstring(L, "%d piece%s of external work not done (worker jobs, children, threadsafe calls)", external,
+                    external == 1 ? "" : "s");
+    append(L, list);
+  }
+  if (!lp->closed && ac_loop_alive(&lp->core)) {
+    lua_pushliteral(L, "event core has ready callbacks, timers or watchers");
+    append(L, list);
+  }
+}
+
+/* Protected part of alua__leftovers_record: the loop at 1 (light). */
+static int record_p(lua_State *L) {
+  lloop *lp = lua_touserdata(L, 1);
+  rt *r = lp->rt;
+  push_leftovers(L, lp);
+  int list = lua_gettop(L);
+  int n = (int)lua_rawlen(L, list);
+  if (n > 0) {
+    /* the state's log keeps them after the loop is collected */
+    if (r->ref_leftovers == LUA_NOREF) {
+      lua_newtable(L);
+      r->ref_leftovers = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_leftovers);
+    int log = lua_gettop(L);
+    for (int i = 1; i <= n; i++) {
+      lua_rawgeti(L, list, i);
+      lua_pushfstring(L, "loop %d: %s", lp->id, lua_tostring(L, -1));
+      append(L, log);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_leftovers);
+  lp->ref_leftovers = luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
+}
+
+void alua__leftovers_record(lua_State *L, lloop *lp) {
+  lua_pushcfunction(L, record_p);
+  lua_pushlightuserdata(L, lp);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
+  /* from now on nothing is tracked: closing them later touches no list */
+  while (ac_list_pop_front(&lp->resources)) {
+  }
+}
+
+/* Appends "loop N: not closed" and what the open loop lp holds to the list
+ * at idx. */
+static void add_open(lua_State *L, int idx, lloop *lp) {
+  lua_pushfstring(L, "loop %d: not closed", lp->id);
+  append(L, idx);
+  push_leftovers(L, lp);
+  int n = (int)lua_rawlen(L, -1);
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, i);
+    lua_pushfstring(L, "loop %d: %s", lp->id, lua_tostring(L, -1));
+    append(L, idx);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+/* internals.loop_report([loop]): the list of what loop left behind when it
+ * closed, or, while it is open, "not closed" and what it holds now; empty
+ * when clean. Without a loop: every loop of the state, closed or open, each
+ * item prefixed with "loop N: ". Internal: not in the user API. */
+static int l_loop_report(lua_State *L) {
+  rt *r = alua__rt(L);
+  if (!lua_isnoneornil(L, 1)) {
+    lloop *lp = alua__checkloop(L, 1);
+    if (lp->closed) {
+      if (lp->ref_leftovers == LUA_NOREF) lua_newtable(L);
+      else lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_leftovers);
+      return 1;
+    }
+    lua_newtable(L);
+    lua_pushliteral(L, "not closed");
+    append(L, -2);
+    push_leftovers(L, lp);
+    int n = (int)lua_rawlen(L, -1);
+    for (int i = 1; i <= n; i++) {
+      lua_rawgeti(L, -1, i);
+      append(L, -3);
+    }
+    lua_pop(L, 1);
+    return 1;
+  }
+  lua_newtable(L);
+  int list = lua_gettop(L);
+  if (r->ref_leftovers != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_leftovers);
+    int n = (int)lua_rawlen(L, -1);
+    for (int i = 1; i <= n; i++) {
+      lua_rawgeti(L, -1, i);
+      append(L, list);
+    }
+    lua_pop(L, 1);
+  }
+  for (ac_list *p = r->loops.next; p != &r->loops; p = p->next) add_open(L, list, ac_container_of(p, lloop, link));
+  return 1;
+}
+
+void alua__open_leftovers(lua_State *L, rt *r, int module, int internals) {
+  static const luaL_Reg funcs[] = {{"loop_report", l_loop_report}, {NULL, NULL}};
+  lua_pushvalue(L, internals);
+  alua__setfuncs(L, r, funcs);
+  lua_pop(L, 1);
+  (void)module;
+}
