@@ -202,9 +202,9 @@ struct alua__job {
   /* Runs on a worker thread; must not touch any Lua state of the loop. */
   void (*work)(alua__job *j);
   /* Loop thread, only while the future (at futidx of L) is still pending:
-   * completes it (alua__future_set_result / _set_error). ran is 0 when the
-   * work never ran. May raise: the error then becomes the future's. */
-  void (*complete)(lua_State *L, alua__job *j, int futidx, int ran);
+   * completes it (alua__future_set_result / _set_error). Only called when
+   * the work ran. May raise: the error then becomes the future's. */
+  void (*complete)(lua_State *L, alua__job *j, int futidx);
   /* Frees the record; called exactly once, on the loop thread. */
   void (*release)(alua__job *j);
   int abandoned;        /* atomic: nobody waits for the outcome; work may stop early */
@@ -264,14 +264,46 @@ rt *alua__rt_state(lua_State *L);
 /* lua_pcall that, on error, leaves two values: the error and a traceback
  * string (nil when none could be made). */
 int alua__pcall_traced(lua_State *L, int nargs, int nres);
+/* Sets the functions l, each with the runtime as upvalue 1, into the table
+ * on top; the _at variant into the table at idx (the module or the
+ * internals); addmethods into the metatable `name` made by another file
+ * (the Loop's methods come from several). */
 void alua__setfuncs(lua_State *L, rt *r, const luaL_Reg *l);
+void alua__setfuncs_at(lua_State *L, rt *r, int idx, const luaL_Reg *l);
+void alua__addmethods(lua_State *L, rt *r, const char *name, const luaL_Reg *l);
 /* Tags the metatable on top with the field __asyncio = kind, which the Lua
  * side of await reads to dispatch without a C call: "c" (awaited by the C
  * await) or "coro" (an unconsumed coroutine object, run inline). */
 void alua__tag_awaitable(lua_State *L, const char *kind);
+/* Pushes the table kept in the registry under the light key `key`, made on
+ * first use with weak `mode` ("k", "v", "kv"). */
+void alua__push_weaktable(lua_State *L, const void *key, const char *mode);
 /* The userdata at idx if its metatable has a value under the light key
  * `key` (how a type with several metatables is recognised), else NULL. */
 void *alua__tomarked(lua_State *L, int idx, const void *key);
+/* Push a value and return 1: the whole body of a getter,
+ *   static int q_qsize(lua_State *L) { return alua__retint(L, checkqueue(L, 1)->count); } */
+static inline int alua__retbool(lua_State *L, int b) {
+  lua_pushboolean(L, b);
+  return 1;
+}
+static inline int alua__retint(lua_State *L, lua_Integer i) {
+  lua_pushinteger(L, i);
+  return 1;
+}
+static inline int alua__retstr(lua_State *L, const char *s) {
+  lua_pushstring(L, s);
+  return 1;
+}
+
+/* What every __tostring builds: "<Name part part ...>". repr_begin starts b
+ * with "<" and the formatted text (lua_pushfstring's formats), repr_add
+ * appends formatted text, repr_end appends ">", pushes the text and returns
+ * 1, what a __tostring returns. b lives on the stack: in between, push only
+ * what is added to it (luaL_addvalue), as with any luaL_Buffer. */
+void alua__repr_begin(lua_State *L, luaL_Buffer *b, const char *fmt, ...);
+void alua__repr_add(luaL_Buffer *b, const char *fmt, ...);
+int alua__repr_end(luaL_Buffer *b);
 /* Creates the metatable `name` with methods `l` (__index = itself); leaves it
  * on the stack. */
 void alua__newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l);
@@ -424,17 +456,26 @@ void alua__open_interrupt(lua_State *L, rt *r, int module, int internals);
 /* -- ops.c: awaitable operation objects of queues, locks and events -- */
 /* An operation object (q:get(), lock:acquire(), ...): awaiting it runs the
  * await hook of its metatable. Uservalue 1 is the object it acts on; a put
- * keeps its value in uservalue 2 until awaited. */
+ * keeps its value in uservalue 2 until awaited. Larger operation records of
+ * their own (sockets, streams, servers) start with the same kind byte. */
 typedef struct alua__op {
   uint8_t kind;  /* which operation, as the owning type numbers them */
   uint8_t armed; /* uservalue 2 holds a value no await has taken yet */
+  void *on;      /* the userdata it acts on (uservalue 1), for the hooks */
 } alua__op;
 /* Pushes a new operation of `kind` on the object at idx, with metatable mt
  * (created by alua__newopclass) and nuv >= 1 uservalues. */
 alua__op *alua__newop(lua_State *L, int idx, int kind, int nuv, const char *mt);
-/* Creates the metatable `name` of operations awaited through `hook`, with
- * __tostring `tostring`; pops it. */
-void alua__newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook, lua_CFunction tostring);
+/* Pushes the operation kept in uservalue uv of the object at idx (returns
+ * 1); the first time, makes it (of kind, metatable mt, one uservalue)
+ * acting on uservalue onuv of that object, or on the object itself when
+ * onuv is 0, and keeps it. */
+int alua__push_op(lua_State *L, int idx, int uv, int onuv, int kind, const char *mt);
+/* Creates the metatable `name` of operations awaited through `hook`; pops
+ * it. An operation of kind k shows as "<awaitable PREFIXnames[k]()>", as
+ * "<awaitable q:get()>"; names must outlive the state (a static array). */
+void alua__newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook, const char *prefix,
+                      const char *const *names);
 
 /* -- queue.c, lock.c, event.c -- */
 void alua__open_queue(lua_State *L, rt *r, int module, int internals);
@@ -446,6 +487,10 @@ void alua__open_event(lua_State *L, rt *r, int module, int internals);
 void alua__resource_open(lloop *lp, alua__resource *r, const char *what, const int *fd);
 /* Takes r off the list (its descriptor is closed); idempotent. */
 void alua__resource_close(alua__resource *r);
+/* Closes the descriptor of the watcher io of lp: unregisters it first
+ * (unless the loop is closed: its core is gone), leaves io->fd at -1 and
+ * takes res (NULL for none) off the list. A no-op once closed. */
+void alua__close_io(lloop *lp, ac_io *io, alua__resource *res);
 /* Records what lp still holds as it closes (unfinished tasks, anchored
  * objects, open resources, work on other threads, a live core), for
  * internals.loop_report. Never raises. */

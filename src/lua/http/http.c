@@ -782,12 +782,6 @@ static int op_await(lua_State *L) {
   return do_op(L, t, o->x, o->kind, 1);
 }
 
-static int op_tostring(lua_State *L) {
-  xop *o = luaL_checkudata(L, 1, MT_XOP);
-  lua_pushfstring(L, "<awaitable http %s>", op_names[o->kind]);
-  return 1;
-}
-
 /* Pushes an operation of kind on the transfer at 1 (its own one, unless
  * that one is handed out and not awaited yet). */
 static int push_op(lua_State *L, xfer *x, int kind, lua_Integer n, int fnameidx) {
@@ -956,12 +950,11 @@ void alua__open_http(lua_State *L, rt *r, int module, int internals) {
                                           {NULL, NULL}};
   alua__newclass(L, r, MT_XFER, xfer_methods);
   lua_pop(L, 1);
-  alua__newopclass(L, r, MT_XOP, op_await, op_tostring);
+  static const char *const shown[] = {"headers", "read", "read_all"};
+  alua__newopclass(L, r, MT_XOP, op_await, "http:", shown);
   static const luaL_Reg funcs[] = {
       {"http_multi", l_http_multi}, {"http_start", l_http_start}, {"http_join", l_http_join}, {"cjson", l_cjson},
       {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, funcs);
   (void)module;
 }

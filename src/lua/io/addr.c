@@ -3,6 +3,7 @@
  * a Unix path) or written as "host:port" text, and the checked reading of
  * an address from a function's arguments. Numeric addresses only: names
  * are resolved on the worker pool (dns.c). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
@@ -58,6 +59,33 @@ void alua__add_sockaddr(luaL_Buffer *b, const struct sockaddr *sa, socklen_t len
   luaL_addstring(b, text);
 }
 
+const char *alua__push_addrtext(lua_State *L, const struct sockaddr *sa, socklen_t len) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  alua__add_sockaddr(&b, sa, len);
+  luaL_pushresult(&b);
+  return lua_tostring(L, -1);
+}
+
+int alua__push_sockname(lua_State *L, int fd, int peer, const char *fname) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  int rc = peer ? getpeername(fd, (struct sockaddr *)&ss, &len) : getsockname(fd, (struct sockaddr *)&ss, &len);
+  if (rc < 0) return alua__oserror(L, errno, "%s", fname);
+  return alua__push_sockaddr(L, (struct sockaddr *)&ss, len);
+}
+
+int alua__add_sockname(luaL_Buffer *b, const char *label, int fd, int peer) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  int rc = peer ? getpeername(fd, (struct sockaddr *)&ss, &len) : getsockname(fd, (struct sockaddr *)&ss, &len);
+  if (rc < 0) return 0;
+  luaL_addstring(b, label);
+  alua__add_sockaddr(b, (struct sockaddr *)&ss, len);
+  /* an unnamed Unix socket has nothing but its family */
+  return ss.ss_family != AF_UNIX || len > sizeof(sa_family_t);
+}
+
 void alua__check_sockaddr(lua_State *L, int family, int idx, ac_addr *a, const char *fname) {
   if (family == AF_UNIX) {
     size_t len;
@@ -101,8 +129,6 @@ static int l_numeric_family(lua_State *L) {
 
 void alua__open_addr(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg internal[] = {{"numeric_family", l_numeric_family}, {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, internal);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, internal);
   (void)module;
 }

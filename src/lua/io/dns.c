@@ -38,13 +38,8 @@ static const char *type_name(int type) {
 
 /* The future gets a list of {family=, type=, protocol=, host=, port=,
  * canonname=} tables, or an error naming the host. */
-static void dns_complete(lua_State *L, alua__job *jb, int futidx, int ran) {
+static void dns_complete(lua_State *L, alua__job *jb, int futidx) {
   dnsjob *j = (dnsjob *)jb;
-  if (!ran) {
-    lua_pushliteral(L, "getaddrinfo: the worker pool shut down");
-    alua__future_set_error(L, futidx);
-    return;
-  }
   if (j->rc != 0) {
     /* as Python's socket.gaierror: errno is the EAI_* code (negative) */
     int code = j->rc == EAI_SYSTEM ? j->err : j->rc;
@@ -128,8 +123,6 @@ oom:
 
 void alua__open_dns(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg funcs[] = {{"getaddrinfo", l_getaddrinfo}, {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, funcs);
   (void)module;
 }

@@ -79,14 +79,9 @@ static void work(alua__job *jb) {
 
 static int fh_gc(lua_State *L);
 
-static void complete(lua_State *L, alua__job *jb, int futidx, int ran) {
+static void complete(lua_State *L, alua__job *jb, int futidx) {
   fjob *j = (fjob *)jb;
   static const char *const names[] = {"open", "read", "write", "seek"};
-  if (!ran) {
-    lua_pushfstring(L, "%s: the worker pool shut down", names[j->kind]);
-    alua__future_set_error(L, futidx);
-    return;
-  }
   if (j->err) {
     if (j->kind == J_OPEN) lua_pushfstring(L, "open: %s", j->path);
     else lua_pushstring(L, names[j->kind]);
@@ -244,10 +239,7 @@ static int fh_gc(lua_State *L) {
   return 0;
 }
 
-static int fh_fileno(lua_State *L) {
-  lua_pushinteger(L, checkopen(L, "fileno")->fd);
-  return 1;
-}
+static int fh_fileno(lua_State *L) { return alua__retint(L, checkopen(L, "fileno")->fd); }
 
 static int fh_closed(lua_State *L) {
   lfile *f = luaL_checkudata(L, 1, MT_FILEHANDLE);
@@ -262,8 +254,6 @@ void alua__open_file(lua_State *L, rt *r, int module, int internals) {
   alua__newclass(L, r, MT_FILEHANDLE, methods);
   lua_pop(L, 1);
   static const luaL_Reg funcs[] = {{"file_open", l_file_open}, {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, funcs);
   (void)module;
 }

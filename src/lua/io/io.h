@@ -35,6 +35,15 @@ const char *alua__family_name(int family);
 int alua__push_sockaddr(lua_State *L, const struct sockaddr *sa, socklen_t len);
 /* Appends "host:port", "[v6]:port" or the Unix path of sa to b. */
 void alua__add_sockaddr(luaL_Buffer *b, const struct sockaddr *sa, socklen_t len);
+/* Pushes the text alua__add_sockaddr makes and returns it. */
+const char *alua__push_addrtext(lua_State *L, const struct sockaddr *sa, socklen_t len);
+/* Pushes the local (peer 0) or the remote address of the socket fd as
+ * alua__push_sockaddr does; raises an OSError naming fname when it has none. */
+int alua__push_sockname(lua_State *L, int fd, int peer, const char *fname);
+/* Appends label and the local or remote address of fd to b, nothing when
+ * it has none. Returns 0 when nothing was appended or the address was an
+ * unnamed Unix socket's, else 1. */
+int alua__add_sockname(luaL_Buffer *b, const char *label, int fd, int peer);
 /* Reads an address of `family` from the arguments at idx: a Unix path, or
  * a numeric host and a port at idx + 1. fname names the function in errors. */
 void alua__check_sockaddr(lua_State *L, int family, int idx, ac_addr *a, const char *fname);

@@ -176,10 +176,7 @@ static int ch_gc(lua_State *L) {
   return 0;
 }
 
-static int ch_pid(lua_State *L) {
-  lua_pushinteger(L, checkchild(L, 1)->ch.pid);
-  return 1;
-}
+static int ch_pid(lua_State *L) { return alua__retint(L, checkchild(L, 1)->ch.pid); }
 
 static int ch_returncode(lua_State *L) {
   lchild *c = checkchild(L, 1);
@@ -222,20 +219,15 @@ static int wait_await(lua_State *L) {
   return alua__park(L, t, &c->waiters, &wait_process, c, 0, k_wait);
 }
 
-static int wait_tostring(lua_State *L) {
-  lua_pushliteral(L, "<awaitable process:wait()>");
-  return 1;
-}
-
 static int ch_wait(lua_State *L) {
   checkchild(L, 1);
-  lua_getiuservalue(L, 1, CHUV_WAIT);
-  return 1;
+  return alua__push_op(L, 1, CHUV_WAIT, 0, 0, MT_CHILDOP);
 }
 
 static int ch_tostring(lua_State *L) {
   lchild *c = checkchild(L, 1);
-  if (c->ch.reaped) lua_pushfstring(L, "<ChildProcess pid=%d returncode=%d>", (int)c->ch.pid, ac_child_returncode(&c->ch));
+  if (c->ch.reaped)
+    lua_pushfstring(L, "<ChildProcess pid=%d returncode=%d>", (int)c->ch.pid, ac_child_returncode(&c->ch));
   else lua_pushfstring(L, "<ChildProcess pid=%d running>", (int)c->ch.pid);
   return 1;
 }
@@ -360,8 +352,6 @@ static int l_spawn(lua_State *L) {
   luaL_setmetatable(L, MT_CHILD);
   alua__pushloop(L, lp);
   lua_setiuservalue(L, cidx, CHUV_LOOP);
-  alua__newop(L, cidx, 0, 1, MT_CHILDOP);
-  lua_setiuservalue(L, cidx, CHUV_WAIT);
   /* the anchor is taken now: afterwards nothing may fail between spawn and
    * the child being tracked */
   c->anchor = alua__anchor(L, lp, cidx);
@@ -427,11 +417,10 @@ void alua__open_process(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg wmethods[] = {{"__gc", watcher_gc}, {NULL, NULL}};
   alua__newclass(L, r, MT_CHILDREN, wmethods);
   lua_pop(L, 1);
-  alua__newopclass(L, r, MT_CHILDOP, wait_await, wait_tostring);
+  static const char *const ops[] = {"wait"};
+  alua__newopclass(L, r, MT_CHILDOP, wait_await, "process:", ops);
   static const luaL_Reg funcs[] = {{"spawn", l_spawn}, {"force_sigchld", l_force_sigchld}, {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, funcs);
   static const struct {
     const char *name;
     int value;

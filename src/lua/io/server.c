@@ -62,12 +62,8 @@ typedef struct lserver {
   uint8_t closed;                 /* close() was called */
 } lserver;
 
+/* Kinds of the server's operations (alua__op, acting on the server). */
 enum { OP_WAIT_CLOSED, OP_SERVE_FOREVER };
-
-typedef struct srvop {
-  uint8_t kind;       /* OP_* */
-  lserver *srv;       /* its server (also uservalue 1) */
-} srvop;
 
 static lserver *checkserver(lua_State *L, int idx) { return luaL_checkudata(L, idx, MT_SERVER); }
 
@@ -258,12 +254,8 @@ static void add_listener(lua_State *L, lserver *srv, int sidx, int idx, int back
     fd = ac_sock_listen(&a, backlog, flags | (family == AF_INET6 ? AC_SOCK_V6ONLY : 0));
     if (fd < 0) {
       free(path);
-      luaL_Buffer b;
-      luaL_buffinit(L, &b);
-      alua__add_sockaddr(&b, (struct sockaddr *)&a.ss, a.len);
-      luaL_pushresult(&b);
       alua__oserror(L, -fd, "%s: cannot listen on %s", family == AF_UNIX ? "start_unix_server" : "start_server",
-                   lua_tostring(L, -1));
+                    alua__push_addrtext(L, (struct sockaddr *)&a.ss, a.len));
     }
   }
   listener *l = &srv->ls[srv->n++];
@@ -397,10 +389,7 @@ static int sv_get_loop(lua_State *L) {
 }
 
 /* server:active_connections(): handlers still running. */
-static int sv_active(lua_State *L) {
-  lua_pushinteger(L, checkserver(L, 1)->active);
-  return 1;
-}
+static int sv_active(lua_State *L) { return alua__retint(L, checkserver(L, 1)->active); }
 
 /* A cancelled serve_forever closes the server, as in asyncio. */
 static void op_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx) {
@@ -421,9 +410,9 @@ static int k_op(lua_State *L, int status, lua_KContext ctx) {
 
 /* The await hook of wait_closed and serve_forever: stack [op]. */
 static int op_await(lua_State *L) {
-  srvop *o = lua_touserdata(L, 1);
+  alua__op *o = lua_touserdata(L, 1);
   task *t = alua__current_task(L, alua__rt(L));
-  lserver *srv = o->srv;
+  lserver *srv = o->on;
   lua_getiuservalue(L, 1, 1);
   if (o->kind == OP_WAIT_CLOSED) {
     if (srv->closed && srv->active == 0) return 0;
@@ -435,57 +424,32 @@ static int op_await(lua_State *L) {
   return alua__park(L, t, &srv->forever, &wait_forever, srv, OP_SERVE_FOREVER, k_op);
 }
 
-static int op_tostring(lua_State *L) {
-  srvop *o = luaL_checkudata(L, 1, MT_SERVEROP);
-  lua_pushstring(L, o->kind == OP_WAIT_CLOSED ? "<awaitable server:wait_closed()>" : "<awaitable server:serve_forever()>");
-  return 1;
-}
-
-static int push_op(lua_State *L, int kind, int uv) {
-  lserver *srv = checkserver(L, 1);
-  if (lua_getiuservalue(L, 1, uv) == LUA_TUSERDATA) return 1;
-  lua_pop(L, 1);
-  srvop *o = lua_newuserdatauv(L, sizeof *o, 1);
-  o->kind = (uint8_t)kind;
-  o->srv = srv;
-  luaL_setmetatable(L, MT_SERVEROP);
-  lua_pushvalue(L, 1);
-  lua_setiuservalue(L, -2, 1);
-  lua_pushvalue(L, -1);
-  lua_setiuservalue(L, 1, uv);
-  return 1;
-}
-
 /* server:wait_closed(): returns once the server is closed and every
  * connection handler has finished. */
-static int sv_wait_closed(lua_State *L) { return push_op(L, OP_WAIT_CLOSED, SVUV_CLOSEDOP); }
+static int sv_wait_closed(lua_State *L) {
+  checkserver(L, 1);
+  return alua__push_op(L, 1, SVUV_CLOSEDOP, 0, OP_WAIT_CLOSED, MT_SERVEROP);
+}
 
 /* server:serve_forever(): serves until the server is closed; cancelling it
  * closes the server. */
-static int sv_serve_forever(lua_State *L) { return push_op(L, OP_SERVE_FOREVER, SVUV_FOREVEROP); }
+static int sv_serve_forever(lua_State *L) {
+  checkserver(L, 1);
+  return alua__push_op(L, 1, SVUV_FOREVEROP, 0, OP_SERVE_FOREVER, MT_SERVEROP);
+}
 
 /* <Server sockets=127.0.0.1:4000 serving> */
 static int sv_tostring(lua_State *L) {
   lserver *srv = checkserver(L, 1);
   luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "<Server");
+  alua__repr_begin(L, &b, "Server");
   if (srv->closed) {
     luaL_addstring(&b, " closed");
   } else {
-    luaL_addstring(&b, " sockets=");
-    for (int i = 0; i < srv->n; i++) {
-      struct sockaddr_storage ss;
-      socklen_t len = sizeof ss;
-      if (i) luaL_addchar(&b, ',');
-      if (getsockname(srv->ls[i].io.fd, (struct sockaddr *)&ss, &len) == 0)
-        alua__add_sockaddr(&b, (struct sockaddr *)&ss, len);
-    }
+    for (int i = 0; i < srv->n; i++) alua__add_sockname(&b, i ? "," : " sockets=", srv->ls[i].io.fd, 0);
     luaL_addstring(&b, srv->serving ? " serving" : " not serving");
   }
-  luaL_addchar(&b, '>');
-  luaL_pushresult(&b);
-  return 1;
+  return alua__repr_end(&b);
 }
 
 /* __index: server.sockets (the list of listening socket objects; empty once
@@ -522,11 +486,10 @@ void alua__open_server(lua_State *L, rt *r, int module, int internals) {
   lua_pushcclosure(L, sv_index, 2);
   lua_setfield(L, -2, "__index");
   lua_setfield(L, internals, "Server");
-  alua__newopclass(L, r, MT_SERVEROP, op_await, op_tostring);
+  static const char *const ops[] = {"wait_closed", "serve_forever"};
+  alua__newopclass(L, r, MT_SERVEROP, op_await, "server:", ops);
   static const luaL_Reg funcs[] = {
       {"server_new", l_server_new}, {"server_conn_done", l_server_conn_done}, {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, funcs);
   (void)module;
 }

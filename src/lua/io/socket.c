@@ -96,10 +96,7 @@ static int l_socket(lua_State *L) {
   return 1;
 }
 
-static int s_fileno(lua_State *L) {
-  lua_pushinteger(L, alua__checksocket(L, 1)->fd);
-  return 1;
-}
+static int s_fileno(lua_State *L) { return alua__retint(L, alua__checksocket(L, 1)->fd); }
 
 /* sock:close(): closes the socket (a no-op when closed). A borrowed socket
  * belongs to a stream or a server: close that instead. */
@@ -145,19 +142,11 @@ static int s_listen(lua_State *L) {
 
 /* sock:getsockname() / sock:getpeername(): host, port (or path, nil). */
 static int s_getsockname(lua_State *L) {
-  lsock *s = checkopen(L, 1, "getsockname");
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (getsockname(s->fd, (struct sockaddr *)&ss, &len) < 0) return alua__oserror(L, errno, "getsockname");
-  return alua__push_sockaddr(L, (struct sockaddr *)&ss, len);
+  return alua__push_sockname(L, checkopen(L, 1, "getsockname")->fd, 0, "getsockname");
 }
 
 static int s_getpeername(lua_State *L) {
-  lsock *s = checkopen(L, 1, "getpeername");
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (getpeername(s->fd, (struct sockaddr *)&ss, &len) < 0) return alua__oserror(L, errno, "getpeername");
-  return alua__push_sockaddr(L, (struct sockaddr *)&ss, len);
+  return alua__push_sockname(L, checkopen(L, 1, "getpeername")->fd, 1, "getpeername");
 }
 
 /* sock:shutdown(how): "r", "w" or "rw". */
@@ -170,33 +159,20 @@ static int s_shutdown(lua_State *L) {
   return 0;
 }
 
-static int s_family(lua_State *L) {
-  lua_pushstring(L, alua__family_name(alua__checksocket(L, 1)->family));
-  return 1;
-}
+static int s_family(lua_State *L) { return alua__retstr(L, alua__family_name(alua__checksocket(L, 1)->family)); }
 
 /* <socket fd=5 inet stream 127.0.0.1:4000> */
 static int s_tostring(lua_State *L) {
   lsock *s = alua__checksocket(L, 1);
   luaL_Buffer b;
-  luaL_buffinit(L, &b);
   if (s->fd < 0) {
-    luaL_addstring(&b, "<socket closed>");
-    luaL_pushresult(&b);
-    return 1;
+    alua__repr_begin(L, &b, "socket closed");
+    return alua__repr_end(&b);
   }
-  lua_pushfstring(L, "<socket fd=%d %s %s", s->fd, alua__family_name(s->family),
-                  s->type == SOCK_STREAM ? "stream" : "dgram");
-  luaL_addvalue(&b);
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (getsockname(s->fd, (struct sockaddr *)&ss, &len) == 0) {
-    luaL_addchar(&b, ' ');
-    alua__add_sockaddr(&b, (struct sockaddr *)&ss, len);
-  }
-  luaL_addchar(&b, '>');
-  luaL_pushresult(&b);
-  return 1;
+  alua__repr_begin(L, &b, "socket fd=%d %s %s", s->fd, alua__family_name(s->family),
+                   s->type == SOCK_STREAM ? "stream" : "dgram");
+  alua__add_sockname(&b, " ", s->fd, 0);
+  return alua__repr_end(&b);
 }
 
 /* -- loop:sock_* operations ---------------------------------------------- */
@@ -327,13 +303,9 @@ static int attempt(lua_State *L, task *t) {
       }
     }
     if (rc == -EINPROGRESS) return park(L, t, s, o);
-    if (rc < 0) {
-      luaL_Buffer b;
-      luaL_buffinit(L, &b);
-      alua__add_sockaddr(&b, (struct sockaddr *)&o->addr.ss, o->addr.len);
-      luaL_pushresult(&b);
-      return alua__oserror(L, -rc, "%s: connect to %s", name, lua_tostring(L, -1));
-    }
+    if (rc < 0)
+      return alua__oserror(L, -rc, "%s: connect to %s", name,
+                           alua__push_addrtext(L, (struct sockaddr *)&o->addr.ss, o->addr.len));
     return 0;
   }
   }
@@ -353,12 +325,6 @@ static int op_await(lua_State *L) {
   o->awaited = 1;
   lua_getiuservalue(L, 1, 1);
   return attempt(L, t);
-}
-
-static int op_tostring(lua_State *L) {
-  sockop *o = luaL_checkudata(L, 1, MT_SOCKOP);
-  lua_pushfstring(L, "<awaitable loop:%s()>", op_names[o->kind]);
-  return 1;
 }
 
 /* Pushes a new operation of `kind` on the socket at 2 (loop at 1). */
@@ -418,18 +384,14 @@ void alua__open_socket(lua_State *L, rt *r, int module, int internals) {
                                      {"__close", s_close},           {NULL, NULL}};
   alua__newclass(L, r, MT_SOCKET, methods);
   lua_pop(L, 1);
-  alua__newopclass(L, r, MT_SOCKOP, op_await, op_tostring);
+  alua__newopclass(L, r, MT_SOCKOP, op_await, "loop:", op_names);
   static const luaL_Reg loop_methods[] = {{"sock_recv", l_sock_recv},
                                           {"sock_sendall", l_sock_sendall},
                                           {"sock_accept", l_sock_accept},
                                           {"sock_connect", l_sock_connect},
                                           {NULL, NULL}};
-  luaL_getmetatable(L, MT_LOOP);
-  alua__setfuncs(L, r, loop_methods);
-  lua_pop(L, 1);
+  alua__addmethods(L, r, MT_LOOP, loop_methods);
   static const luaL_Reg funcs[] = {{"socket", l_socket}, {NULL, NULL}};
-  lua_pushvalue(L, module);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, module, funcs);
   (void)internals;
 }

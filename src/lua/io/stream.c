@@ -112,13 +112,9 @@ typedef struct rop {
   lstream *s;    /* the core (also uservalue 1) */
 } rop;
 
-/* A writer operation (no parameters: one object per kind serves forever). */
+/* Kinds of the writer's operations (alua__op, acting on the core; no
+ * parameters: one object per kind serves forever). */
 enum { W_DRAIN, W_WAIT_CLOSED };
-
-typedef struct wop {
-  uint8_t kind;  /* W_* */
-  lstream *s;    /* the core (also uservalue 1) */
-} wop;
 
 /* -- options ----------------------------------------------------------------- */
 
@@ -197,15 +193,15 @@ static void unanchor(lstream *s, lua_State *L) {
   s->anchor = LUA_NOREF;
 }
 
+/* Closes the descriptor (and the socket view's number with it). */
+static void close_fd(lstream *s) {
+  alua__close_io(s->lp, &s->io, &s->res);
+  if (s->view) s->view->fd = -1;
+}
+
 /* Closes the descriptor now; wakes everyone parked. */
 static void finish_close(lstream *s, lua_State *L) {
-  if (s->io.fd >= 0) {
-    if (!s->lp->closed) ac_io_stop(&s->lp->core, &s->io);
-    close(s->io.fd);
-    s->io.fd = -1;
-    alua__resource_close(&s->res);
-    if (s->view) s->view->fd = -1;
-  }
+  close_fd(s);
   s->eof = 1;
   ac_buf_reset(&s->wbuf, 0);
   alua__wake_all(&s->readers);
@@ -413,13 +409,7 @@ static void stream_write(lua_State *L, lstream *s, int sideidx, const char *p, s
 
 static int core_gc(lua_State *L) {
   lstream *s = lua_touserdata(L, 1);
-  if (s->io.fd >= 0) {
-    if (!s->lp->closed) ac_io_stop(&s->lp->core, &s->io);
-    close(s->io.fd);
-    s->io.fd = -1;
-    alua__resource_close(&s->res);
-    if (s->view) s->view->fd = -1;
-  }
+  close_fd(s);
   if (!s->lp->closed) ac_loop_timer_stop(&s->lp->core, &s->timer);
   ac_buf_free(&s->rbuf);
   ac_buf_free(&s->wbuf);
@@ -726,12 +716,6 @@ static int rop_await(lua_State *L) {
   return do_read(L, t, o->s, o->kind, 1);
 }
 
-static int rop_tostring(lua_State *L) {
-  rop *o = luaL_checkudata(L, 1, MT_READOP);
-  lua_pushfstring(L, "<awaitable reader:%s()>", rop_names[o->kind]);
-  return 1;
-}
-
 /* Pushes the reader's operation object for kind/n/sep (the reader's own one
  * unless that one was handed out and not awaited yet). */
 static int push_rop(lua_State *L, lstream *s, int kind, lua_Integer n, int sepidx) {
@@ -808,41 +792,20 @@ static int r_at_eof(lua_State *L) {
 }
 
 /* reader:buffered(): bytes received and not read yet. */
-static int r_buffered(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)ac_buf_len(&checkreader(L, 1)->rbuf));
-  return 1;
-}
+static int r_buffered(lua_State *L) { return alua__retint(L, ac_buf_len(&checkreader(L, 1)->rbuf)); }
 
 /* reader:get_limit() */
-static int r_get_limit(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)checkreader(L, 1)->o.limit);
-  return 1;
-}
+static int r_get_limit(lua_State *L) { return alua__retint(L, checkreader(L, 1)->o.limit); }
 
-/* Adds " peer=host:port", " fd=N" or " closed" to b. */
-static void describe(luaL_Buffer *b, lua_State *L, lstream *s) {
+/* Adds " peer=host:port" (" sock=path" for the accepted end of a Unix
+ * socket, whose peer has no name), " fd=N" or " closed" to b. */
+static void describe(luaL_Buffer *b, lstream *s) {
   if (s->io.fd < 0) {
     luaL_addstring(b, " closed");
     return;
   }
-  if (s->is_sock) {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getpeername(s->io.fd, (struct sockaddr *)&ss, &len) == 0) {
-      luaL_addstring(b, " peer=");
-      alua__add_sockaddr(b, (struct sockaddr *)&ss, len);
-      if (ss.ss_family != AF_UNIX || len > sizeof(sa_family_t)) goto flags;
-    }
-    len = sizeof ss;
-    if (getsockname(s->io.fd, (struct sockaddr *)&ss, &len) == 0) {
-      luaL_addstring(b, " sock=");
-      alua__add_sockaddr(b, (struct sockaddr *)&ss, len);
-    }
-  } else {
-    lua_pushfstring(L, " fd=%d", s->io.fd);
-    luaL_addvalue(b);
-  }
-flags:
+  if (!s->is_sock) alua__repr_add(b, " fd=%d", s->io.fd);
+  else if (!alua__add_sockname(b, " peer=", s->io.fd, 1)) alua__add_sockname(b, " sock=", s->io.fd, 0);
   if (s->filter) {
     luaL_addchar(b, ' ');
     luaL_addstring(b, s->filter->ops->name);
@@ -854,12 +817,9 @@ flags:
 static int r_tostring(lua_State *L) {
   lstream *s = checkreader(L, 1);
   luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "<StreamReader");
-  describe(&b, L, s);
-  luaL_addchar(&b, '>');
-  luaL_pushresult(&b);
-  return 1;
+  alua__repr_begin(L, &b, "StreamReader");
+  describe(&b, s);
+  return alua__repr_end(&b);
 }
 
 /* -- writer ---------------------------------------------------------------------- */
@@ -939,7 +899,7 @@ static void describe_wait(lua_State *L, task *t, void *on, int obj, int rec) {
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   luaL_addstring(&b, t->wait->what);
-  describe(&b, L, on);
+  describe(&b, on);
   luaL_pushresult(&b);
 }
 
@@ -969,43 +929,28 @@ static int k_wop(lua_State *L, int status, lua_KContext ctx) {
 }
 
 static int wop_await(lua_State *L) {
-  wop *o = lua_touserdata(L, 1);
+  alua__op *o = lua_touserdata(L, 1);
   task *t = alua__current_task(L, alua__rt(L));
-  lstream *s = o->s;
+  lstream *s = o->on;
   /* the usual drain: nothing to wait for */
   if (o->kind == W_DRAIN && !s->err && s->io.fd >= 0 && ac_buf_len(&s->wbuf) <= s->o.high) return 0;
   lua_getiuservalue(L, 1, OUV_CORE);
-  return do_wop(L, t, o->s, o->kind, 1);
-}
-
-static int wop_tostring(lua_State *L) {
-  wop *o = luaL_checkudata(L, 1, MT_WRITEOP);
-  lua_pushstring(L, o->kind == W_DRAIN ? "<awaitable writer:drain()>" : "<awaitable writer:wait_closed()>");
-  return 1;
-}
-
-/* Pushes the writer's operation of kind (made on first use, kept in uv). */
-static int push_wop(lua_State *L, lstream *s, int kind, int uv) {
-  if (lua_getiuservalue(L, 1, uv) == LUA_TUSERDATA) return 1;
-  lua_pop(L, 1);
-  wop *o = lua_newuserdatauv(L, sizeof *o, 1);
-  o->kind = (uint8_t)kind;
-  o->s = s;
-  luaL_setmetatable(L, MT_WRITEOP);
-  lua_getiuservalue(L, 1, WUV_CORE);
-  lua_setiuservalue(L, -2, OUV_CORE);
-  lua_pushvalue(L, -1);
-  lua_setiuservalue(L, 1, uv);
-  return 1;
+  return do_wop(L, t, s, o->kind, 1);
 }
 
 /* writer:drain(): an awaitable that waits while the write buffer is above
  * its high-water mark (until it is at the low-water mark); raises if the
  * connection broke. */
-static int w_drain(lua_State *L) { return push_wop(L, checkwriter(L, 1), W_DRAIN, WUV_DRAIN); }
+static int w_drain(lua_State *L) {
+  checkwriter(L, 1);
+  return alua__push_op(L, 1, WUV_DRAIN, WUV_CORE, W_DRAIN, MT_WRITEOP);
+}
 
 /* writer:wait_closed(): waits until the descriptor is closed. */
-static int w_wait_closed(lua_State *L) { return push_wop(L, checkwriter(L, 1), W_WAIT_CLOSED, WUV_CLOSED); }
+static int w_wait_closed(lua_State *L) {
+  checkwriter(L, 1);
+  return alua__push_op(L, 1, WUV_CLOSED, WUV_CORE, W_WAIT_CLOSED, MT_WRITEOP);
+}
 
 /* writer:close(): stops reading (the reader sees the end of the stream),
  * sends what is queued, then closes the descriptor. Idempotent. */
@@ -1037,10 +982,7 @@ static int w_abort(lua_State *L) {
   return 0;
 }
 
-static int w_is_closing(lua_State *L) {
-  lua_pushboolean(L, checkwriter(L, 1)->closing);
-  return 1;
-}
+static int w_is_closing(lua_State *L) { return alua__retbool(L, checkwriter(L, 1)->closing); }
 
 static int w_can_write_eof(lua_State *L) {
   lstream *s = checkwriter(L, 1);
@@ -1060,10 +1002,7 @@ static int w_write_eof(lua_State *L) {
   return 0;
 }
 
-static int w_get_write_buffer_size(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)ac_buf_len(&checkwriter(L, 1)->wbuf));
-  return 1;
-}
+static int w_get_write_buffer_size(lua_State *L) { return alua__retint(L, ac_buf_len(&checkwriter(L, 1)->wbuf)); }
 
 /* writer:set_write_buffer_limits([high [, low]]) */
 static int w_set_write_buffer_limits(lua_State *L) {
@@ -1120,16 +1059,19 @@ static int w_get_extra_info(lua_State *L) {
 static int w_tostring(lua_State *L) {
   lstream *s = checkwriter(L, 1);
   luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "<StreamWriter");
-  describe(&b, L, s);
-  if (ac_buf_len(&s->wbuf)) {
-    lua_pushfstring(L, " buffered=%d", (int)ac_buf_len(&s->wbuf));
-    luaL_addvalue(&b);
-  }
-  luaL_addchar(&b, '>');
-  luaL_pushresult(&b);
-  return 1;
+  alua__repr_begin(L, &b, "StreamWriter");
+  describe(&b, s);
+  if (ac_buf_len(&s->wbuf)) alua__repr_add(&b, " buffered=%d", (int)ac_buf_len(&s->wbuf));
+  return alua__repr_end(&b);
+}
+
+/* Creates the reader or writer metatable `name`, kept under key in the
+ * registry (checkside) and as internals.StreamReader / StreamWriter. */
+static void newside(lua_State *L, rt *r, const char *name, const luaL_Reg *methods, const char *key, int internals) {
+  alua__newclass(L, r, name, methods);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+  lua_setfield(L, internals, name + sizeof "asyncio." - 1);
 }
 
 /* -- filters -------------------------------------------------------------------- */
@@ -1188,10 +1130,7 @@ void alua__open_stream(lua_State *L, rt *r, int module, int internals) {
                                             {"get_limit", r_get_limit},
                                             {"__tostring", r_tostring},
                                             {NULL, NULL}};
-  alua__newclass(L, r, MT_READER, reader_methods);
-  lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &reader_key);
-  lua_setfield(L, internals, "StreamReader");
+  newside(L, r, MT_READER, reader_methods, &reader_key, internals);
   static const luaL_Reg writer_methods[] = {{"write", w_write},
                                             {"writelines", w_writelines},
                                             {"drain", w_drain},
@@ -1207,16 +1146,12 @@ void alua__open_stream(lua_State *L, rt *r, int module, int internals) {
                                             {"__tostring", w_tostring},
                                             {"__close", w_close},
                                             {NULL, NULL}};
-  alua__newclass(L, r, MT_WRITER, writer_methods);
-  lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &writer_key);
-  lua_setfield(L, internals, "StreamWriter");
-  alua__newopclass(L, r, MT_READOP, rop_await, rop_tostring);
-  alua__newopclass(L, r, MT_WRITEOP, wop_await, wop_tostring);
+  newside(L, r, MT_WRITER, writer_methods, &writer_key, internals);
+  static const char *const wops[] = {"drain", "wait_closed"};
+  alua__newopclass(L, r, MT_READOP, rop_await, "reader:", rop_names);
+  alua__newopclass(L, r, MT_WRITEOP, wop_await, "writer:", wops);
   static const luaL_Reg funcs[] = {
       {"stream_from_socket", l_stream_from_socket}, {"stream_from_fd", l_stream_from_fd}, {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, funcs);
   (void)module;
 }

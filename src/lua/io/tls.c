@@ -310,8 +310,6 @@ void alua__open_tls(lua_State *L, rt *r, int module, int internals) {
   alua__newclass(L, r, MT_TLSCTX, ctx_methods);
   lua_pop(L, 1);
   static const luaL_Reg funcs[] = {{"tls_context", l_tls_context}, {"tls_wrap", l_tls_wrap}, {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, funcs);
   (void)module;
 }

@@ -92,10 +92,7 @@ static void on_io(ac_io *io, uint32_t revents) {
 
 static void udp_close(ludp *u) {
   if (u->io.fd < 0) return;
-  if (!u->lp->closed) ac_io_stop(&u->lp->core, &u->io);
-  close(u->io.fd);
-  u->io.fd = -1;
-  alua__resource_close(&u->res);
+  alua__close_io(u->lp, &u->io, &u->res);
   ac_buf_free(&u->queue);
   alua__wake_all(&u->receivers);
 }
@@ -119,10 +116,7 @@ static int u_close(lua_State *L) {
   return 0;
 }
 
-static int u_is_closing(lua_State *L) {
-  lua_pushboolean(L, checkudp(L, 1)->io.fd < 0);
-  return 1;
-}
+static int u_is_closing(lua_State *L) { return alua__retbool(L, checkudp(L, 1)->io.fd < 0); }
 
 /* ep:send(data [, host, port]): sends one datagram to host:port (numeric),
  * or to the remote address the endpoint was opened with. */
@@ -208,33 +202,19 @@ static int recv_await(lua_State *L) {
   return do_recv(L, t, lua_touserdata(L, 2), 0);
 }
 
-static int recv_tostring(lua_State *L) {
-  lua_pushliteral(L, "<awaitable endpoint:recv()>");
-  return 1;
-}
-
 /* ep:recv(): an awaitable that returns data, host, port of the next
  * datagram. */
 static int u_recv(lua_State *L) {
   checkudp(L, 1);
-  lua_getiuservalue(L, 1, UUV_RECV);
-  return 1;
+  return alua__push_op(L, 1, UUV_RECV, 0, 0, MT_UDPOP);
 }
 
 static int u_getsockname(lua_State *L) {
-  ludp *u = checkopen(L, 1, "getsockname");
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (getsockname(u->io.fd, (struct sockaddr *)&ss, &len) < 0) return alua__oserror(L, errno, "getsockname");
-  return alua__push_sockaddr(L, (struct sockaddr *)&ss, len);
+  return alua__push_sockname(L, checkopen(L, 1, "getsockname")->io.fd, 0, "getsockname");
 }
 
 static int u_getpeername(lua_State *L) {
-  ludp *u = checkopen(L, 1, "getpeername");
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (getpeername(u->io.fd, (struct sockaddr *)&ss, &len) < 0) return alua__oserror(L, errno, "getpeername");
-  return alua__push_sockaddr(L, (struct sockaddr *)&ss, len);
+  return alua__push_sockname(L, checkopen(L, 1, "getpeername")->io.fd, 1, "getpeername");
 }
 
 /* ep:get_extra_info("sockname" | "peername" | "socket") */
@@ -259,24 +239,15 @@ static int u_get_extra_info(lua_State *L) {
 
 static int u_tostring(lua_State *L) {
   ludp *u = checkudp(L, 1);
-  if (u->io.fd < 0) {
-    lua_pushliteral(L, "<DatagramEndpoint closed>");
-    return 1;
-  }
   luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "<DatagramEndpoint ");
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  if (getsockname(u->io.fd, (struct sockaddr *)&ss, &len) == 0) alua__add_sockaddr(&b, (struct sockaddr *)&ss, len);
-  len = sizeof ss;
-  if (u->connected && getpeername(u->io.fd, (struct sockaddr *)&ss, &len) == 0) {
-    luaL_addstring(&b, " peer=");
-    alua__add_sockaddr(&b, (struct sockaddr *)&ss, len);
+  if (u->io.fd < 0) {
+    alua__repr_begin(L, &b, "DatagramEndpoint closed");
+    return alua__repr_end(&b);
   }
-  luaL_addchar(&b, '>');
-  luaL_pushresult(&b);
-  return 1;
+  alua__repr_begin(L, &b, "DatagramEndpoint ");
+  alua__add_sockname(&b, "", u->io.fd, 0);
+  if (u->connected) alua__add_sockname(&b, " peer=", u->io.fd, 1);
+  return alua__repr_end(&b);
 }
 
 /* Protected part of udp_new on the endpoint at 1: binds and connects.
@@ -296,11 +267,8 @@ static int setup_p(lua_State *L) {
     if ((flags & AC_SOCK_REUSEPORT) && setsockopt(u->io.fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) < 0)
       return alua__oserror(L, errno, "open_udp: reuse_port");
     if (bind(u->io.fd, (struct sockaddr *)&a.ss, a.len) < 0) {
-      luaL_Buffer b;
-      luaL_buffinit(L, &b);
-      alua__add_sockaddr(&b, (struct sockaddr *)&a.ss, a.len);
-      luaL_pushresult(&b);
-      return alua__oserror(L, errno, "open_udp: bind to %s", lua_tostring(L, -1));
+      int err = errno;
+      return alua__oserror(L, err, "open_udp: bind to %s", alua__push_addrtext(L, (struct sockaddr *)&a.ss, a.len));
     }
   }
   if (flags & AC_SOCK_BROADCAST) {
@@ -345,8 +313,6 @@ static int l_udp_new(lua_State *L) {
   luaL_setmetatable(L, MT_UDP);
   alua__pushloop(L, lp);
   lua_setiuservalue(L, uidx, UUV_LOOP);
-  alua__newop(L, uidx, 0, 1, MT_UDPOP);
-  lua_setiuservalue(L, uidx, UUV_RECV);
   lua_pushcfunction(L, setup_p);
   lua_pushvalue(L, uidx);
   lua_pushinteger(L, family);
@@ -378,10 +344,9 @@ void alua__open_udp(lua_State *L, rt *r, int module, int internals) {
                                      {NULL, NULL}};
   alua__newclass(L, r, MT_UDP, methods);
   lua_setfield(L, internals, "DatagramEndpoint");
-  alua__newopclass(L, r, MT_UDPOP, recv_await, recv_tostring);
+  static const char *const ops[] = {"recv"};
+  alua__newopclass(L, r, MT_UDPOP, recv_await, "endpoint:", ops);
   static const luaL_Reg funcs[] = {{"udp_new", l_udp_new}, {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, funcs);
   (void)module;
 }

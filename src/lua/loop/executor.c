@@ -39,11 +39,12 @@ static void on_future_done(ac_callback *cb) {
   ac_pool_cancel(&j->loop->executor->pool, &j->w);
 }
 
-/* Protected: j->complete for the job at 1 (light userdata), future at 2, ran
- * at 3. */
+/* Protected: j->complete for the job at 1 (light userdata), future at 2;
+ * a job whose work never ran (the pool shut down first) fails it. */
 static int complete_p(lua_State *L) {
   alua__job *j = lua_touserdata(L, 1);
-  j->complete(L, j, 2, lua_toboolean(L, 3));
+  if (j->w.state != AC_WORK_DONE) return luaL_error(L, "the worker pool shut down before the job could run");
+  j->complete(L, j, 2);
   return 0;
 }
 
@@ -64,8 +65,7 @@ static void job_done(ac_callback *cb) {
     lua_pushcfunction(L, complete_p);
     lua_pushlightuserdata(L, j);
     lua_pushvalue(L, fidx);
-    lua_pushboolean(L, j->w.state == AC_WORK_DONE);
-    if (lua_pcall(L, 3, 0, 0) != LUA_OK && f->state == FUT_PENDING) alua__future_set_error(L, fidx);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK && f->state == FUT_PENDING) alua__future_set_error(L, fidx);
   }
   lua_settop(L, top);
   alua__unanchor(L, lp, j->futref);

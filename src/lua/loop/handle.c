@@ -250,10 +250,7 @@ static int h_cancel(lua_State *L) {
   return 0;
 }
 
-static int h_cancelled(lua_State *L) {
-  lua_pushboolean(L, checkhandle(L, 1)->cancelled);
-  return 1;
-}
+static int h_cancelled(lua_State *L) { return alua__retbool(L, checkhandle(L, 1)->cancelled); }
 
 static int h_when(lua_State *L) {
   handle *h = luaL_checkudata(L, 1, MT_TIMERHANDLE);
@@ -273,8 +270,7 @@ static int h_get_loop(lua_State *L) {
 static int h_tostring(lua_State *L) {
   handle *h = checkhandle(L, 1);
   luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, h->kind == HANDLE_TIMER ? "<TimerHandle " : "<Handle ");
+  alua__repr_begin(L, &b, h->kind == HANDLE_TIMER ? "TimerHandle " : "Handle ");
   if (h->cancelled) luaL_addstring(&b, "cancelled ");
   if (h->kind == HANDLE_TIMER) {
     char when[64];
@@ -286,9 +282,7 @@ static int h_tostring(lua_State *L) {
   lua_remove(L, -2);
   luaL_addvalue(&b);
   alua__debug_add_site(L, &b, 1);
-  luaL_addchar(&b, '>');
-  luaL_pushresult(&b);
-  return 1;
+  return alua__repr_end(&b);
 }
 
 void alua__open_handle(lua_State *L, rt *r, int module, int internals) {
@@ -308,7 +302,5 @@ void alua__open_handle(lua_State *L, rt *r, int module, int internals) {
                                           {"call_at", l_call_at},
                                           {"call_soon_threadsafe", l_call_soon_threadsafe},
                                           {NULL, NULL}};
-  luaL_getmetatable(L, MT_LOOP);
-  alua__setfuncs(L, r, loop_methods);
-  lua_pop(L, 1);
+  alua__addmethods(L, r, MT_LOOP, loop_methods);
 }

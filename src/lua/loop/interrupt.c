@@ -139,7 +139,5 @@ void alua__interrupt_poll(lua_State *L) {
 void alua__open_interrupt(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg funcs[] = {
       {"sigint_install", l_sigint_install}, {"sigint_restore", l_sigint_restore}, {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, funcs);
 }

@@ -9,6 +9,8 @@
  * close() records the list (alua__leftovers_record); internals.loop_report
  * ([loop]) returns it, or what an open loop holds now.
  * Every Lua test ends by checking that it is empty (tests/lua/support). */
+#include <unistd.h>
+
 #include "lua/internal.h"
 
 void alua__resource_open(lloop *lp, alua__resource *r, const char *what, const int *fd) {
@@ -18,6 +20,14 @@ void alua__resource_open(lloop *lp, alua__resource *r, const char *what, const i
 }
 
 void alua__resource_close(alua__resource *r) { ac_list_remove(&r->link); }
+
+void alua__close_io(lloop *lp, ac_io *io, alua__resource *res) {
+  if (io->fd < 0) return;
+  if (!lp->closed) ac_io_stop(&lp->core, io);
+  close(io->fd);
+  io->fd = -1;
+  if (res) alua__resource_close(res);
+}
 
 /* Appends the value on top (popped) to the list at idx. */
 static void append(lua_State *L, int idx) {
@@ -166,8 +176,6 @@ static int l_loop_report(lua_State *L) {
 
 void alua__open_leftovers(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg funcs[] = {{"loop_report", l_loop_report}, {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, funcs);
   (void)module;
 }

@@ -224,17 +224,23 @@ static int l_stop(lua_State *L) {
   return 0;
 }
 
-static void closeloop(lua_State *L, lloop *lp) {
-  if (lp->closed) return;
-  alua__report_unretrieved(L, lp);
+/* Removes the signal handlers, shuts the worker pool down (waiting for its
+ * jobs) and closes the core. L is NULL in a finalizer at state close:
+ * anchors are left alone then. Otherwise what is still there once close has
+ * torn down its own (handlers, jobs) is recorded as left behind. */
+static void teardown(lua_State *L, lloop *lp) {
   alua__signals_close(L, lp);
   alua__executor_close(L, lp);
-  /* what close tears down itself (signal handlers, jobs it waits for) is
-   * not left behind; everything still there now is */
-  alua__leftovers_record(L, lp);
+  if (L) alua__leftovers_record(L, lp);
   ac_list_remove(&lp->link);
   lp->closed = 1;
   ac_loop_close(&lp->core);
+}
+
+static void closeloop(lua_State *L, lloop *lp) {
+  if (lp->closed) return;
+  alua__report_unretrieved(L, lp);
+  teardown(L, lp);
   luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_threads);
   lp->ref_threads = LUA_NOREF;
   luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_handler);
@@ -254,13 +260,7 @@ static int l_close(lua_State *L) {
  * when the state closes. */
 static int l_gc(lua_State *L) {
   lloop *lp = lua_touserdata(L, 1);
-  ac_list_remove(&lp->link);
-  if (!lp->closed) {
-    alua__signals_close(NULL, lp);
-    alua__executor_close(NULL, lp);
-    lp->closed = 1;
-    ac_loop_close(&lp->core);
-  }
+  if (!lp->closed) teardown(NULL, lp);
   luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_anchors);
   lp->ref_anchors = LUA_NOREF;
   luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_leftovers);
@@ -268,15 +268,9 @@ static int l_gc(lua_State *L) {
   return 0;
 }
 
-static int l_is_running(lua_State *L) {
-  lua_pushboolean(L, alua__checkloop(L, 1)->running);
-  return 1;
-}
+static int l_is_running(lua_State *L) { return alua__retbool(L, alua__checkloop(L, 1)->running); }
 
-static int l_is_closed(lua_State *L) {
-  lua_pushboolean(L, alua__checkloop(L, 1)->closed);
-  return 1;
-}
+static int l_is_closed(lua_State *L) { return alua__retbool(L, alua__checkloop(L, 1)->closed); }
 
 /* loop:time(): seconds on the loop's clock (from 0 under virtual time). */
 static int l_time(lua_State *L) {
@@ -287,8 +281,7 @@ static int l_time(lua_State *L) {
 
 /* loop:is_virtual_time(): true when the loop runs on virtual time. */
 static int l_is_virtual_time(lua_State *L) {
-  lua_pushboolean(L, ac_loop_is_virtual_time(&alua__checkloop(L, 1)->core));
-  return 1;
+  return alua__retbool(L, ac_loop_is_virtual_time(&alua__checkloop(L, 1)->core));
 }
 
 static int l_create_future(lua_State *L) {
@@ -299,6 +292,22 @@ static int l_create_future(lua_State *L) {
 /* loop:create_task(coro_or_fn, ... [, {name = ...}]): as asyncio.create_task,
  * on this loop. */
 static int l_create_task(lua_State *L) { return alua__create_task_at(L, alua__checkopen(L, 1), 2); }
+
+static int l_set_exception_handler(lua_State *L) {
+  lloop *lp = alua__checkloop(L, 1);
+  if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_handler);
+  lua_settop(L, 2);
+  lp->ref_handler = lua_isnil(L, 2) ? LUA_NOREF : luaL_ref(L, LUA_REGISTRYINDEX);
+  return 0;
+}
+
+static int l_get_exception_handler(lua_State *L) {
+  lloop *lp = alua__checkloop(L, 1);
+  if (lp->ref_handler == LUA_NOREF) lua_pushnil(L);
+  else lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_handler);
+  return 1;
+}
 
 static int l_tostring(lua_State *L) {
   lloop *lp = alua__checkloop(L, 1);
@@ -395,6 +404,8 @@ void alua__open_loop(lua_State *L, rt *r, int module, int internals) {
       {"is_virtual_time", l_is_virtual_time},
       {"create_future", l_create_future},
       {"create_task", l_create_task},
+      {"set_exception_handler", l_set_exception_handler},
+      {"get_exception_handler", l_get_exception_handler},
       {"__gc", l_gc},
       {"__tostring", l_tostring},
       {NULL, NULL}};
@@ -406,12 +417,8 @@ void alua__open_loop(lua_State *L, rt *r, int module, int internals) {
                                    {"set_event_loop", l_set_event_loop},
                                    {"ensure_future", l_ensure_future},
                                    {NULL, NULL}};
-  lua_pushvalue(L, module);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, module, funcs);
   static const luaL_Reg internal[] = {
       {"swap_default_loop", l_swap_default_loop}, {"finish_tasks", l_finish_tasks}, {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, internal);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, internal);
 }

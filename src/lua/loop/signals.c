@@ -102,9 +102,7 @@ void alua__open_signals(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg loop_methods[] = {{"add_signal_handler", l_add_signal_handler},
                                           {"remove_signal_handler", l_remove_signal_handler},
                                           {NULL, NULL}};
-  luaL_getmetatable(L, MT_LOOP);
-  alua__setfuncs(L, r, loop_methods);
-  lua_pop(L, 1);
+  alua__addmethods(L, r, MT_LOOP, loop_methods);
   static const struct {
     const char *name;
     int num;

@@ -211,13 +211,8 @@ static void chain_worker(lua_State *L, rt *r, int erridx, const char *tb) {
 }
 
 /* Loop thread: the future at futidx gets the function's results or error. */
-static void xcomplete(lua_State *L, alua__job *jb, int futidx, int ran) {
+static void xcomplete(lua_State *L, alua__job *jb, int futidx) {
   xjob *j = (xjob *)jb;
-  if (!ran) {
-    lua_pushliteral(L, "the worker pool shut down before the function could run");
-    alua__future_set_error(L, futidx);
-    return;
-  }
   if (!j->failed) {
     int n = alua__unmarshal(L, &j->out);
     alua__future_set_result(L, futidx, n);
@@ -362,11 +357,7 @@ static int l_to_thread_submit(lua_State *L) {
 
 void alua__open_worker(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg loop_methods[] = {{"run_in_executor", l_run_in_executor}, {NULL, NULL}};
-  luaL_getmetatable(L, MT_LOOP);
-  alua__setfuncs(L, r, loop_methods);
-  lua_pop(L, 1);
+  alua__addmethods(L, r, MT_LOOP, loop_methods);
   static const luaL_Reg internal[] = {{"to_thread_submit", l_to_thread_submit}, {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, internal);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, internal);
 }

@@ -25,17 +25,7 @@
 static const char labels_key = 0;
 
 /* Pushes the labels table, creating it. */
-static void push_labels(lua_State *L) {
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &labels_key) == LUA_TTABLE) return;
-  lua_pop(L, 1);
-  lua_newtable(L);
-  lua_createtable(L, 0, 1);
-  lua_pushliteral(L, "k");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, -2);
-  lua_pushvalue(L, -1);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &labels_key);
-}
+static void push_labels(lua_State *L) { alua__push_weaktable(L, &labels_key, "k"); }
 
 void alua__future_label(lua_State *L, int futidx, const char *kind, int objidx) {
   futidx = lua_absindex(L, futidx);

@@ -25,16 +25,7 @@ void alua__debug_record(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   lua_Debug ar;
   if (!alua__user_frame(L, 0, &ar)) return;
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &sites_key) != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushliteral(L, "k");
-    lua_setfield(L, -2, "__mode");
-    lua_setmetatable(L, -2);
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &sites_key);
-  }
+  alua__push_weaktable(L, &sites_key, "k");
   lua_pushvalue(L, idx);
   lua_pushfstring(L, "%s:%d", ar.short_src, ar.currentline);
   lua_rawset(L, -3);
@@ -90,14 +81,9 @@ static int l_set_debug(lua_State *L) {
   return 0;
 }
 
-static int l_get_debug(lua_State *L) {
-  lua_pushboolean(L, alua__checkloop(L, 1)->debug);
-  return 1;
-}
+static int l_get_debug(lua_State *L) { return alua__retbool(L, alua__checkloop(L, 1)->debug); }
 
 void alua__open_debug(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg loop_methods[] = {{"set_debug", l_set_debug}, {"get_debug", l_get_debug}, {NULL, NULL}};
-  luaL_getmetatable(L, MT_LOOP);
-  alua__setfuncs(L, r, loop_methods);
-  lua_pop(L, 1);
+  alua__addmethods(L, r, MT_LOOP, loop_methods);
 }

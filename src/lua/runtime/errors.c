@@ -196,7 +196,5 @@ static int l_where(lua_State *L) {
 
 void alua__open_errors(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg funcs[] = {{"oserror", l_oserror}, {"where", l_where}, {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, funcs);
 }

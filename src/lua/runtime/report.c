@@ -2,10 +2,10 @@
  * to anyone (a failed callback, a task or future whose error was never
  * retrieved, a failure during shutdown). Every report is a context table
  * (message, exception, traceback, task / future / handle) handed to the
- * loop's exception handler (loop:set_exception_handler), or to the default
- * one, which writes it to stderr. Reporting never raises: a failing handler
- * is itself reported by the default one. The texts of the tracebacks are
- * traceback.c's. */
+ * loop's exception handler (set with loop:set_exception_handler, loop.c),
+ * or to the default one, which writes it to stderr. Reporting never raises:
+ * a failing handler is itself reported by the default one. The texts of
+ * the tracebacks are traceback.c's. */
 #include <stdio.h>
 
 #include "lua/internal.h"
@@ -149,22 +149,6 @@ void alua__future_report(lua_State *L, int idx) {
   lua_settop(L, top);
 }
 
-static int l_set_exception_handler(lua_State *L) {
-  lloop *lp = alua__checkloop(L, 1);
-  if (!lua_isnil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
-  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_handler);
-  lua_settop(L, 2);
-  lp->ref_handler = lua_isnil(L, 2) ? LUA_NOREF : luaL_ref(L, LUA_REGISTRYINDEX);
-  return 0;
-}
-
-static int l_get_exception_handler(lua_State *L) {
-  lloop *lp = alua__checkloop(L, 1);
-  if (lp->ref_handler == LUA_NOREF) lua_pushnil(L);
-  else lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_handler);
-  return 1;
-}
-
 /* loop:call_exception_handler(ctx) */
 static int l_call_exception_handler(lua_State *L) {
   lloop *lp = alua__checkloop(L, 1);
@@ -183,14 +167,10 @@ static int l_default_exception_handler(lua_State *L) {
 }
 
 void alua__open_report(lua_State *L, rt *r, int module, int internals) {
-  static const luaL_Reg loop_methods[] = {{"set_exception_handler", l_set_exception_handler},
-                                          {"get_exception_handler", l_get_exception_handler},
-                                          {"call_exception_handler", l_call_exception_handler},
+  static const luaL_Reg loop_methods[] = {{"call_exception_handler", l_call_exception_handler},
                                           {"default_exception_handler", l_default_exception_handler},
                                           {NULL, NULL}};
-  luaL_getmetatable(L, MT_LOOP);
-  alua__setfuncs(L, r, loop_methods);
-  lua_pop(L, 1);
+  alua__addmethods(L, r, MT_LOOP, loop_methods);
   (void)module;
   (void)internals;
 }

@@ -28,6 +28,30 @@ void alua__setfuncs(lua_State *L, rt *r, const luaL_Reg *l) {
   luaL_setfuncs(L, l, 1);
 }
 
+void alua__push_weaktable(lua_State *L, const void *key, const char *mode) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, key) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushstring(L, mode);
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, key);
+}
+
+void alua__setfuncs_at(lua_State *L, rt *r, int idx, const luaL_Reg *l) {
+  lua_pushvalue(L, idx);
+  alua__setfuncs(L, r, l);
+  lua_pop(L, 1);
+}
+
+void alua__addmethods(lua_State *L, rt *r, const char *name, const luaL_Reg *l) {
+  luaL_getmetatable(L, name);
+  alua__setfuncs(L, r, l);
+  lua_pop(L, 1);
+}
+
 void *alua__tomarked(lua_State *L, int idx, const void *key) {
   void *p = lua_touserdata(L, idx);
   if (!p || !lua_getmetatable(L, idx)) return NULL;
@@ -39,6 +63,30 @@ void *alua__tomarked(lua_State *L, int idx, const void *key) {
 void alua__tag_awaitable(lua_State *L, const char *kind) {
   lua_pushstring(L, kind);
   lua_setfield(L, -2, "__asyncio");
+}
+
+void alua__repr_begin(lua_State *L, luaL_Buffer *b, const char *fmt, ...) {
+  va_list ap;
+  luaL_buffinit(L, b);
+  luaL_addchar(b, '<');
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  luaL_addvalue(b);
+}
+
+void alua__repr_add(luaL_Buffer *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  lua_pushvfstring(b->L, fmt, ap);
+  va_end(ap);
+  luaL_addvalue(b);
+}
+
+int alua__repr_end(luaL_Buffer *b) {
+  luaL_addchar(b, '>');
+  luaL_pushresult(b);
+  return 1;
 }
 
 void alua__newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l) {
@@ -208,9 +256,7 @@ LUAMOD_API int luaopen_asyncio(lua_State *L) {
 
   static const luaL_Reg loaders[] = {
       {"load", alua__lua_load}, {"loadfile", alua__lua_loadfile}, {"translate", alua__lua_translate}, {NULL, NULL}};
-  lua_pushvalue(L, module);
-  alua__setfuncs(L, r, loaders);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, module, loaders);
 
   for (const char *const *name = lib_order + 1; *name; name++) run_lib(L, *name, module, internals);
   lua_createtable(L, 0, 1);

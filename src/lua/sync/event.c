@@ -42,17 +42,10 @@ static int wait_await(lua_State *L) {
   return alua__park(L, t, &e->waiters, &wait_event, e, 0, k_wait);
 }
 
-static int wait_tostring(lua_State *L) {
-  luaL_checkudata(L, 1, MT_WAIT);
-  lua_pushliteral(L, "<awaitable ev:wait()>");
-  return 1;
-}
-
 /* ev:wait(): an awaitable that returns true once the event is set. */
 static int e_wait(lua_State *L) {
   checkevent(L, 1);
-  lua_getiuservalue(L, 1, EUV_WAIT);
-  return 1;
+  return alua__push_op(L, 1, EUV_WAIT, 0, 0, MT_WAIT);
 }
 
 static int e_set(lua_State *L) {
@@ -69,28 +62,23 @@ static int e_clear(lua_State *L) {
   return 0;
 }
 
-static int e_is_set(lua_State *L) {
-  lua_pushboolean(L, checkevent(L, 1)->set);
-  return 1;
-}
+static int e_is_set(lua_State *L) { return alua__retbool(L, checkevent(L, 1)->set); }
 
 /* <Event set>, <Event unset waiters=3> */
 static int e_tostring(lua_State *L) {
   event *e = checkevent(L, 1);
+  luaL_Buffer b;
+  alua__repr_begin(L, &b, "Event %s", e->set ? "set" : "unset");
   int n = alua__count_waiters(&e->waiters);
-  if (n) lua_pushfstring(L, "<Event %s waiters=%d>", e->set ? "set" : "unset", n);
-  else lua_pushfstring(L, "<Event %s>", e->set ? "set" : "unset");
-  return 1;
+  if (n) alua__repr_add(&b, " waiters=%d", n);
+  return alua__repr_end(&b);
 }
 
 static int l_event(lua_State *L) {
   event *e = lua_newuserdatauv(L, sizeof *e, EUV_N);
-  int eidx = lua_gettop(L);
   ac_list_init(&e->waiters);
   e->set = 0;
   luaL_setmetatable(L, MT_EVENT);
-  alua__newop(L, eidx, 0, 1, MT_WAIT);
-  lua_setiuservalue(L, eidx, EUV_WAIT);
   return 1;
 }
 
@@ -100,10 +88,9 @@ void alua__open_event(lua_State *L, rt *r, int module, int internals) {
                                      {"__tostring", e_tostring}, {NULL, NULL}};
   alua__newclass(L, r, MT_EVENT, methods);
   lua_pop(L, 1);
-  alua__newopclass(L, r, MT_WAIT, wait_await, wait_tostring);
+  static const char *const ops[] = {"wait"};
+  alua__newopclass(L, r, MT_WAIT, wait_await, "ev:", ops);
   static const luaL_Reg funcs[] = {{"Event", l_event}, {NULL, NULL}};
-  lua_pushvalue(L, module);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, module, funcs);
   (void)internals;
 }

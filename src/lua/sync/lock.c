@@ -140,13 +140,6 @@ static int acquire_await(lua_State *L) {
   return alua__park(L, t, &p->waiters, p->kind == P_LOCK ? &wait_lock : &wait_semaphore, p, 0, k_acquire);
 }
 
-static int acquire_tostring(lua_State *L) {
-  luaL_checkudata(L, 1, MT_ACQUIRE);
-  lua_getiuservalue(L, 1, 1);
-  lua_pushfstring(L, "<awaitable %s:acquire()>", kind_names[((permits *)lua_touserdata(L, -1))->kind]);
-  return 1;
-}
-
 /* -- the guard ---------------------------------------------------------- */
 
 /* guard:__close(): releases one permit of its lock. */
@@ -168,9 +161,9 @@ static int guard_tostring(lua_State *L) {
 
 /* x:acquire(): an awaitable that returns the guard once a permit is taken. */
 static int p_acquire(lua_State *L) {
-  checkpermits(L, 1);
-  lua_getiuservalue(L, 1, PUV_ACQUIRE);
-  return 1;
+  permits *p = checkpermits(L, 1);
+  /* an acquire operation's kind is its lock's */
+  return alua__push_op(L, 1, PUV_ACQUIRE, 0, p->kind, MT_ACQUIRE);
 }
 
 static int p_release(lua_State *L) {
@@ -178,26 +171,19 @@ static int p_release(lua_State *L) {
   return 0;
 }
 
-static int p_locked(lua_State *L) {
-  lua_pushboolean(L, islocked(checkpermits(L, 1)));
-  return 1;
-}
+static int p_locked(lua_State *L) { return alua__retbool(L, islocked(checkpermits(L, 1))); }
 
 /* <Lock unlocked>, <Lock locked waiters=2>, <Semaphore value=3>,
  * <BoundedSemaphore value=0/2 waiters=1> */
 static int p_tostring(lua_State *L) {
   permits *p = checkpermits(L, 1);
+  luaL_Buffer b;
+  if (p->kind == P_LOCK) alua__repr_begin(L, &b, "Lock %s", p->value ? "unlocked" : "locked");
+  else alua__repr_begin(L, &b, "%s value=%I", kind_names[p->kind], (LUAI_UACINT)p->value);
+  if (p->kind == P_BOUNDED) alua__repr_add(&b, "/%I", (LUAI_UACINT)p->bound);
   int n = alua__count_waiters(&p->waiters);
-  if (p->kind == P_LOCK) {
-    lua_pushfstring(L, "<Lock %s", p->value ? "unlocked" : "locked");
-  } else if (p->kind == P_BOUNDED) {
-    lua_pushfstring(L, "<BoundedSemaphore value=%I/%I", (LUAI_UACINT)p->value, (LUAI_UACINT)p->bound);
-  } else {
-    lua_pushfstring(L, "<Semaphore value=%I", (LUAI_UACINT)p->value);
-  }
-  if (n) lua_pushfstring(L, "%s waiters=%d>", lua_tostring(L, -1), n);
-  else lua_pushfstring(L, "%s>", lua_tostring(L, -1));
-  return 1;
+  if (n) alua__repr_add(&b, " waiters=%d", n);
+  return alua__repr_end(&b);
 }
 
 /* -- constructors -------------------------------------------------------- */
@@ -212,8 +198,6 @@ static int newpermits(lua_State *L, int kind, lua_Integer value) {
   p->owner_id = 0;
   p->kind = (uint8_t)kind;
   luaL_setmetatable(L, kind_mts[kind]);
-  alua__newop(L, pidx, 0, 1, MT_ACQUIRE);
-  lua_setiuservalue(L, pidx, PUV_ACQUIRE);
   lua_newuserdatauv(L, 0, 1);
   luaL_setmetatable(L, MT_GUARD);
   lua_pushvalue(L, pidx);
@@ -250,10 +234,9 @@ void alua__open_lock(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg guard_methods[] = {{"__close", guard_close}, {"__tostring", guard_tostring}, {NULL, NULL}};
   alua__newclass(L, r, MT_GUARD, guard_methods);
   lua_pop(L, 1);
-  alua__newopclass(L, r, MT_ACQUIRE, acquire_await, acquire_tostring);
+  static const char *const ops[] = {"Lock:acquire", "Semaphore:acquire", "BoundedSemaphore:acquire"};
+  alua__newopclass(L, r, MT_ACQUIRE, acquire_await, "", ops);
   static const luaL_Reg funcs[] = {
       {"Lock", l_lock}, {"Semaphore", l_semaphore}, {"BoundedSemaphore", l_boundedsemaphore}, {NULL, NULL}};
-  lua_pushvalue(L, module);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, module, funcs);
 }

@@ -1,9 +1,11 @@
-/* Operation objects, what queues, locks and events share.
+/* Operation objects, what every awaitable method shares.
  *
- * An operation object is what q:get(), lock:acquire() and ev:wait() return:
- * a small userdata bound to its owner whose metatable carries the await
- * hook (internal.h). Owners create one of each kind up front and return it
- * every time, so asking for an operation allocates nothing. */
+ * An operation object is what q:get(), lock:acquire(), ev:wait(),
+ * process:wait(), writer:drain() and the like return: a small userdata
+ * bound to its owner whose metatable carries the await hook (internal.h).
+ * Owners make one of each kind (up front, or on first use with
+ * alua__push_op) and return it every time, so asking for an operation
+ * allocates nothing. */
 #include "lua/internal.h"
 
 alua__op *alua__newop(lua_State *L, int idx, int kind, int nuv, const char *mt) {
@@ -11,15 +13,43 @@ alua__op *alua__newop(lua_State *L, int idx, int kind, int nuv, const char *mt) 
   alua__op *o = lua_newuserdatauv(L, sizeof *o, nuv);
   o->kind = (uint8_t)kind;
   o->armed = 0;
+  o->on = lua_touserdata(L, idx);
   luaL_setmetatable(L, mt);
   lua_pushvalue(L, idx);
   lua_setiuservalue(L, -2, 1);
   return o;
 }
 
-void alua__newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook, lua_CFunction tostring) {
-  const luaL_Reg methods[] = {{"__tostring", tostring}, {NULL, NULL}};
-  alua__newclass(L, r, name, methods);
+int alua__push_op(lua_State *L, int idx, int uv, int onuv, int kind, const char *mt) {
+  idx = lua_absindex(L, idx);
+  if (lua_getiuservalue(L, idx, uv) == LUA_TUSERDATA) return 1;
+  lua_pop(L, 1);
+  if (onuv) lua_getiuservalue(L, idx, onuv);
+  alua__newop(L, onuv ? -1 : idx, kind, 1, mt);
+  if (onuv) lua_remove(L, -2);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, idx, uv);
+  return 1;
+}
+
+/* __tostring of every operation: "<awaitable " .. prefix .. names[kind] ..
+ * "()>", from upvalues 1 (the metatable name), 2 (prefix), 3 (names). */
+static int op_tostring(lua_State *L) {
+  const uint8_t *kind = luaL_checkudata(L, 1, lua_tostring(L, lua_upvalueindex(1)));
+  const char *const *names = lua_touserdata(L, lua_upvalueindex(3));
+  lua_pushfstring(L, "<awaitable %s%s()>", lua_tostring(L, lua_upvalueindex(2)), names[*kind]);
+  return 1;
+}
+
+void alua__newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook, const char *prefix,
+                      const char *const *names) {
+  const luaL_Reg none[] = {{NULL, NULL}};
+  alua__newclass(L, r, name, none);
+  lua_pushstring(L, name);
+  lua_pushstring(L, prefix);
+  lua_pushlightuserdata(L, (void *)names);
+  lua_pushcclosure(L, op_tostring, 3);
+  lua_setfield(L, -2, "__tostring");
   lua_pushcfunction(L, hook);
   lua_rawsetp(L, -2, &alua__await_key);
   alua__tag_awaitable(L, "c");

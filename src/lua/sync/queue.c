@@ -280,13 +280,6 @@ static int op_await(lua_State *L) {
   }
 }
 
-static int op_tostring(lua_State *L) {
-  alua__op *o = luaL_checkudata(L, 1, MT_QUEUE_OP);
-  static const char *const names[] = {"get", "put", "join"};
-  lua_pushfstring(L, "<awaitable q:%s()>", names[o->kind]);
-  return 1;
-}
-
 /* -- methods ---------------------------------------------------------- */
 
 /* q:get(): an awaitable that returns the next item. */
@@ -376,20 +369,11 @@ static int q_put_nowait(lua_State *L) {
   return 0;
 }
 
-static int q_qsize(lua_State *L) {
-  lua_pushinteger(L, checkqueue(L, 1)->count);
-  return 1;
-}
+static int q_qsize(lua_State *L) { return alua__retint(L, checkqueue(L, 1)->count); }
 
-static int q_empty(lua_State *L) {
-  lua_pushboolean(L, checkqueue(L, 1)->count == 0);
-  return 1;
-}
+static int q_empty(lua_State *L) { return alua__retbool(L, checkqueue(L, 1)->count == 0); }
 
-static int q_full(lua_State *L) {
-  lua_pushboolean(L, isfull(checkqueue(L, 1)));
-  return 1;
-}
+static int q_full(lua_State *L) { return alua__retbool(L, isfull(checkqueue(L, 1))); }
 
 /* q:task_done(): one item taken earlier is processed; join() returns when
  * every item put has been. */
@@ -425,28 +409,15 @@ static int q_shutdown(lua_State *L) {
 static int q_tostring(lua_State *L) {
   queue *q = checkqueue(L, 1);
   luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  lua_pushfstring(L, "<%s maxsize=%I qsize=%I", kind_names[q->kind], (LUAI_UACINT)q->maxsize,
-                  (LUAI_UACINT)q->count);
-  luaL_addvalue(&b);
+  alua__repr_begin(L, &b, "%s maxsize=%I qsize=%I", kind_names[q->kind], (LUAI_UACINT)q->maxsize,
+                   (LUAI_UACINT)q->count);
   int n = alua__count_waiters(&q->getters);
-  if (n) {
-    lua_pushfstring(L, " getters=%d", n);
-    luaL_addvalue(&b);
-  }
+  if (n) alua__repr_add(&b, " getters=%d", n);
   n = alua__count_waiters(&q->putters);
-  if (n) {
-    lua_pushfstring(L, " putters=%d", n);
-    luaL_addvalue(&b);
-  }
-  if (q->unfinished) {
-    lua_pushfstring(L, " unfinished=%I", (LUAI_UACINT)q->unfinished);
-    luaL_addvalue(&b);
-  }
+  if (n) alua__repr_add(&b, " putters=%d", n);
+  if (q->unfinished) alua__repr_add(&b, " unfinished=%I", (LUAI_UACINT)q->unfinished);
   if (q->shutdown) luaL_addstring(&b, " shutdown");
-  luaL_addchar(&b, '>');
-  luaL_pushresult(&b);
-  return 1;
+  return alua__repr_end(&b);
 }
 
 /* -- constructors ------------------------------------------------------- */
@@ -531,11 +502,10 @@ void alua__open_queue(lua_State *L, rt *r, int module, int internals) {
       {NULL, NULL}};
   alua__newclass(L, r, MT_QUEUE, methods);
   lua_pop(L, 1);
-  alua__newopclass(L, r, MT_QUEUE_OP, op_await, op_tostring);
+  static const char *const ops[] = {"get", "put", "join"};
+  alua__newopclass(L, r, MT_QUEUE_OP, op_await, "q:", ops);
   static const luaL_Reg funcs[] = {
       {"Queue", l_queue}, {"LifoQueue", l_lifoqueue}, {"PriorityQueue", l_priorityqueue}, {NULL, NULL}};
-  lua_pushvalue(L, module);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, module, funcs);
   (void)internals;
 }

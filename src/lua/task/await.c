@@ -208,7 +208,5 @@ void alua__open_await(lua_State *L, rt *r, int module, int internals) {
   lua_pop(L, 1);
   static const luaL_Reg funcs[] = {
       {"await", l_await}, {"intask", l_intask}, {"running_loop", l_running_loop}, {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, funcs);
 }

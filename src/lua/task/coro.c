@@ -75,16 +75,10 @@ static int l_async(lua_State *L) {
 }
 
 /* asyncio.iscoroutinefunction(f) */
-static int l_iscoroutinefunction(lua_State *L) {
-  lua_pushboolean(L, lua_tocfunction(L, 1) == coro_call);
-  return 1;
-}
+static int l_iscoroutinefunction(lua_State *L) { return alua__retbool(L, lua_tocfunction(L, 1) == coro_call); }
 
 /* asyncio.iscoroutine(x) */
-static int l_iscoroutine(lua_State *L) {
-  lua_pushboolean(L, alua__tocoro(L, 1) != NULL);
-  return 1;
-}
+static int l_iscoroutine(lua_State *L) { return alua__retbool(L, alua__tocoro(L, 1) != NULL); }
 
 /* internals.take(c): inside a task, marks c consumed and returns its function
  * and arguments; elsewhere returns nothing. */
@@ -172,13 +166,9 @@ void alua__open_coro(lua_State *L, rt *r, int module, int internals) {
                                    {"iscoroutinefunction", l_iscoroutinefunction},
                                    {"iscoroutine", l_iscoroutine},
                                    {NULL, NULL}};
-  lua_pushvalue(L, module);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, module, funcs);
   static const luaL_Reg internal[] = {{"take", l_take}, {"coro_name", l_coro_name}, {NULL, NULL}};
-  lua_pushvalue(L, internals);
-  alua__setfuncs(L, r, internal);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, internals, internal);
 }
 
 /* Used by task creation: pushes a coroutine object for the function at fnidx

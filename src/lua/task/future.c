@@ -161,15 +161,9 @@ static int f_gc(lua_State *L) {
 
 static future *checkf(lua_State *L) { return alua__checkfuture(L, 1); }
 
-static int f_done(lua_State *L) {
-  lua_pushboolean(L, checkf(L)->state != FUT_PENDING);
-  return 1;
-}
+static int f_done(lua_State *L) { return alua__retbool(L, checkf(L)->state != FUT_PENDING); }
 
-static int f_cancelled(lua_State *L) {
-  lua_pushboolean(L, checkf(L)->state == FUT_CANCELLED);
-  return 1;
-}
+static int f_cancelled(lua_State *L) { return alua__retbool(L, checkf(L)->state == FUT_CANCELLED); }
 
 static int f_result(lua_State *L) {
   checkf(L);
@@ -361,15 +355,14 @@ void alua__future_describe_outcome(lua_State *L, luaL_Buffer *b, int idx) {
   }
 }
 
+/* <Future pending>, <GatheringFuture finished result=...> (a task has its
+ * own, task.c). */
 static int f_tostring(lua_State *L) {
-  checkf(L);
+  future *f = checkf(L);
   luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "<Future ");
+  alua__repr_begin(L, &b, f->kind == KIND_GATHER ? "GatheringFuture " : "Future ");
   alua__future_describe(L, &b, 1);
-  luaL_addchar(&b, '>');
-  luaL_pushresult(&b);
-  return 1;
+  return alua__repr_end(&b);
 }
 
 const luaL_Reg alua__future_methods[] = {
@@ -381,6 +374,7 @@ const luaL_Reg alua__future_methods[] = {
     {"add_done_callback", f_add_done_callback},
     {"remove_done_callback", f_remove_done_callback},
     {"get_loop", f_get_loop},
+    {"__tostring", f_tostring},
     {NULL, NULL}};
 
 /* Creates the metatable `name` with the common future methods plus `extra`,
@@ -416,18 +410,13 @@ static int l_future(lua_State *L) {
 }
 
 /* asyncio.isfuture(x) */
-static int l_isfuture(lua_State *L) {
-  lua_pushboolean(L, alua__tofuture(L, 1) != NULL);
-  return 1;
-}
+static int l_isfuture(lua_State *L) { return alua__retbool(L, alua__tofuture(L, 1) != NULL); }
 
 void alua__open_future(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg extra[] = {
-      {"set_result", f_set_result}, {"set_exception", f_set_exception}, {"__tostring", f_tostring}, {NULL, NULL}};
+      {"set_result", f_set_result}, {"set_exception", f_set_exception}, {NULL, NULL}};
   alua__newfutureclass(L, r, MT_FUTURE, extra);
   lua_setfield(L, internals, "Future");
   static const luaL_Reg funcs[] = {{"Future", l_future}, {"isfuture", l_isfuture}, {NULL, NULL}};
-  lua_pushvalue(L, module);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, module, funcs);
 }

@@ -195,24 +195,10 @@ static int l_gather(lua_State *L) {
 
 void alua__gather_push_children(lua_State *L, int idx) { lua_getiuservalue(L, idx, GATHER_UV_CHILDREN); }
 
-static int g_tostring(lua_State *L) {
-  future *f = alua__tofuture(L, 1);
-  if (!f || f->kind != KIND_GATHER) return luaL_typeerror(L, 1, MT_GATHER);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "<GatheringFuture ");
-  alua__future_describe(L, &b, 1);
-  luaL_addchar(&b, '>');
-  luaL_pushresult(&b);
-  return 1;
-}
-
 void alua__open_gather(lua_State *L, rt *r, int module, int internals) {
-  static const luaL_Reg extra[] = {{"__tostring", g_tostring}, {NULL, NULL}};
-  alua__newfutureclass(L, r, MT_GATHER, extra);
+  static const luaL_Reg none[] = {{NULL, NULL}};
+  alua__newfutureclass(L, r, MT_GATHER, none);
   lua_pop(L, 1);
   static const luaL_Reg funcs[] = {{"gather", l_gather}, {NULL, NULL}};
-  lua_pushvalue(L, module);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, module, funcs);
 }

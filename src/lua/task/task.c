@@ -339,10 +339,7 @@ int alua__task_cancel(lua_State *L, int idx) {
   return 1;
 }
 
-static int t_cancelling(lua_State *L) {
-  lua_pushinteger(L, checktask(L, 1)->cancel_requests);
-  return 1;
-}
+static int t_cancelling(lua_State *L) { return alua__retint(L, checktask(L, 1)->cancel_requests); }
 
 static int t_uncancel(lua_State *L) {
   task *t = checktask(L, 1);
@@ -375,10 +372,9 @@ static int t_get_coro(lua_State *L) {
 static int t_tostring(lua_State *L) {
   task *t = checktask(L, 1);
   luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, t->f.state == FUT_PENDING ? "<Task pending name='"
-                     : t->f.state == FUT_CANCELLED ? "<Task cancelled name='"
-                                                   : "<Task finished name='");
+  alua__repr_begin(L, &b, "Task %s name='", t->f.state == FUT_PENDING     ? "pending"
+                                            : t->f.state == FUT_CANCELLED ? "cancelled"
+                                                                          : "finished");
   alua__task_pushname(L, 1);
   luaL_addvalue(&b);
   luaL_addchar(&b, '\'');
@@ -401,9 +397,7 @@ static int t_tostring(lua_State *L) {
     alua__future_describe_outcome(L, &b, 1);
   }
   alua__debug_add_site(L, &b, 1); /* debug mode */
-  luaL_addchar(&b, '>');
-  luaL_pushresult(&b);
-  return 1;
+  return alua__repr_end(&b);
 }
 
 /* task:get_stack([limit]): the suspended frames, innermost first, as
@@ -533,7 +527,5 @@ void alua__open_task(lua_State *L, rt *r, int module, int internals) {
                                    {"current_task", l_current_task},
                                    {"all_tasks", l_all_tasks},
                                    {NULL, NULL}};
-  lua_pushvalue(L, module);
-  alua__setfuncs(L, r, funcs);
-  lua_pop(L, 1);
+  alua__setfuncs_at(L, r, module, funcs);
 }
