@@ -1,5 +1,5 @@
 -- await, run and the small compositions that read best in Lua. Receives the
--- module table and the C internals (see src/lua/runtime.c).
+-- module table and the C internals (see src/lua/runtime/runtime.c).
 local M, I = ...
 
 local getmetatable, type, select, error, pcall, rawget = getmetatable, type, select, error, pcall, rawget

@@ -1,6 +1,6 @@
 -- asyncio.to_thread(fn, ...): an async function, as in asyncio, so nothing
 -- runs until it is awaited; the work itself is loop:run_in_executor's (see
--- src/lua/executor.c). Written in Lua so that tracebacks through it show only
+-- src/lua/loop/worker.c). Written in Lua so that tracebacks through it show only
 -- the user's frames.
 local M, I = ...
 

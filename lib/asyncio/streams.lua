@@ -1,6 +1,6 @@
 -- Network streams, servers, UDP endpoints, name resolution and files
 -- (SPEC 2.9): the parts that read best in Lua. The hot paths (socket reads
--- and writes, buffers, line scanning, accepting) are C: src/lua/stream.c,
+-- and writes, buffers, line scanning, accepting) are C: src/lua/io/stream.c,
 -- server.c, udp.c, socket.c, dns.c, file.c. Receives the module table and
 -- the C internals.
 local M, I = ...

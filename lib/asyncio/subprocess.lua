@@ -1,7 +1,7 @@
 -- Subprocesses (SPEC 2.9): asyncio.create_subprocess_exec / _shell and the
--- Process object. Spawning and reaping are C (src/lua/process.c); the pipes
--- are ordinary streams (src/lua/stream.c). Receives the module table and the
--- C internals.
+-- Process object. Spawning and reaping are C (src/lua/io/process.c over
+-- src/core/spawn.c); the pipes are ordinary streams (src/lua/io/stream.c).
+-- Receives the module table and the C internals.
 local M, I = ...
 
 local async, await, iserror = M.async, M.await, M.iserror
