@@ -9,6 +9,11 @@
  * samples the server's CPU time there), then prints
  *
  *   requests=<n> seconds=<s> rps=<n/s> errors=<mismatched messages>
+ *   p50=<us> p99=<us> p999=<us>
+ *
+ * the percentiles being the latency of the requests completed in the
+ * measured section, from the send of a message to the last byte of its echo,
+ * in microseconds.
  *
  * One thread, level-triggered epoll: one recv and one send per message,
  * the least any client can do, so that it costs no more per request than
@@ -34,6 +39,7 @@ typedef struct conn {
   int fd;          /* connected socket */
   int id;          /* index, mixed into the message bytes */
   uint64_t seq;    /* messages sent so far */
+  uint64_t sent_at; /* when the message in flight was sent, ns */
   size_t sent;     /* bytes of the current message sent */
   size_t got;      /* bytes of the current echo received */
   int busy;        /* a message is in flight */
@@ -46,6 +52,8 @@ static int nconn;
 static conn *cs;
 static double seconds;
 static uint64_t counted, errors;
+static uint32_t *lat;      /* latencies of the counted requests, us */
+static size_t nlat, caplat;
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -59,13 +67,40 @@ static void next_message(conn *c) {
   for (size_t j = 0; j < size; j++) c->msg[j] = (char)((c->seq * 31 + (uint64_t)c->id * 7 + j) & 0xff);
   c->sent = c->got = 0;
   c->busy = 1;
+  c->sent_at = now_ns();
 }
 
-/* A complete echo came back: check it. */
+/* A complete echo came back: check it, and count its latency when it
+ * completes in the measured section. */
 static void finished(conn *c, int measuring) {
   if (memcmp(c->buf, c->msg, size) != 0) errors++;
-  if (measuring) counted++;
+  if (measuring) {
+    counted++;
+    if (nlat == caplat) {
+      caplat = caplat ? caplat * 2 : 65536;
+      lat = realloc(lat, caplat * sizeof *lat);
+      if (!lat) {
+        perror("loadgen: realloc");
+        exit(1);
+      }
+    }
+    uint64_t us = (now_ns() - c->sent_at) / 1000;
+    lat[nlat++] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+  }
   c->busy = 0;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* The latency below which a fraction q of the counted requests fall, us. */
+static uint32_t percentile(double q) {
+  if (nlat == 0) return 0;
+  size_t i = (size_t)(q * (double)nlat);
+  if (i >= nlat) i = nlat - 1;
+  return lat[i];
 }
 
 /* The measured window: warm-up, @start, SECONDS, @end. */
@@ -228,8 +263,10 @@ int main(int argc, char **argv) {
   int rc = run_epoll();
   if (rc < 0) return 1;
   double secs = (double)(win.to - win.from) / 1e9;
-  printf("requests=%llu seconds=%.3f rps=%.0f errors=%llu\n", (unsigned long long)counted, secs,
-         (double)counted / secs, (unsigned long long)errors);
+  qsort(lat, nlat, sizeof *lat, cmp_u32);
+  printf("requests=%llu seconds=%.3f rps=%.0f errors=%llu p50=%u p99=%u p999=%u\n", (unsigned long long)counted,
+         secs, (double)counted / secs, (unsigned long long)errors, percentile(0.50), percentile(0.99),
+         percentile(0.999));
   fflush(stdout);
   goodbye();
   return errors ? 3 : 0;
