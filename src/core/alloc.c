@@ -25,16 +25,21 @@
 #define lsan_unregister(p, n) ((void)0)
 #endif
 
-#define ARENA_SIZE ((size_t)2 << 20)
+#define ARENA_SIZE AC_ALLOC_ARENA
 #define NCLASSES (AC_ALLOC_SMALL_MAX / AC_ALLOC_GRAIN)
 
 /* An arena's header sits at its start; blocks are carved after it. */
 struct ac_arena {
   ac_arena *next; /* older arena */
+  ac_arena *prev; /* newer arena, or NULL for the newest */
   size_t size;    /* bytes mapped */
+  size_t used;    /* bytes of blocks handed out from it and not freed */
 };
 
 static size_t class_of(size_t size) { return (size + AC_ALLOC_GRAIN - 1) / AC_ALLOC_GRAIN - 1; }
+
+/* The arena a small block belongs to: arenas are aligned to their size. */
+static ac_arena *arena_of(const void *p) { return (ac_arena *)((uintptr_t)p & ~(uintptr_t)(ARENA_SIZE - 1)); }
 
 void ac_alloc_init(ac_alloc *a) { memset(a, 0, sizeof *a); }
 
@@ -47,6 +52,22 @@ void ac_alloc_close(ac_alloc *a) {
     ar = next;
   }
   ac_alloc_init(a);
+}
+
+size_t ac_alloc_mapped(const ac_alloc *a) { return a->narenas * ARENA_SIZE; }
+
+static void unlink_arena(ac_alloc *a, ac_arena *ar) {
+  if (ar->prev) ar->prev->next = ar->next;
+  else a->arenas = ar->next;
+  if (ar->next) ar->next->prev = ar->prev;
+  a->narenas--;
+}
+
+/* A block carved but not handed out goes to its free list. */
+static void to_free_list(ac_alloc *a, void *p, size_t c) {
+  *(void **)p = a->free[c];
+  a->free[c] = p;
+  a->free_bytes += (c + 1) * AC_ALLOC_GRAIN;
 }
 
 /* Maps a new arena, 2 MiB aligned so the kernel can back it with one huge
@@ -62,42 +83,132 @@ static int grow(ac_alloc *a) {
 #ifdef MADV_HUGEPAGE
   madvise(start, ARENA_SIZE, MADV_HUGEPAGE);
 #endif
-  ac_arena *ar = (ac_arena *)start;
-  ar->next = a->arenas;
-  ar->size = ARENA_SIZE;
-  a->arenas = ar;
   lsan_register(start, ARENA_SIZE);
   /* what was left of the previous arena goes to the free lists */
   while (a->left >= AC_ALLOC_GRAIN) {
     size_t c = class_of(a->left < AC_ALLOC_SMALL_MAX ? a->left - a->left % AC_ALLOC_GRAIN : AC_ALLOC_SMALL_MAX);
-    size_t sz = (c + 1) * AC_ALLOC_GRAIN;
-    *(void **)a->next = a->free[c];
-    a->free[c] = a->next;
-    a->next += sz;
-    a->left -= sz;
+    to_free_list(a, a->next, c);
+    a->next += (c + 1) * AC_ALLOC_GRAIN;
+    a->left -= (c + 1) * AC_ALLOC_GRAIN;
   }
+  /* the previous arena may be empty already; it is fully carved from now on */
+  if (a->cur && a->cur->used == 0) a->nempty++;
+  ac_arena *ar = (ac_arena *)start;
+  ar->next = a->arenas;
+  ar->prev = NULL;
+  if (ar->next) ar->next->prev = ar;
+  ar->size = ARENA_SIZE;
+  ar->used = 0;
+  a->arenas = ar;
+  a->cur = ar;
+  a->narenas++;
   a->next = start + sizeof(ac_arena) + (AC_ALLOC_GRAIN - sizeof(ac_arena) % AC_ALLOC_GRAIN) % AC_ALLOC_GRAIN;
   a->left = (size_t)(end - a->next);
   return 0;
 }
 
+size_t ac_alloc_release(ac_alloc *a) {
+  if (a->nempty == 0) return 0;
+  /* drop the blocks of empty arenas from the free lists... */
+  for (size_t c = 0; c < NCLASSES; c++) {
+    size_t sz = (c + 1) * AC_ALLOC_GRAIN;
+    void **link = &a->free[c];
+    while (*link) {
+      void *p = *link;
+      ac_arena *ar = arena_of(p);
+      if (ar->used == 0 && ar != a->cur) {
+        *link = *(void **)p;
+        a->free_bytes -= sz;
+      } else {
+        link = (void **)p;
+      }
+    }
+  }
+  /* ...then unmap them */
+  size_t n = 0;
+  ac_arena *ar = a->arenas;
+  while (ar) {
+    ac_arena *next = ar->next;
+    if (ar->used == 0 && ar != a->cur) {
+      unlink_arena(a, ar);
+      lsan_unregister(ar, ar->size);
+      munmap(ar, ar->size);
+      n++;
+    }
+    ar = next;
+  }
+  a->nempty = 0;
+  return n;
+}
+
 static void *small_alloc(ac_alloc *a, size_t c) {
+  size_t sz = (c + 1) * AC_ALLOC_GRAIN;
   void *p = a->free[c];
   if (p) {
     a->free[c] = *(void **)p;
+    a->free_bytes -= sz;
+    ac_arena *ar = arena_of(p);
+    if (ar->used == 0 && ar != a->cur) a->nempty--;
+    ar->used += sz;
     return p;
   }
-  size_t sz = (c + 1) * AC_ALLOC_GRAIN;
   if (a->left < sz && grow(a) != 0) return NULL;
   p = a->next;
   a->next += sz;
   a->left -= sz;
+  a->cur->used += sz;
   return p;
 }
 
 static void small_free(ac_alloc *a, void *p, size_t c) {
-  *(void **)p = a->free[c];
-  a->free[c] = p;
+  size_t sz = (c + 1) * AC_ALLOC_GRAIN;
+  to_free_list(a, p, c);
+  ac_arena *ar = arena_of(p);
+  ar->used -= sz;
+  if (ar->used == 0 && ar != a->cur) {
+    /* Why half: the pass walks every free block, so it runs only when
+     * what it gives back is at least half of what it has to walk. */
+    if (++a->nempty >= AC_ALLOC_KEEP_EMPTY && a->nempty * ARENA_SIZE * 2 >= a->free_bytes) ac_alloc_release(a);
+  }
+}
+
+/* -- blocks above AC_ALLOC_SMALL_MAX: malloc, or mappings of their own -- */
+
+static size_t page_round(size_t n) { return (n + 4095) & ~(size_t)4095; }
+
+/* Mapped blocks are root regions for LeakSanitizer too, like arenas. */
+static void big_free(void *p, size_t size) {
+  if (size < AC_ALLOC_MAP_MIN) {
+    free(p);
+    return;
+  }
+  lsan_unregister(p, page_round(size));
+  munmap(p, page_round(size));
+}
+
+static void *big_alloc(size_t size) {
+  if (size < AC_ALLOC_MAP_MIN) return malloc(size);
+  void *p = mmap(NULL, page_round(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  lsan_register(p, page_round(size));
+  return p;
+}
+
+/* Resizes a block of osize bytes (both sizes above AC_ALLOC_SMALL_MAX). */
+static void *big_resize(void *p, size_t osize, size_t nsize) {
+  if (osize >= AC_ALLOC_MAP_MIN && nsize >= AC_ALLOC_MAP_MIN) {
+    void *q = mremap(p, page_round(osize), page_round(nsize), MREMAP_MAYMOVE);
+    if (q == MAP_FAILED) return NULL;
+    lsan_unregister(p, page_round(osize));
+    lsan_register(q, page_round(nsize));
+    return q;
+  }
+  if (osize < AC_ALLOC_MAP_MIN && nsize < AC_ALLOC_MAP_MIN) return realloc(p, nsize);
+  void *q = big_alloc(nsize);
+  if (!q) return NULL;
+  memcpy(q, p, osize < nsize ? osize : nsize);
+  big_free(p, osize);
+  return q;
 }
 
 void *ac_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
@@ -106,7 +217,7 @@ void *ac_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
   if (nsize == 0) {
     if (ptr) {
       if (osize <= AC_ALLOC_SMALL_MAX) small_free(a, ptr, class_of(osize));
-      else free(ptr);
+      else big_free(ptr, osize);
       a->in_use -= osize;
     }
     return NULL;
@@ -123,14 +234,14 @@ void *ac_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
       if (ptr) {
         memcpy(p, ptr, osize < nsize ? osize : nsize);
         if (osize <= AC_ALLOC_SMALL_MAX) small_free(a, ptr, class_of(osize));
-        else free(ptr);
+        else big_free(ptr, osize);
       }
     }
   } else if (ptr && osize > AC_ALLOC_SMALL_MAX) {
-    p = realloc(ptr, nsize);
+    p = big_resize(ptr, osize, nsize);
     if (!p) return nsize <= osize ? ptr : NULL;
   } else {
-    p = malloc(nsize);
+    p = big_alloc(nsize);
     if (!p) return NULL;
     if (ptr) {
       memcpy(p, ptr, osize < nsize ? osize : nsize);

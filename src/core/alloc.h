@@ -3,7 +3,17 @@
  * small blocks need no header: they come from per-size free lists carved
  * out of 2 MiB arenas (backed by transparent huge pages where the kernel
  * offers them, which saves most page faults when a program spawns 100k
- * tasks). Larger blocks go to malloc. Not thread-safe: one per state. */
+ * tasks). Larger blocks go to malloc, and the largest (tables of a million
+ * entries) are mapped on their own, grown with mremap, and unmapped when
+ * freed: malloc would keep them in its heap once its adaptive threshold has
+ * risen. Not thread-safe: one per state.
+ *
+ * Memory goes back to the kernel: each arena counts the bytes it has handed
+ * out, and once empty arenas hold at least half of the free bytes, one
+ * pass over the free lists drops their blocks and unmaps them (the cost of
+ * the pass is bounded by what it releases). So after a burst of tasks has
+ * finished and been collected, the process keeps little more than the live
+ * heap. */
 #ifndef ALUA_CORE_ALLOC_H
 #define ALUA_CORE_ALLOC_H
 
@@ -13,6 +23,12 @@
 #define AC_ALLOC_SMALL_MAX 1024
 /* Free-list granularity. */
 #define AC_ALLOC_GRAIN 16
+/* Blocks of at least this size are mappings of their own. */
+#define AC_ALLOC_MAP_MIN ((size_t)1 << 20)
+/* Bytes of one arena (mapped aligned to its size). */
+#define AC_ALLOC_ARENA ((size_t)2 << 20)
+/* Empty arenas are kept until there are at least this many. */
+#define AC_ALLOC_KEEP_EMPTY 2
 
 typedef struct ac_arena ac_arena;
 
@@ -21,6 +37,10 @@ typedef struct ac_alloc {
   char *next;           /* unused space in the newest arena */
   size_t left;          /* bytes left at `next` */
   ac_arena *arenas;     /* every arena, newest first, released by ac_alloc_close */
+  ac_arena *cur;        /* the arena `next` carves from, or NULL */
+  size_t narenas;       /* arenas mapped */
+  size_t nempty;        /* arenas other than `cur` with no block handed out */
+  size_t free_bytes;    /* bytes on the free lists */
   size_t in_use;        /* bytes handed out and not freed (small and large) */
   size_t limit;         /* 0, or the most in_use may reach (allocations beyond fail) */
 } ac_alloc;
@@ -29,6 +49,13 @@ void ac_alloc_init(ac_alloc *a);
 
 /* Releases every arena. Blocks from the allocator must not be used after. */
 void ac_alloc_close(ac_alloc *a);
+
+/* Bytes of arenas mapped now (small blocks in use, free or not yet carved). */
+size_t ac_alloc_mapped(const ac_alloc *a);
+
+/* Unmaps every empty arena now (the allocator also does on its own, see
+ * above); returns how many. */
+size_t ac_alloc_release(ac_alloc *a);
 
 /* The lua_Alloc contract: ud is the ac_alloc; nsize 0 frees ptr (osize
  * bytes) and returns NULL; ptr NULL allocates nsize bytes (osize is then a

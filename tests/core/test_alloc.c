@@ -84,3 +84,102 @@ Test(alloc, random_workload_keeps_every_byte) {
     if (ptr[i]) ac_alloc_fn(&a, ptr[i], size[i], 0);
   cr_assert_eq(a.in_use, 0);
 }
+
+/* Fills `n` blocks of `size` bytes with a pattern made from their index. */
+static void **fill(size_t n, size_t size) {
+  void **v = malloc(n * sizeof *v);
+  for (size_t i = 0; i < n; i++) {
+    v[i] = ac_alloc_fn(&a, NULL, 0, size);
+    cr_assert_not_null(v[i]);
+    memset(v[i], (int)(i & 0xff), size);
+  }
+  return v;
+}
+
+static void check(void **v, size_t n, size_t size, size_t from, size_t step) {
+  for (size_t i = from; i < n; i += step)
+    for (size_t k = 0; k < size; k++)
+      cr_assert_eq(((unsigned char *)v[i])[k], (unsigned char)(i & 0xff), "block %zu corrupted", i);
+}
+
+Test(alloc, empty_arenas_go_back_to_the_kernel) {
+  /* ten arenas of 96-byte blocks, then everything freed */
+  size_t n = 10 * AC_ALLOC_ARENA / 96;
+  void **v = fill(n, 96);
+  cr_assert_geq(ac_alloc_mapped(&a), 10 * AC_ALLOC_ARENA);
+  for (size_t i = 0; i < n; i++) ac_alloc_fn(&a, v[i], 96, 0);
+  cr_assert_eq(a.in_use, 0);
+  cr_assert_leq(ac_alloc_mapped(&a), AC_ALLOC_KEEP_EMPTY * AC_ALLOC_ARENA,
+                "all but a few empty arenas were unmapped as they emptied (%zu bytes mapped)",
+                ac_alloc_mapped(&a));
+  ac_alloc_release(&a);
+  cr_assert_leq(ac_alloc_mapped(&a), AC_ALLOC_ARENA, "only the arena being carved stays");
+  /* what is left still allocates, and no freed block of a released arena is handed out */
+  void **w = fill(n, 96);
+  check(w, n, 96, 0, 1);
+  for (size_t i = 0; i < n; i++) ac_alloc_fn(&a, w[i], 96, 0);
+  free(v);
+  free(w);
+}
+
+Test(alloc, an_arena_with_a_live_block_stays) {
+  size_t n = 6 * AC_ALLOC_ARENA / 64;
+  void **v = fill(n, 64);
+  /* one block in every 1000 stays alive: every arena keeps some */
+  for (size_t i = 0; i < n; i++)
+    if (i % 1000) ac_alloc_fn(&a, v[i], 64, 0);
+  ac_alloc_release(&a);
+  cr_assert_geq(ac_alloc_mapped(&a), 6 * AC_ALLOC_ARENA, "no arena holding a live block is unmapped");
+  check(v, n, 64, 0, 1000);
+  /* the free blocks are reused, and the live ones keep their bytes */
+  void **w = fill(n - n / 1000 - 1, 64);
+  check(v, n, 64, 0, 1000);
+  check(w, n - n / 1000 - 1, 64, 0, 1);
+  cr_assert_leq(ac_alloc_mapped(&a), 7 * AC_ALLOC_ARENA, "freed blocks were reused before mapping more");
+  for (size_t i = 0; i < n - n / 1000 - 1; i++) ac_alloc_fn(&a, w[i], 64, 0);
+  for (size_t i = 0; i < n; i += 1000) ac_alloc_fn(&a, v[i], 64, 0);
+  cr_assert_eq(a.in_use, 0);
+  free(v);
+  free(w);
+}
+
+Test(alloc, mixed_sizes_release_when_all_are_freed) {
+  /* blocks of every class interleaved in the same arenas */
+  enum { N = 60000 };
+  static void *v[N];
+  static size_t sz[N];
+  for (size_t i = 0; i < N; i++) {
+    sz[i] = 16 + (i * 7919) % (AC_ALLOC_SMALL_MAX - 16);
+    v[i] = ac_alloc_fn(&a, NULL, 0, sz[i]);
+    memset(v[i], (int)(i & 0xff), sz[i]);
+  }
+  size_t peak = ac_alloc_mapped(&a);
+  cr_assert_geq(peak, 8 * AC_ALLOC_ARENA);
+  /* free the odd ones first (nothing empties), check the rest, then the even ones */
+  for (size_t i = 1; i < N; i += 2) ac_alloc_fn(&a, v[i], sz[i], 0);
+  for (size_t i = 0; i < N; i += 2)
+    for (size_t k = 0; k < sz[i]; k++) cr_assert_eq(((unsigned char *)v[i])[k], (unsigned char)(i & 0xff));
+  for (size_t i = 0; i < N; i += 2) ac_alloc_fn(&a, v[i], sz[i], 0);
+  cr_assert_eq(a.in_use, 0);
+  ac_alloc_release(&a);
+  cr_assert_leq(ac_alloc_mapped(&a), AC_ALLOC_ARENA);
+}
+
+Test(alloc, the_largest_blocks_keep_their_bytes_across_every_move) {
+  size_t big = 3 * AC_ALLOC_MAP_MIN + 123, bigger = 5 * AC_ALLOC_MAP_MIN + 7;
+  unsigned char *p = ac_alloc_fn(&a, NULL, 0, big);
+  cr_assert_not_null(p);
+  for (size_t k = 0; k < big; k++) p[k] = (unsigned char)(k * 31);
+  p = ac_alloc_fn(&a, p, big, bigger); /* grows in place or moves with its pages */
+  for (size_t k = 0; k < big; k++) cr_assert_eq(p[k], (unsigned char)(k * 31));
+  memset(p + big, 1, bigger - big);
+  p = ac_alloc_fn(&a, p, bigger, 3000); /* down to malloc's range */
+  for (size_t k = 0; k < 3000; k++) cr_assert_eq(p[k], (unsigned char)(k * 31));
+  p = ac_alloc_fn(&a, p, 3000, AC_ALLOC_MAP_MIN); /* and back up to a mapping */
+  for (size_t k = 0; k < 3000; k++) cr_assert_eq(p[k], (unsigned char)(k * 31));
+  p = ac_alloc_fn(&a, p, AC_ALLOC_MAP_MIN, 100); /* to a small class */
+  for (size_t k = 0; k < 100; k++) cr_assert_eq(p[k], (unsigned char)(k * 31));
+  cr_assert_eq(a.in_use, 100);
+  ac_alloc_fn(&a, p, 100, 0);
+  cr_assert_eq(a.in_use, 0);
+}
