@@ -3,7 +3,7 @@
 local M, I = ...
 
 local getmetatable, type, select, error, pcall, rawget = getmetatable, type, select, error, pcall, rawget
-local take, await_c = I.take, I.await
+local take, await_c, fast = I.take, I.await, I.await_fast
 -- debug.getmetatable skips the __metatable lookup that getmetatable makes
 local getmt = debug and debug.getmetatable or getmetatable
 
@@ -19,8 +19,13 @@ end
 -- __await is replaced by what __await returns; everything else (futures,
 -- tasks, sleeps, queue and lock operations) is waited for in C. The C types
 -- tag their metatables with __asyncio, read here without a C call: this is
--- the hottest path of the library.
+-- the hottest path of the library. Before that, the fast-await table
+-- (src/lua/internal.h) maps the long-lived awaitables of the C types
+-- (operations of queues, events, locks; the shared sleeps) straight to
+-- their await function.
 local function await(x)
+  local hook = fast[x]
+  if hook ~= nil then return hook(x) end
   local mt = getmt(x)
   if mt ~= nil then
     local kind = mt.__asyncio

@@ -441,6 +441,18 @@ void alua__open_await(lua_State *L, rt *r, int module, int internals);
  * alua__park(...); k then runs with the same stack. Outside the
  * loop, await first wraps the value in a task (internals.wrap). */
 extern const char alua__await_key;
+/* The fast await: a weak-keyed table {[awaitable] = function} in
+ * internals.await_fast, which the Lua await looks up before anything else
+ * and calls with the awaitable. Long-lived awaitables whose metatable holds
+ * an await hook (the operation objects of queues, events, locks, ..., the
+ * shared sleep) are entered when they are created: awaiting them then
+ * costs one table lookup and one C call. */
+/* Makes hook the await hook of the metatable on top (and of the fast
+ * await). */
+void alua__set_await_hook(lua_State *L, rt *r, lua_CFunction hook);
+/* Enters the value at idx, whose metatable holds an await hook, in the
+ * fast-await table. */
+void alua__await_fast_add(lua_State *L, int idx);
 
 /* -- gather.c -- */
 /* Pushes the list of children of the gather at idx. */

@@ -259,6 +259,10 @@ static int attempt(lua_State *L, task *t) {
       return 1;
     }
     if (errno != EAGAIN && errno != EWOULDBLOCK) return alua__oserror(L, errno, "%s", name);
+    /* Why closeslot first: a big buffer is a to-be-closed box, and Lua
+     * 5.4.4's lua_settop uses a stale stack pointer when closing it makes
+     * the stack move. */
+    if (p != b.init.b) lua_closeslot(L, -1);
     lua_settop(L, 2);
     return park(L, t, s, o);
   }

@@ -17,6 +17,7 @@ alua__op *alua__newop(lua_State *L, int idx, int kind, int nuv, const char *mt) 
   luaL_setmetatable(L, mt);
   lua_pushvalue(L, idx);
   lua_setiuservalue(L, -2, 1);
+  alua__await_fast_add(L, -1);
   return o;
 }
 
@@ -50,8 +51,7 @@ void alua__newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook,
   lua_pushlightuserdata(L, (void *)names);
   lua_pushcclosure(L, op_tostring, 3);
   lua_setfield(L, -2, "__tostring");
-  lua_pushcfunction(L, hook);
-  lua_rawsetp(L, -2, &alua__await_key);
+  alua__set_await_hook(L, r, hook);
   alua__tag_awaitable(L, "c");
   lua_pop(L, 1);
 }

@@ -6,10 +6,14 @@
 #include "lua/internal.h"
 #include "lua/observe/observe.h"
 
-/* A sleep awaitable: the delay, and the values to return as uservalues. */
+/* A sleep awaitable: the delay, and the values to return as uservalues.
+ * sleep(d) without values returns one shared sleeper armed with d, which
+ * the await disarms (as a queue's put operation): no object per sleep. */
 typedef struct sleeper {
   lua_Number delay; /* seconds; <= 0 yields once, +inf never wakes */
   int nvalues;      /* values returned when the sleep ends */
+  uint8_t shared;   /* the shared sleeper: awaiting it takes its delay once */
+  uint8_t armed;    /* shared: holds a delay no await has taken yet */
 } sleeper;
 
 task *alua__current_task(lua_State *L, rt *r) {
@@ -32,7 +36,8 @@ static const alua__waitclass wait_future = {.what = "future",
 static void describe_sleep(lua_State *L, task *t, void *on, int obj, int rec) {
   (void)on;
   (void)rec;
-  lua_Number d = obj ? ((sleeper *)lua_touserdata(L, obj))->delay : 0;
+  /* the shared sleeper left its delay in its place (sleep_await) */
+  lua_Number d = !obj ? 0 : lua_type(L, obj) == LUA_TNUMBER ? lua_tonumber(L, obj) : ((sleeper *)lua_touserdata(L, obj))->delay;
   if (d == HUGE_VAL) {
     lua_pushliteral(L, "sleep forever");
   } else {
@@ -52,9 +57,11 @@ static int k_future(lua_State *L, int status, lua_KContext ctx) {
   return alua__future_push_result(L, 1);
 }
 
-/* Continuation of a sleep at stack index 1: returns its values. */
+/* Continuation of a sleep at stack index 1 (or its delay): returns its
+ * values. */
 static int k_sleep(lua_State *L, int status, lua_KContext ctx) {
   alua__resumed(L, ctx);
+  if (lua_type(L, 1) == LUA_TNUMBER) return 0;
   sleeper *s = lua_touserdata(L, 1);
   luaL_checkstack(L, s->nvalues, "too many values");
   for (int i = 1; i <= s->nvalues; i++) lua_getiuservalue(L, 1, i);
@@ -85,6 +92,43 @@ static int await_toplevel(lua_State *L, rt *r) {
   return alua__future_push_result(L, 1);
 }
 
+/* Marks the metatable field holding the fast-await function of a type, and
+ * the registry field of the fast-await table. */
+static const char fast_fn_key = 0;
+static const char fast_table_key = 0;
+
+/* What the fast-await table maps an awaitable to: upvalue 1 the runtime,
+ * upvalue 2 the type's await hook (a light C function). Runs the hook in
+ * this frame, as l_await does, so upvalue 1 is the runtime for it and its
+ * continuations; outside any task and loop, awaits at the top level. */
+static int fast_await(lua_State *L) {
+  rt *r = alua__rt(L);
+  if (!r->current && !r->running) return await_toplevel(L, r);
+  return lua_tocfunction(L, lua_upvalueindex(2))(L);
+}
+
+void alua__set_await_hook(lua_State *L, rt *r, lua_CFunction hook) {
+  lua_pushcfunction(L, hook);
+  lua_rawsetp(L, -2, &alua__await_key);
+  lua_pushlightuserdata(L, r);
+  lua_pushcfunction(L, hook);
+  lua_pushcclosure(L, fast_await, 2);
+  lua_rawsetp(L, -2, &fast_fn_key);
+}
+
+void alua__await_fast_add(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (!lua_getmetatable(L, idx)) return;
+  if (lua_rawgetp(L, -1, &fast_fn_key) == LUA_TFUNCTION &&
+      lua_rawgetp(L, LUA_REGISTRYINDEX, &fast_table_key) == LUA_TTABLE) {
+    lua_pushvalue(L, idx);
+    lua_pushvalue(L, -3);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
+}
+
 /* internals.await(x): awaits a future, a task or a sleep; coroutine objects
  * reach here only outside a task, and __await is resolved on the Lua side. */
 static int l_await(lua_State *L) {
@@ -106,21 +150,6 @@ static int l_await(lua_State *L) {
     if (f->loop != t->f.loop) return alua__error_at(L, 2, "cannot await a future that belongs to a different loop");
     return alua__park(L, t, &f->waiters, &wait_future, f, 0, k_future);
   }
-  sleeper *s = luaL_testudata(L, 1, MT_SLEEP);
-  if (s) {
-    task *t = alua__current_task(L, r);
-    ac_loop *core = &t->f.loop->core;
-    if (s->delay <= 0) {
-      t->woken = ALUA_NO_SLICE;
-      ac_loop_enqueue(core, &t->step);
-    } else if (s->delay != HUGE_VAL) {
-      uint64_t now = ac_loop_update_time(core);
-      double ns = s->delay * 1e9;
-      uint64_t deadline = ns >= (double)(UINT64_MAX - now) ? UINT64_MAX : now + (uint64_t)ns;
-      ac_loop_timer_start(core, &t->timer, deadline);
-    }
-    return alua__park(L, t, NULL, &wait_sleep, NULL, 0, k_sleep);
-  }
   coro *c = alua__tocoro(L, 1);
   if (c) {
     if (c->consumed) return alua__error_at(L, 2, "cannot reuse already awaited coroutine");
@@ -130,8 +159,35 @@ static int l_await(lua_State *L) {
   return alua__error_at(L, 2, "attempt to await a %s value", luaL_typename(L, 1));
 }
 
+/* The await hook of sleeps: stack [sleeper]. */
+static int sleep_await(lua_State *L) {
+  rt *r = alua__rt(L);
+  sleeper *s = lua_touserdata(L, 1);
+  task *t = alua__current_task(L, r);
+  lua_Number d = s->delay;
+  if (s->shared) {
+    if (!s->armed) return alua__error_at(L, 2, "this sleep() was already awaited: call sleep() again");
+    s->armed = 0;
+    /* the next sleep() rearms it: the wait keeps its own delay */
+    lua_pushnumber(L, d);
+    lua_replace(L, 1);
+  }
+  ac_loop *core = &t->f.loop->core;
+  if (d <= 0) {
+    t->woken = ALUA_NO_SLICE;
+    ac_loop_enqueue(core, &t->step);
+  } else if (d != HUGE_VAL) {
+    uint64_t now = ac_loop_update_time(core);
+    double ns = d * 1e9;
+    uint64_t deadline = ns >= (double)(UINT64_MAX - now) ? UINT64_MAX : now + (uint64_t)ns;
+    ac_loop_timer_start(core, &t->timer, deadline);
+  }
+  return alua__park(L, t, NULL, &wait_sleep, NULL, 0, k_sleep);
+}
+
 /* asyncio.sleep(delay, ...): an awaitable that returns ... after delay
- * seconds. */
+ * seconds. Upvalues: the runtime, the shared sleep(0), the metatable, the
+ * shared sleeper. */
 static int l_sleep(lua_State *L) {
   lua_Number d = luaL_checknumber(L, 1);
   if (d != d) return luaL_argerror(L, 1, "delay is NaN");
@@ -140,9 +196,20 @@ static int l_sleep(lua_State *L) {
     lua_pushvalue(L, lua_upvalueindex(2)); /* the shared sleep(0) */
     return 1;
   }
+  if (n == 0) {
+    sleeper *s = lua_touserdata(L, lua_upvalueindex(4));
+    if (!s->armed) {
+      s->armed = 1;
+      s->delay = d;
+      lua_pushvalue(L, lua_upvalueindex(4));
+      return 1;
+    }
+    /* an earlier sleep() was not awaited yet: that one keeps its delay */
+  }
   sleeper *s = lua_newuserdatauv(L, sizeof *s, n);
   s->delay = d;
   s->nvalues = n;
+  s->shared = s->armed = 0;
   lua_pushvalue(L, lua_upvalueindex(3));
   lua_setmetatable(L, -2);
   for (int i = 1; i <= n; i++) {
@@ -160,6 +227,7 @@ static int sleep_tostring(lua_State *L) {
 
 const char alua__await_key = 0;
 
+
 /* True when the value at idx has an await hook in its metatable. */
 static int has_hook(lua_State *L, int idx) {
   if (!lua_getmetatable(L, idx)) return 0;
@@ -170,7 +238,7 @@ static int has_hook(lua_State *L, int idx) {
 }
 
 int alua__isawaitable(lua_State *L, int idx) {
-  if (alua__tofuture(L, idx) || alua__tocoro(L, idx) || luaL_testudata(L, idx, MT_SLEEP) || has_hook(L, idx)) return 1;
+  if (alua__tofuture(L, idx) || alua__tocoro(L, idx) || has_hook(L, idx)) return 1;
   if (luaL_getmetafield(L, idx, "__await") == LUA_TNIL) return 0;
   lua_pop(L, 1);
   return 1;
@@ -196,14 +264,29 @@ void alua__open_await(lua_State *L, rt *r, int module, int internals) {
   alua__newclass(L, r, MT_SLEEP, methods);
   alua__tag_awaitable(L, "c");
   int mt = lua_gettop(L);
-  lua_pushlightuserdata(L, r);
-  sleeper *zero = lua_newuserdatauv(L, sizeof *zero, 0);
-  zero->delay = 0;
-  zero->nvalues = 0;
-  lua_pushvalue(L, mt);
+  alua__set_await_hook(L, r, sleep_await);
+  lua_newtable(L); /* the fast-await table, weak-keyed */
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
   lua_setmetatable(L, -2);
-  lua_pushvalue(L, mt);
-  lua_pushcclosure(L, l_sleep, 3);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, internals, "await_fast");
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &fast_table_key);
+  lua_pushlightuserdata(L, r);
+  for (int i = 0; i < 2; i++) {
+    /* the shared sleep(0), then the shared sleeper */
+    sleeper *s = lua_newuserdatauv(L, sizeof *s, 0);
+    s->delay = 0;
+    s->nvalues = 0;
+    s->shared = (uint8_t)i;
+    s->armed = 0;
+    lua_pushvalue(L, mt);
+    lua_setmetatable(L, -2);
+    alua__await_fast_add(L, -1);
+    if (i == 0) lua_pushvalue(L, mt);
+  }
+  lua_pushcclosure(L, l_sleep, 4);
   lua_setfield(L, module, "sleep");
   lua_pop(L, 1);
   static const luaL_Reg funcs[] = {
