@@ -110,7 +110,15 @@ typedef struct future {
 } future;
 
 /* The uservalue slots a task adds. */
-enum { TASK_UV_NAME = FUT_NUV, TASK_UV_CORO, TASK_UV_THREAD, TASK_UV_TRACEBACK, TASK_NUV };
+/* Why so few: every uservalue costs each task 16 bytes. TASK_UV_CORO holds
+ * the coroutine object until the first step, then only its function (the
+ * object's arguments are on the thread's stack by then, and the object can
+ * go). The thread running the body lives in the result's slot, which is
+ * free until the task finishes and the thread is released. The rarely set
+ * name and traceback share TASK_UV_EXTRA, a table made when the first of
+ * them is set (alua__task_set_extra). */
+enum { TASK_UV_CORO = FUT_NUV, TASK_UV_EXTRA, TASK_NUV };
+#define TASK_UV_THREAD FUT_UV_RESULT
 
 /* How a suspended task is resumed (task->resume). */
 enum { RESUME_OK, RESUME_CANCEL };
@@ -367,6 +375,11 @@ task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs);
 int alua__create_task_at(lua_State *L, lloop *lp, int first);
 /* Pushes the name of the task at idx ("Task-3" when it has none). */
 void alua__task_pushname(lua_State *L, int idx);
+/* Sets field ("name", "traceback") of the task at idx to the value on top
+ * (popped). */
+void alua__task_set_extra(lua_State *L, int idx, const char *field);
+/* Pushes that field of the task at idx (nil when unset); returns its type. */
+int alua__task_get_extra(lua_State *L, int idx, const char *field);
 /* Pushes the error to raise in a cancelled task or future (CancelledError with
  * the stored message). */
 void alua__push_cancelled(lua_State *L, rt *r, int futidx);
@@ -382,7 +395,11 @@ coro *alua__newcoro_for_task(lua_State *L, int fnidx, int nargs);
 /* Pushes the body (function, arguments) of the coroutine at idx onto `to`;
  * returns the argument count. */
 int alua__coro_push_body(lua_State *L, int idx, lua_State *to);
-/* Push the name of the coroutine at idx, and "file:line" of its function. */
+/* Pushes the function of the coroutine at idx. */
+void alua__coro_push_fn(lua_State *L, int idx);
+/* Push the name of the coroutine at idx, and "file:line" of its function;
+ * idx may also hold the function of a coroutine (what a started task
+ * keeps). */
 void alua__coro_pushname(lua_State *L, int idx);
 void alua__coro_pushsite(lua_State *L, int idx);
 /* True when the value at idx is an async function (asyncio.async's result). */

@@ -215,7 +215,7 @@ static int p_start(lua_State *L) {
   alua__newtask(L, S.lp, 1, 0);
   r->next_task_id = id; /* the user's tasks keep the numbers 1, 2, ... */
   lua_pushliteral(L, "stdin");
-  lua_setiuservalue(L, -2, TASK_UV_NAME);
+  alua__task_set_extra(L, -2, "name");
   return 1;
 }
 

@@ -141,7 +141,7 @@ void alua__future_report(lua_State *L, int idx) {
   lua_getiuservalue(L, idx, FUT_UV_RESULT);
   lua_setfield(L, -2, "exception");
   if (f->kind == KIND_TASK) {
-    lua_getiuservalue(L, idx, TASK_UV_TRACEBACK);
+    alua__task_get_extra(L, idx, "traceback");
     lua_setfield(L, -2, "traceback");
   }
   /* a closed loop has no handler any more: the default one reports it */

@@ -10,6 +10,10 @@ enum { CORO_UV_FN = 1, CORO_UV_NAME, CORO_UV_ARGS };
 /* Marks both coroutine metatables (see alua__coro_consume). */
 static const char coro_key = 0;
 
+/* Registry field of the weak-keyed table {[function] = name} of the
+ * functions made async with a name: the name of a started task's body. */
+static const char names_key = 0;
+
 #define MT_CORO_DONE MT_CORO " (done)"
 
 coro *alua__tocoro(lua_State *L, int idx) { return alua__tomarked(L, idx, &coro_key); }
@@ -67,6 +71,13 @@ static int l_async(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TSTRING);
   lua_settop(L, 2);
+  if (lua_isstring(L, 2)) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &names_key);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, 2);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+  }
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   luaL_getmetatable(L, MT_CORO);
@@ -93,22 +104,38 @@ static int l_take(lua_State *L) {
   return c->nargs + 1;
 }
 
+/* Pushes the function of the coroutine (or the function) at idx. */
+static void pushfn(lua_State *L, int idx) {
+  if (lua_isfunction(L, idx)) lua_pushvalue(L, idx);
+  else lua_getiuservalue(L, idx, CORO_UV_FN);
+}
+
 /* Pushes the coroutine's name, or its function's definition site. */
 static void pushname(lua_State *L, int idx) {
-  if (lua_getiuservalue(L, idx, CORO_UV_NAME) == LUA_TSTRING) return;
+  if (lua_isfunction(L, idx)) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &names_key);
+    lua_pushvalue(L, idx);
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+  } else {
+    lua_getiuservalue(L, idx, CORO_UV_NAME);
+  }
+  if (lua_type(L, -1) == LUA_TSTRING) return;
   lua_pop(L, 1);
   lua_Debug ar;
-  lua_getiuservalue(L, idx, CORO_UV_FN);
+  pushfn(L, idx);
   lua_getinfo(L, ">S", &ar);
   lua_pushfstring(L, "function <%s:%d>", ar.short_src, ar.linedefined);
 }
 
 static void pushsite(lua_State *L, int idx) {
   lua_Debug ar;
-  lua_getiuservalue(L, idx, CORO_UV_FN);
+  pushfn(L, idx);
   lua_getinfo(L, ">S", &ar);
   lua_pushfstring(L, "%s:%d", ar.short_src, ar.linedefined);
 }
+
+void alua__coro_push_fn(lua_State *L, int idx) { pushfn(L, lua_absindex(L, idx)); }
 
 /* The never-awaited warning (SPEC 2.1). */
 static int coro_gc(lua_State *L) {
@@ -147,6 +174,12 @@ static int coro_close(lua_State *L) {
 }
 
 void alua__open_coro(lua_State *L, rt *r, int module, int internals) {
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "k");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &names_key);
   static const luaL_Reg methods[] = {{"__tostring", coro_tostring}, {"close", coro_close}, {NULL, NULL}};
   for (int i = 0; i < 2; i++) {
     alua__newclass(L, r, i == 0 ? MT_CORO_DONE : MT_CORO, methods);

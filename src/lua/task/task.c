@@ -123,14 +123,34 @@ static void finished(task *t) {
   t->co = NULL;
 }
 
+void alua__task_set_extra(lua_State *L, int tidx, const char *field) {
+  tidx = lua_absindex(L, tidx);
+  if (lua_getiuservalue(L, tidx, TASK_UV_EXTRA) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, tidx, TASK_UV_EXTRA);
+  }
+  lua_insert(L, -2);
+  lua_setfield(L, -2, field);
+  lua_pop(L, 1);
+}
+
+int alua__task_get_extra(lua_State *L, int tidx, const char *field) {
+  if (lua_getiuservalue(L, tidx, TASK_UV_EXTRA) != LUA_TTABLE) return LUA_TNIL; /* the nil pushed */
+  int type = lua_getfield(L, -1, field);
+  lua_remove(L, -2);
+  return type;
+}
+
 void alua__task_pushname(lua_State *L, int tidx) {
-  if (lua_getiuservalue(L, tidx, TASK_UV_NAME) == LUA_TSTRING) return;
+  if (alua__task_get_extra(L, tidx, "name") == LUA_TSTRING) return;
   lua_pop(L, 1);
   lua_pushfstring(L, "Task-%d", ((task *)lua_touserdata(L, tidx))->id);
 }
 
 /* The task ended with the error on top of L: it becomes cancelled (a
- * CancelledError) or failed. Its traceback is already in TASK_UV_TRACEBACK. */
+ * CancelledError) or failed. Its traceback is already in its "traceback". */
 static void failed(lua_State *L, task *t, int tidx) {
   rt *r = t->f.loop->rt;
   int err = lua_gettop(L);
@@ -139,7 +159,7 @@ static void failed(lua_State *L, task *t, int tidx) {
     lua_pushvalue(L, err);
     alua__future_set_cancelled(L, tidx);
   } else {
-    lua_getiuservalue(L, tidx, TASK_UV_TRACEBACK);
+    alua__task_get_extra(L, tidx, "traceback");
     int tb = lua_gettop(L);
     if (alua__iserror(L, r, err, NULL)) {
       if (lua_getfield(L, err, "traceback") == LUA_TNIL) {
@@ -166,7 +186,7 @@ static void failed_raw(lua_State *L, task *t, int tidx, lua_State *co) {
   lua_xmove(co, L, 1);
   int err = lua_gettop(L);
   luaL_traceback(L, co, NULL, 0);
-  lua_setiuservalue(L, tidx, TASK_UV_TRACEBACK);
+  alua__task_set_extra(L, tidx, "traceback");
   /* an error in a __close handler replaces the original one, as in Lua */
   if (lua_resetthread(co) != LUA_OK) {
     lua_xmove(co, L, 1);
@@ -187,7 +207,7 @@ static int body_handler(lua_State *L) {
   if (t && t->co == L) {
     alua__push_anchored(L, t->f.loop, t->f.anchor);
     alua__push_traceback(L, L, 1);
-    lua_setiuservalue(L, -2, TASK_UV_TRACEBACK);
+    alua__task_set_extra(L, -2, "traceback");
     lua_pop(L, 1);
   }
   lua_settop(L, 1);
@@ -246,6 +266,9 @@ static void step(ac_callback *cb) {
     lua_pushcfunction(co, body);
     lua_getiuservalue(L, tidx, TASK_UV_CORO);
     nargs = alua__coro_push_body(L, lua_gettop(L), co) + 1;
+    /* from now on the task keeps only the function (names, sites) */
+    alua__coro_push_fn(L, -1);
+    lua_setiuservalue(L, tidx, TASK_UV_CORO);
     lua_pop(L, 1);
     t->resume = RESUME_OK;
   } else if (t->must_cancel) {
@@ -359,13 +382,15 @@ static int t_set_name(lua_State *L) {
   checktask(L, 1);
   luaL_checkany(L, 2);
   luaL_tolstring(L, 2, NULL);
-  lua_setiuservalue(L, 1, TASK_UV_NAME);
+  alua__task_set_extra(L, 1, "name");
   return 0;
 }
 
+/* t:get_coro(): the coroutine object, until the task's first step. */
 static int t_get_coro(lua_State *L) {
   checktask(L, 1);
   lua_getiuservalue(L, 1, TASK_UV_CORO);
+  if (!alua__tocoro(L, -1)) lua_pushnil(L);
   return 1;
 }
 
@@ -436,7 +461,7 @@ static int t_print_stack(lua_State *L) {
   if (t->co) {
     luaL_traceback(L, t->co, NULL, 0);
     fprintf(stderr, "%s\n", lua_tostring(L, -1));
-  } else if (lua_getiuservalue(L, 1, TASK_UV_TRACEBACK) == LUA_TSTRING) {
+  } else if (alua__task_get_extra(L, 1, "traceback") == LUA_TSTRING) {
     fprintf(stderr, "%s\n", lua_tostring(L, -1));
   } else {
     fprintf(stderr, "No stack for this task.\n");
@@ -474,7 +499,7 @@ int alua__create_task_at(lua_State *L, lloop *lp, int first) {
   alua__newtask(L, lp, first, nargs);
   if (opts && lua_getfield(L, opts, "name") != LUA_TNIL) {
     if (lua_type(L, -1) != LUA_TSTRING) return luaL_argerror(L, opts, "'name' must be a string");
-    lua_setiuservalue(L, -2, TASK_UV_NAME);
+    alua__task_set_extra(L, -2, "name");
   } else if (opts) {
     lua_pop(L, 1);
   }
