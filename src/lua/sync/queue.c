@@ -268,9 +268,9 @@ static int op_await(lua_State *L) {
     return do_get(L, t, q, 0);
   case OP_PUT:
     if (!o->armed) return alua__error_at(L, 2, "this q:put() was already awaited: call q:put() again");
-    lua_getiuservalue(L, 1, OPUV_VALUE);
     /* the operation is free for the next q:put() from here on */
     o->armed = 0;
+    lua_getiuservalue(L, 1, OPUV_VALUE);
     lua_pushnil(L);
     lua_setiuservalue(L, 1, OPUV_VALUE);
     return do_put(L, t, q, 0);
@@ -289,9 +289,16 @@ static int q_get(lua_State *L) {
   return 1;
 }
 
+/* True when argument 1 is the queue a bound method belongs to (upvalue
+ * 2): two pointer reads, cheaper than lua_rawequal's generic compare. */
+static int is_bound(lua_State *L) {
+  void *q = lua_touserdata(L, 1);
+  return q && q == lua_touserdata(L, lua_upvalueindex(2));
+}
+
 /* q.get bound to its queue (upvalue 2) and get operation (upvalue 3). */
 static int bound_get(lua_State *L) {
-  if (!lua_rawequal(L, 1, lua_upvalueindex(2))) return q_get(L);
+  if (!is_bound(L)) return q_get(L);
   lua_pushvalue(L, lua_upvalueindex(3));
   return 1;
 }
@@ -329,9 +336,12 @@ static int q_put(lua_State *L) {
 
 /* q.put bound to its queue (upvalue 2) and put operation (upvalue 3). */
 static int bound_put(lua_State *L) {
-  if (!lua_rawequal(L, 1, lua_upvalueindex(2))) return q_put(L);
-  checkitem(L, lua_touserdata(L, 1), 2);
-  lua_settop(L, 2);
+  if (!is_bound(L)) return q_put(L);
+  queue *q = lua_touserdata(L, 1);
+  if (lua_gettop(L) != 2 || q->kind == Q_PRIORITY) {
+    checkitem(L, q, 2);
+    lua_settop(L, 2);
+  }
   lua_pushvalue(L, lua_upvalueindex(3));
   return arm_put(L);
 }
@@ -344,7 +354,7 @@ static int q_join(lua_State *L) {
 }
 
 static int bound_join(lua_State *L) {
-  if (!lua_rawequal(L, 1, lua_upvalueindex(2))) return q_join(L);
+  if (!is_bound(L)) return q_join(L);
   lua_pushvalue(L, lua_upvalueindex(3));
   return 1;
 }
