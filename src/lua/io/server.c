@@ -28,8 +28,16 @@
 /* Most listening sockets of one server. */
 #define MAX_LISTENERS 16
 /* Most connections accepted per readiness event of one listener, so one busy
- * listener cannot starve the rest of the loop. */
-#define ACCEPT_BATCH 64
+ * listener cannot starve the rest of the loop: the batch starts at
+ * ACCEPT_BATCH_MIN and doubles, up to ACCEPT_BATCH_MAX, each time a batch
+ * ends with connections still waiting (a crowd is connecting); it shrinks
+ * back once the backlog is emptied. */
+#define ACCEPT_BATCH_MIN 64
+#define ACCEPT_BATCH_MAX 4096
+/* The listen backlog when start_server is not given one: Node's, as a
+ * backlog of 100 (Python's) drops the handshakes of a crowd of clients,
+ * which then wait a second or more to retry. */
+#define DEFAULT_BACKLOG 511
 
 /* Uservalues of a server. */
 enum { SVUV_LOOP = 1, SVUV_HANDLER, SVUV_DISPATCH, SVUV_SOCKETS, SVUV_CLOSEDOP, SVUV_FOREVEROP, SVUV_N = SVUV_FOREVEROP };
@@ -38,6 +46,7 @@ struct lserver;
 
 typedef struct listener {
   ac_io io;              /* watcher of the listening socket */
+  int batch;             /* connections this listener accepts per readiness event */
   struct lserver *srv;   /* its server */
   lsock *view;           /* its socket object in server.sockets */
   dev_t dev;             /* Unix socket file made by bind, to remove at close */
@@ -93,14 +102,22 @@ static int connection_p(lua_State *L) {
 
 static void back_off(lserver *srv);
 
-/* Poll phase: accepts what is waiting, up to ACCEPT_BATCH. */
+/* Poll phase: accepts what is waiting, up to the listener's batch. */
 static void on_accept(ac_io *io, uint32_t revents) {
   listener *l = ac_container_of(io, listener, io);
   lserver *srv = l->srv;
   lua_State *L = srv->lp->L;
-  for (int i = 0; i < ACCEPT_BATCH && srv->serving && !srv->backing_off; i++) {
+  for (int i = 0; srv->serving && !srv->backing_off; i++) {
+    if (i == l->batch) {
+      /* more are waiting: take more next time */
+      if (l->batch < ACCEPT_BATCH_MAX) l->batch *= 2;
+      return;
+    }
     int fd = ac_sock_accept(io->fd, NULL);
-    if (fd == -EAGAIN) return;
+    if (fd == -EAGAIN) {
+      if (i < l->batch / 2 && l->batch > ACCEPT_BATCH_MIN) l->batch /= 2;
+      return;
+    }
     if (fd < 0) {
       /* EMFILE, ENFILE, ENOBUFS, ENOMEM, or anything persistent: pause, never spin */
       back_off(srv);
@@ -260,6 +277,7 @@ static void add_listener(lua_State *L, lserver *srv, int sidx, int idx, int back
   }
   listener *l = &srv->ls[srv->n++];
   ac_io_init(&l->io, fd, on_accept);
+  l->batch = ACCEPT_BATCH_MIN;
   l->srv = srv;
   l->path = path;
   struct stat st;
@@ -277,7 +295,7 @@ static void add_listener(lua_State *L, lserver *srv, int sidx, int idx, int back
  * at 1 (specs at 2, opts at 3). */
 static int open_listeners(lua_State *L) {
   lserver *srv = lua_touserdata(L, 1);
-  int backlog = 100, flags = AC_SOCK_REUSEADDR;
+  int backlog = DEFAULT_BACKLOG, flags = AC_SOCK_REUSEADDR;
   if (lua_istable(L, 3)) {
     if (lua_getfield(L, 3, "backlog") != LUA_TNIL) {
       if (!lua_isinteger(L, -1)) alua__user_error(L, "bad option 'backlog' to 'start_server' (integer expected)");
