@@ -2,8 +2,8 @@
  * alua creates. Lua passes the size of every block it frees or resizes, so
  * small blocks need no header: they come from per-size free lists carved
  * out of 2 MiB arenas (backed by transparent huge pages where the kernel
- * offers them, which saves most page faults when a program spawns 100k
- * tasks). Larger blocks go to malloc, and the largest (tables of a million
+ * offers them without compacting memory in the page fault, which saves
+ * most page faults when a program spawns 100k tasks). Larger blocks go to malloc, and the largest (tables of a million
  * entries) are mapped on their own, grown with mremap, and unmapped when
  * freed: malloc would keep them in its heap once its adaptive threshold has
  * risen. Not thread-safe: one per state.
