@@ -2,6 +2,7 @@
 -- default listen backlog (511) keeps every handshake, so none of them has
 -- to wait for a retransmission (a backlog of 100 drops the rest for a
 -- second or more), and the server then accepts them all in a few batches.
+local _ <close> = require "clean_loop"
 local N = 300
 asyncio.run(async function()
   local served = 0

@@ -2,6 +2,7 @@
 -- delay, which the await takes: several sleeps made before any is awaited
 -- each keep their delay, and a sleep is awaited once, as a coroutine is.
 -- On virtual time: the loop's clock reads the deadlines exactly.
+local _ <close> = require "clean_loop"
 asyncio.run(async function()
   local loop = asyncio.get_running_loop()
   local t0 = loop:time()

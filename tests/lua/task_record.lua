@@ -2,6 +2,7 @@
 -- coroutine object until the first step and nil after, while the task's
 -- description still names the coroutine. The name and the traceback of a
 -- task share one record: setting one keeps the other.
+local _ <close> = require "clean_loop"
 asyncio.run(async function()
   local worker = asyncio.async(function() await asyncio.sleep(0.01) end, "worker")
   local co = worker()
