@@ -48,12 +48,18 @@ ALUA_API void alua_close(lua_State *L);
 ALUA_API void alua_openlibs(lua_State *L);
 
 /* Like luaL_loadbufferx / luaL_loadfilex, but text chunks go through the
- * async/await translator first. */
+ * async/await translator first (binary chunks load as they are). They never
+ * raise, even out of memory: they push the chunk and return LUA_OK, or push
+ * an error message and return LUA_ERRSYNTAX, LUA_ERRMEM or (a file that
+ * cannot be opened or read) LUA_ERRFILE. path NULL reads standard input. */
 ALUA_API int alua_loadbufferx(lua_State *L, const char *buf, size_t len, const char *chunkname, const char *mode);
 ALUA_API int alua_loadfilex(lua_State *L, const char *path, const char *mode);
 
-/* Translates alua source to plain Lua. Returns 0 and a malloc'd *out, or a
- * negative errno. */
+/* Translates alua source to plain Lua, keeping every line on its number.
+ * Returns 0 with *out (malloc'd, NUL-terminated, the caller frees it) and
+ * *outlen, or -ENOMEM (or -EINVAL for NULL arguments). Needs no state. The
+ * output finds async and await in the state that runs it (any state with
+ * asyncio open), else through require("asyncio"). */
 ALUA_API int alua_translate(const char *src, size_t len, char **out, size_t *outlen);
 
 #ifdef __cplusplus

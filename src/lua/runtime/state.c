@@ -22,6 +22,7 @@ static int os_exit(lua_State *L) {
 
 void alua_openlibs(lua_State *L) {
   luaL_requiref(L, "asyncio", luaopen_asyncio, 1);
+  alua__install_prelude(L, -1);
   lua_pop(L, 1);
   alua__install_loaders(L);
   if (lua_getglobal(L, "os") == LUA_TTABLE) {
