@@ -156,6 +156,7 @@ static rt *get_rt(lua_State *L) {
   ac_list_init(&r->loops);
   const char *dbg = getenv("ALUA_DEBUG");
   r->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
+  alua__hub_open(L, r);
   lua_setfield(L, LUA_REGISTRYINDEX, RT_KEY);
   return r;
 }
