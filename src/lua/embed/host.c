@@ -302,10 +302,13 @@ static int p_step(lua_State *L) {
   follow(r, lp);
   ac_loop *core = &lp->core;
   int wait = s->timeout;
-  if (alua__hub_pending(r)) wait = 0;
   lp->running = 1;
   lp->L = L;
   r->running = lp;
+  /* what was posted since the last pass runs in this one: a host that
+   * completes futures and then steps resumes their tasks in this step */
+  alua__hub_drain(L, r);
+  if (alua__hub_pending(r)) wait = 0;
   int rc;
   if (wait == 0) {
     rc = ac_loop_run_once(core, 0);
