@@ -137,9 +137,11 @@ ALUA_API int alua_step(lua_State *L, int timeout_ms);
  * main thread, as alua_newstate returned it. fn may use the Lua API on the L
  * it receives and must leave its stack as it found it; an error it raises
  * goes to the exception handler. A function still queued when alua_close
- * runs is called with L == NULL, so that it can free ud. Not
- * async-signal-safe. Returns 0, -ENOMEM, or -EINVAL when L has no asyncio
- * runtime. */
+ * runs is called with L == NULL, so that it can free ud. Posts still to
+ * come are not pending work (a loop waiting only for them is idle, and a
+ * top-level await waiting only for them is a deadlock): work a script
+ * awaits is a host future. Not async-signal-safe. Returns 0, -ENOMEM, or
+ * -EINVAL when L has no asyncio runtime. */
 ALUA_API int alua_post(lua_State *L, void (*fn)(lua_State *L, void *ud), void *ud);
 
 /* ---- futures owned by the host ---------------------------------------- */
@@ -159,8 +161,8 @@ typedef struct alua_future alua_future;
 /* Loop thread: pushes a new pending Future (of the running loop, else the
  * state's default loop) and returns the host's handle to it. While the
  * handle is outstanding the loop counts it as pending work (no deadlock is
- * reported for tasks awaiting it). Raises on memory errors, like
- * lua_newuserdatauv. */
+ * reported for tasks awaiting it; reports of waits call it "host future").
+ * Raises on memory errors, like lua_newuserdatauv. */
 ALUA_API alua_future *alua_future_new(lua_State *L);
 
 /* Any thread: completes the future and releases the handle (see above).

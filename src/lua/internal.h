@@ -105,7 +105,6 @@ typedef struct future {
   uint8_t state;       /* enum fut_state */
   uint8_t failed;      /* finished with an error (FUT_UV_RESULT holds it) */
   uint8_t retrieved;   /* the error was looked at: no "never retrieved" report */
-  uint8_t host;        /* a host future (alua_future_new): awaiting it is a "host future" wait */
   int nresults;        /* result count; >1 means FUT_UV_RESULT is a table */
   int ncallbacks;      /* Lua done callbacks registered and not yet run */
   lloop *loop;         /* loop the future belongs to */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "lua/embed/embed.h"
+#include "lua/observe/observe.h"
 
 /* Called when the future leaves pending (it sits on its waiter list):
  * a cancellation reaches the host through on_cancel. */
@@ -107,6 +108,8 @@ alua_future *alua_future_new(lua_State *L) {
   lloop *lp = alua__push_current_loop(L, r);
   future *f = alua__newfuture(L, lp);
   lua_remove(L, -2);
+  /* reports of waits say what a task awaiting it waits for */
+  alua__future_label(L, -1, "host future", 0);
   int ref = alua__anchor(L, lp, -1);
   /* allocated after the calls that may raise, so that it cannot leak */
   alua_future *hf = calloc(1, sizeof *hf);
@@ -114,7 +117,6 @@ alua_future *alua_future_new(lua_State *L) {
     alua__unanchor(L, lp, ref);
     luaL_error(L, "not enough memory");
   }
-  f->host = 1;
   hf->futref = ref;
   hf->hub = r->hub;
   hf->loop = lp;

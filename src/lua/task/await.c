@@ -31,12 +31,6 @@ static const alua__waitclass wait_future = {.what = "future",
                                            .slot = 1,
                                            .never = ", which nothing will ever complete",
                                            .describe = alua__describe_future};
-/* A future the host completes (alua_future_new, alua.h). */
-static const alua__waitclass wait_host_future = {.what = "host future",
-                                                .forwards_cancel = 1,
-                                                .slot = 1,
-                                                .never = ", which the host has not completed",
-                                                .describe = alua__describe_future};
 
 /* "sleep 2s (until 3.5)": the delay and the loop time it ends. */
 static void describe_sleep(lua_State *L, task *t, void *on, int obj, int rec) {
@@ -154,7 +148,7 @@ static int l_await(lua_State *L) {
     if (f == &t->f) return alua__error_at(L, 2, "a task cannot await itself");
     if (f->state != FUT_PENDING) return alua__future_push_result(L, 1);
     if (f->loop != t->f.loop) return alua__error_at(L, 2, "cannot await a future that belongs to a different loop");
-    return alua__park(L, t, &f->waiters, f->host ? &wait_host_future : &wait_future, f, 0, k_future);
+    return alua__park(L, t, &f->waiters, &wait_future, f, 0, k_future);
   }
   coro *c = alua__tocoro(L, 1);
   if (c) {
