@@ -32,6 +32,8 @@ static const char *global_string(lua_State *L, const char *name) {
   return s ? s : "(nil)";
 }
 
+static void posted_nothing(lua_State *L, void *ud) { (void)L, (void)ud; }
+
 /* Drives L from a poll() loop on alua_fd until it is idle; returns the
  * number of times poll returned. */
 static int drive(lua_State *L) {
@@ -69,6 +71,29 @@ static void test_poll_sleep(void) {
   CHECK(alua_step(L, 0) == ALUA_IDLE, "still idle");
   alua_close(L);
   printf("poll sleep: ok (%d wake-ups)\n", wakeups);
+}
+
+/* alua_fd stays the same when Lua code closes the loop: the new default
+ * loop's events make it readable. */
+static void test_fd_stable(void) {
+  lua_State *L = alua_newstate();
+  int fd = alua_fd(L);
+  CHECK(fd >= 0, "alua_fd");
+  run(L, "asyncio.get_event_loop():close()\n"
+         "asyncio.create_task(function() await asyncio.sleep(0.02) done = true end)\n");
+  CHECK(alua_fd(L) == fd, "the same descriptor: %d, then %d", fd, alua_fd(L));
+  int wakeups = drive(L);
+  lua_getglobal(L, "done");
+  CHECK(lua_toboolean(L, -1), "the task on the new loop ran");
+  lua_pop(L, 1);
+  CHECK(wakeups <= 4, "%d wake-ups", wakeups);
+  /* a post wakes the descriptor of the new loop */
+  CHECK(alua_post(L, posted_nothing, NULL) == 0, "post");
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  CHECK(poll(&p, 1, 2000) == 1, "the descriptor is readable after a post");
+  CHECK(alua_step(L, 0) >= 0, "step");
+  alua_close(L);
+  printf("fd stable: ok\n");
 }
 
 /* A bound on alua_step: it returns when the bound passes, or earlier for a
@@ -266,6 +291,7 @@ static void test_close(void) {
 int main(void) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   test_poll_sleep();
+  test_fd_stable();
   test_step_bounds();
   test_reentrancy();
   test_post();
