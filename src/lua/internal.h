@@ -40,6 +40,10 @@ typedef struct rt {
   int next_loop_id;         /* numbers loops in leftover reports */
   ac_list loops;            /* open loops (lloop.link), for the leftover report */
   int ref_leftovers;        /* registry ref: list of what closed loops left behind */
+  struct alua__hub *hub;    /* work posted from other threads (embed/host.c) */
+  int host_driven;          /* the host called alua_fd, alua_timeout_ms or alua_step */
+  int hostfd;               /* alua_fd's epoll descriptor, or -1 */
+  struct lloop *hostfd_loop; /* the loop whose descriptor hostfd watches, or NULL */
 } rt;
 
 /* lloop.slice outside any recorded step or callback. */
@@ -333,6 +337,11 @@ int alua__loop_stuck(lloop *lp);
 /* Runs lp until the future at idx is done; raises on misuse or deadlock,
  * positioned `level` levels up (see alua__error_at). */
 void alua__run_until(lua_State *L, lloop *lp, int idx, int level);
+/* alua_close's first part, run protected: every open loop of the state has
+ * its tasks cancelled and run until done (or stuck) and is closed (unless a
+ * loop is running: os.exit(code, true) from a task). Returns the runtime
+ * (light userdata), or nothing when asyncio is not open. */
+int alua__shutdown(lua_State *L);
 void alua__open_loop(lua_State *L, rt *r, int module, int internals);
 
 /* -- future.c -- */
@@ -608,6 +617,37 @@ void alua__debug_add_site(lua_State *L, luaL_Buffer *b, int idx);
  * raises. */
 void alua__debug_slow(lua_State *L, lloop *lp, int idx, uint64_t start);
 void alua__open_debug(lua_State *L, rt *r, int module, int internals);
+
+/* -- embed/: the host's side of the loop (alua.h) --
+ *
+ * Work posted from other threads (alua_post, host future completions) goes
+ * to the state's hub, a malloc'd record outside the Lua state that lives
+ * until the state is closed and the last host future handle is released.
+ * Whatever loop of the state runs next takes it (alua__hub_drain after each
+ * pass); the hub wakes the loop it targets: the running loop, else the one
+ * the host drives. */
+typedef struct alua__hub alua__hub;
+/* Creates the hub of r's state (whose main thread is L) and registers it
+ * for alua_post. Raises on memory errors. */
+void alua__hub_open(lua_State *L, rt *r);
+/* Closes the hub (alua_close, or the runtime's finalizer): posted functions
+ * and completions still queued are called with L == NULL, later ones too.
+ * Never raises; runs no Lua code. */
+void alua__hub_close(rt *r);
+/* Runs the work queued on the hub (loop thread, between passes); never
+ * raises. Cheap when nothing is queued. */
+void alua__hub_drain(lua_State *L, rt *r);
+/* True when work is queued on the hub. */
+int alua__hub_pending(rt *r);
+/* Makes `core` the loop a post wakes (NULL: none); returns the previous
+ * target. Wakes it at once if work is queued. */
+ac_loop *alua__hub_target(rt *r, ac_loop *core);
+/* lp is closing: it stops being a target or alua_fd's loop, and its host
+ * futures are cancelled (on_cancel runs; L NULL at state close: no Lua). */
+void alua__host_loop_closing(lua_State *L, lloop *lp);
+
+/* -- io.c: streams, servers, UDP, sockets, processes, files, DNS (see io.h) -- */
+void alua__open_io(lua_State *L, rt *r, int module, int internals);
 
 /* -- http/http.c: the HTTP client's C half (curl multi handles, transfers) -- */
 void alua__open_http(lua_State *L, rt *r, int module, int internals);

@@ -22,9 +22,15 @@
 #include "syntax/lex.h"
 #include "syntax/operand.h"
 
-#define PRELUDE                                                          \
-  "local " ALUA_SYNTAX_ASYNC ", " ALUA_SYNTAX_AWAIT                      \
-  " = require(\"asyncio\").async, require(\"asyncio\").await; "
+/* Binds the two names from the string library's hidden table, which every
+ * state with asyncio open has (runtime/load.c): nothing is taken from the
+ * chunk's environment, so translated code runs in a sandbox that has no
+ * `require`. Where asyncio is not open (plain Lua running translated output
+ * directly) it falls back to require. */
+#define PRELUDE                                                            \
+  "local " ALUA_SYNTAX_ASYNC ", " ALUA_SYNTAX_AWAIT                        \
+  " = (\"\")." ALUA_SYNTAX_ASYNC " or require(\"asyncio\").async, "       \
+  "(\"\")." ALUA_SYNTAX_AWAIT " or require(\"asyncio\").await; "
 
 /* Deeper than Lua's own limit of 200 nested C levels: any input that fills
  * the stack fails to load anyway, so keywords past it are left as they are. */

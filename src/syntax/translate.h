@@ -7,7 +7,9 @@
 #include <stddef.h>
 
 /* The names translated code uses; the prelude binds them as locals on the
- * chunk's first line (after a leading '#' line, which stays as it is). */
+ * chunk's first line (after a leading '#' line, which stays as it is), from
+ * fields of the same names that strings find through their metatable
+ * (`("").__alua_await`), else from require("asyncio"). */
 #define ALUA_SYNTAX_ASYNC "__alua_async"
 #define ALUA_SYNTAX_AWAIT "__alua_await"
 

@@ -7,9 +7,9 @@
 
 #include "syntax/translate.h"
 
-#define P                                                                \
-  "local __alua_async, __alua_await = require(\"asyncio\").async, "      \
-  "require(\"asyncio\").await; "
+#define P                                                                     \
+  "local __alua_async, __alua_await = (\"\").__alua_async or "                  \
+  "require(\"asyncio\").async, (\"\").__alua_await or require(\"asyncio\").await; "
 
 /* Translates s[0..n); the result is freed at the end of the test process. */
 static char *trn(const char *s, size_t n, size_t *outlen) {

@@ -105,50 +105,120 @@ static void closeloop(lua_State *L, lloop *lp);
 
 /* True when no callback, timer, descriptor or other thread can ever make
  * progress: waiting any longer would hang forever. */
-int alua__loop_stuck(lloop *lp) { return !ac_loop_alive(&lp->core); }
+int alua__loop_stuck(lloop *lp) { return !ac_loop_alive(&lp->core) && !alua__hub_pending(lp->rt); }
 
-/* Runs passes until the future at idx is done (idx 0: until stop()); the
- * loop must not be running already. When nothing can ever complete the
- * future, raises the deadlock report. */
-static void run(lua_State *L, lloop *lp, int idx, int level) {
-  rt *r = lp->rt;
-  future *f = idx ? alua__tofuture(L, idx) : NULL;
-  if (lp->closed) alua__error_at(L, level, "event loop is closed");
-  if (lp->running) alua__error_at(L, level, "this event loop is already running");
-  if (r->running) alua__error_at(L, level, "cannot run an event loop while another loop is running");
-  lp->running = 1;
-  lp->L = L;
-  r->running = lp;
-  alua__observe_update(lp);
-  const char *err = NULL;
+/* What run() hands its protected part. */
+struct passes {
+  lloop *lp;        /* the loop */
+  int withf;        /* wait for the future at 2, else until stop() */
+  const char *err;  /* why the passes stopped early, or NULL */
+};
+
+/* Protected part of run(): the passes themselves. Returns the deadlock
+ * report when nothing can ever complete the future (read while the loop
+ * still runs). */
+static int p_passes(lua_State *L) {
+  struct passes *p = lua_touserdata(L, 1);
+  lloop *lp = p->lp;
+  future *f = p->withf ? alua__tofuture(L, 2) : NULL;
   /* stop() checked after each pass: called before the run, it still lets
    * one pass run, as in asyncio */
   while (!f || f->state == FUT_PENDING) {
     if (f && alua__loop_stuck(lp)) {
-      /* stays on the stack until raised below */
-      alua__push_deadlock_report(L, lp, idx);
-      err = lua_tostring(L, -1);
-      break;
+      alua__push_deadlock_report(L, lp, 2);
+      return 1;
     }
     int rc = ac_loop_run_once(&lp->core, 1);
     if (rc < 0 && rc != -EINTR) {
-      err = strerror(-rc);
+      p->err = strerror(-rc);
       break;
     }
     alua__interrupt_poll(L);
     alua__observe_poll(L);
+    alua__hub_drain(L, lp->rt);
     if (lp->stopping) break;
   }
+  return 0;
+}
+
+/* Runs passes until the future at idx is done (idx 0: until stop()); the
+ * loop must not be running already. When nothing can ever complete the
+ * future, raises the deadlock report. An error escaping a pass (out of
+ * memory) leaves the loop not running before it propagates. */
+static void run(lua_State *L, lloop *lp, int idx, int level) {
+  rt *r = lp->rt;
+  if (lp->closed) alua__error_at(L, level, "event loop is closed");
+  if (lp->running) alua__error_at(L, level, "this event loop is already running");
+  if (r->running) alua__error_at(L, level, "cannot run an event loop while another loop is running");
+  struct passes p = {lp, idx != 0, NULL};
+  lua_pushcfunction(L, p_passes);
+  lua_pushlightuserdata(L, &p);
+  if (idx) lua_pushvalue(L, idx);
+  else lua_pushnil(L);
+  lp->running = 1;
+  lp->L = L;
+  r->running = lp;
+  alua__observe_update(lp);
+  ac_loop *host = alua__hub_target(r, &lp->core);
+  int status = lua_pcall(L, 2, 1, 0);
   lp->running = 0;
   lp->stopping = 0;
   lp->L = NULL;
   r->running = NULL;
-  if (err) alua__error_at(L, level, "%s", err);
+  alua__hub_target(r, host);
+  if (status != LUA_OK) lua_error(L);
+  if (lua_isstring(L, -1)) alua__error_at(L, level, "%s", lua_tostring(L, -1));
+  lua_pop(L, 1);
+  if (p.err) alua__error_at(L, level, "%s", p.err);
 }
 
 void alua__run_until(lua_State *L, lloop *lp, int idx, int level) {
   alua__checkfuture(L, idx);
   run(L, lp, lua_absindex(L, idx), level);
+}
+
+/* Protected part of run_tasks: lp at 1 (light userdata). Returns the
+ * poller's status and the deadlock report, or nil. */
+static int p_run_tasks(lua_State *L) {
+  lloop *lp = lua_touserdata(L, 1);
+  int rc = 0;
+  while (lp->ntasks > 0 && !alua__loop_stuck(lp) && !lp->stopping) {
+    rc = ac_loop_run_once(&lp->core, 1);
+    if (rc < 0 && rc != -EINTR) break;
+    rc = 0;
+    alua__observe_poll(L);
+    alua__hub_drain(L, lp->rt);
+  }
+  lua_pushinteger(L, rc);
+  /* the report reads the tasks as they wait: before the loop closes */
+  if (rc == 0 && lp->ntasks > 0 && alua__loop_stuck(lp)) alua__push_deadlock_report(L, lp, 0);
+  else lua_pushnil(L);
+  return 2;
+}
+
+/* Runs lp (not running) until its tasks are done or nothing can wake them;
+ * returns 0 or a negative errno from the poller, and pushes the deadlock
+ * report when tasks are left that nothing can wake, else nil. Errors
+ * escaping a pass propagate once the loop is no longer running. */
+static int run_tasks(lua_State *L, lloop *lp) {
+  rt *r = lp->rt;
+  lua_pushcfunction(L, p_run_tasks);
+  lua_pushlightuserdata(L, lp);
+  lp->running = 1;
+  lp->L = L;
+  r->running = lp;
+  alua__observe_update(lp);
+  ac_loop *host = alua__hub_target(r, &lp->core);
+  int status = lua_pcall(L, 1, 2, 0);
+  lp->running = 0;
+  lp->stopping = 0;
+  lp->L = NULL;
+  r->running = NULL;
+  alua__hub_target(r, host);
+  if (status != LUA_OK) lua_error(L);
+  int rc = (int)lua_tointeger(L, -2);
+  lua_remove(L, -2);
+  return rc;
 }
 
 /* internals.finish_tasks(): at program end, runs the default loop until its
@@ -159,25 +229,9 @@ static int l_finish_tasks(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_default_loop);
   lloop *lp = lua_touserdata(L, -1);
   if (lp->closed) return 0;
-  lp->running = 1;
-  lp->L = L;
-  r->running = lp;
-  alua__observe_update(lp);
-  int rc = 0;
-  while (lp->ntasks > 0 && !alua__loop_stuck(lp) && !lp->stopping) {
-    rc = ac_loop_run_once(&lp->core, 1);
-    if (rc < 0 && rc != -EINTR) break;
-    rc = 0;
-    alua__observe_poll(L);
-  }
-  int stuck = rc == 0 && lp->ntasks > 0 && alua__loop_stuck(lp);
-  /* the report reads the tasks as they wait: before the loop closes */
-  if (stuck) alua__push_deadlock_report(L, lp, 0);
-  lp->running = 0;
-  lp->stopping = 0;
-  lp->L = NULL;
-  r->running = NULL;
+  int rc = run_tasks(L, lp);
   if (rc < 0) return luaL_error(L, "event loop failed: %s", strerror(-rc));
+  int stuck = !lua_isnil(L, -1);
   closeloop(L, lp);
   if (stuck) return lua_error(L);
   return 0;
@@ -229,6 +283,7 @@ static int l_stop(lua_State *L) {
  * anchors are left alone then. Otherwise what is still there once close has
  * torn down its own (handlers, jobs) is recorded as left behind. */
 static void teardown(lua_State *L, lloop *lp) {
+  alua__host_loop_closing(L, lp);
   alua__signals_close(L, lp);
   alua__executor_close(L, lp);
   if (L) alua__leftovers_record(L, lp);
@@ -247,6 +302,45 @@ static void closeloop(lua_State *L, lloop *lp) {
   lp->ref_handler = LUA_NOREF;
   luaL_unref(L, LUA_REGISTRYINDEX, lp->selfref);
   lp->selfref = LUA_NOREF;
+}
+
+/* Cancels every unfinished task of lp. They are listed first, because a
+ * cancellation may finish other tasks meanwhile. */
+static void cancel_all(lua_State *L, lloop *lp) {
+  lua_createtable(L, lp->ntasks, 0);
+  int list = lua_gettop(L);
+  int n = 0;
+  for (ac_list *it = lp->tasks.next; it != &lp->tasks; it = it->next) {
+    task *t = ac_container_of(it, task, link);
+    alua__push_anchored(L, lp, t->f.anchor);
+    lua_rawseti(L, list, ++n);
+  }
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, list, i);
+    lua_pushnil(L);
+    alua__future_cancel(L, -2);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+int alua__shutdown(lua_State *L) {
+  rt *r = alua__rt_state(L);
+  if (!r) return 0;
+  /* os.exit(code, true) from code a loop runs: no loop can run now */
+  while (!r->running && !ac_list_empty(&r->loops)) {
+    lloop *lp = ac_container_of(r->loops.next, lloop, link);
+    alua__pushloop(L, lp);
+    if (lp->ntasks > 0) {
+      cancel_all(L, lp);
+      run_tasks(L, lp);
+      lua_pop(L, 1);
+    }
+    closeloop(L, lp);
+    lua_pop(L, 1);
+  }
+  lua_pushlightuserdata(L, r);
+  return 1;
 }
 
 static int l_close(lua_State *L) {

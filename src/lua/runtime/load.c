@@ -54,21 +54,20 @@ static bool is_binary(const char *s, size_t len) {
   return len > 0 && s[0] == LUA_SIGNATURE[0];
 }
 
+/* Never raises: lua_load is protected, and "not enough memory" is the
+ * state's preallocated message, so pushing it allocates nothing. */
 int alua_loadbufferx(lua_State *L, const char *buf, size_t len,
                      const char *chunkname, const char *mode) {
   if (is_binary(buf, len))
     return luaL_loadbufferx(L, buf, len, chunkname, mode);
-  struct box *b = box_new(L);
+  char *out = NULL;
   size_t outlen = 0;
-  if (at_translate(buf, len, &b->p, &outlen) != 0) {
-    lua_pop(L, 1);
+  if (at_translate(buf, len, &out, &outlen) != 0) {
     lua_pushliteral(L, "not enough memory");
     return LUA_ERRMEM;
   }
-  /* lua_load is protected: it returns, so the box is freed right here */
-  int status = luaL_loadbufferx(L, b->p, outlen, chunkname, mode);
-  box_free(b);
-  lua_remove(L, -2);
+  int status = luaL_loadbufferx(L, out, outlen, chunkname, mode);
+  free(out);
   return status;
 }
 
@@ -136,37 +135,60 @@ static int load_contents(lua_State *L, const char *s, size_t n,
   return alua_loadbufferx(L, s, n, chunkname, mode);
 }
 
-int alua_loadfilex(lua_State *L, const char *path, const char *mode) {
+/* What alua_loadfilex hands to its protected part. */
+struct fileload {
+  const char *path; /* file name, NULL for stdin */
+  const char *mode; /* as luaL_loadfilex's */
+  int status;       /* the load's status */
+};
+
+/* Protected part of alua_loadfilex: leaves one value, the chunk or the
+ * message. Lua allocates (and may raise) only while no file is open; the
+ * contents are in a box, so a raise frees them too. */
+static int p_loadfile(lua_State *L) {
+  struct fileload *a = lua_touserdata(L, 1);
   int fnameindex = lua_gettop(L) + 1;
   FILE *f = stdin;
   size_t len = 0;
-  if (path)
-    lua_pushfstring(L, "@%s", path);
+  if (a->path)
+    lua_pushfstring(L, "@%s", a->path);
   else
     lua_pushliteral(L, "=stdin");
   struct box *b = box_new(L);
-  if (path) {
+  if (a->path) {
     errno = 0;
-    f = fopen(path, "r");
-    if (!f)
-      return errfile(L, "open", fnameindex, errno);
+    f = fopen(a->path, "r");
+    if (!f) {
+      a->status = errfile(L, "open", fnameindex, errno);
+      return 1;
+    }
   }
   int err = read_all(f, b, &len);
-  if (path)
+  if (a->path)
     fclose(f);
   if (err == ENOMEM) {
-    lua_settop(L, fnameindex - 1);
     lua_pushliteral(L, "not enough memory");
-    return LUA_ERRMEM;
+    a->status = LUA_ERRMEM;
+    return 1;
   }
-  if (err)
-    return errfile(L, "read", fnameindex, err);
-  int status = load_contents(L, b->p ? b->p : "", len,
-                             lua_tostring(L, fnameindex), mode);
+  if (err) {
+    a->status = errfile(L, "read", fnameindex, err);
+    return 1;
+  }
+  a->status = load_contents(L, b->p ? b->p : "", len,
+                            lua_tostring(L, fnameindex), a->mode);
   box_free(b);
-  lua_replace(L, fnameindex);
-  lua_settop(L, fnameindex);
-  return status;
+  return 1;
+}
+
+/* Never raises: the work runs protected, and a memory error there becomes
+ * the status. Pushes the chunk or the message, as luaL_loadfilex. */
+int alua_loadfilex(lua_State *L, const char *path, const char *mode) {
+  struct fileload a = {path, mode, LUA_OK};
+  lua_pushcfunction(L, p_loadfile);
+  lua_pushlightuserdata(L, &a);
+  int status = lua_pcall(L, 1, 1, 0);
+  return status != LUA_OK ? status : a.status;
 }
 
 /* The common tail of load and loadfile (load_aux in lbaselib.c). */
@@ -301,6 +323,71 @@ static void install_searcher(lua_State *L) {
   }
 }
 
+/* Pushes the table where strings find the hidden fields: the __index of
+ * the metatable of the string library table (the __index of strings),
+ * created as needed. Pushes nil when strings index through a function. */
+static void push_hidden(lua_State *L) {
+  lua_pushliteral(L, "");
+  if (!lua_getmetatable(L, -1)) {
+    /* no string library: strings get a metatable of their own */
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setmetatable(L, -3);
+  }
+  lua_remove(L, -2);
+  lua_pushliteral(L, "__index");
+  if (lua_rawget(L, -2) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushliteral(L, "__index");
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4);
+  }
+  lua_remove(L, -2);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    return;
+  }
+  /* the string library table: the fields go one level further, in a
+   * metatable of its own, so that pairs(string) does not list them */
+  if (!lua_getmetatable(L, -1)) {
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setmetatable(L, -3);
+  }
+  lua_pushliteral(L, "__index");
+  int t = lua_rawget(L, -2);
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushliteral(L, "__index");
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4);
+  } else if (t != LUA_TTABLE) {
+    /* someone else's metatable with an __index function: use the string
+     * library table itself */
+    lua_pop(L, 2);
+    return;
+  }
+  lua_remove(L, -2);
+  lua_remove(L, -2);
+}
+
+void alua__install_prelude(lua_State *L, int module) {
+  module = lua_absindex(L, module);
+  push_hidden(L);
+  if (lua_istable(L, -1)) {
+    lua_pushliteral(L, ALUA_SYNTAX_ASYNC);
+    lua_getfield(L, module, "async");
+    lua_rawset(L, -3);
+    lua_pushliteral(L, ALUA_SYNTAX_AWAIT);
+    lua_getfield(L, module, "await");
+    lua_rawset(L, -3);
+  }
+  lua_pop(L, 1);
+}
+
 void alua__install_loaders(lua_State *L) {
   int top = lua_gettop(L);
   lua_pushglobaltable(L);
@@ -312,6 +399,14 @@ void alua__install_loaders(lua_State *L) {
   lua_setfield(L, -2, "dofile");
   install_searcher(L);
   lua_settop(L, top);
+}
+
+int alua__lua_install_loaders(lua_State *L) {
+  alua__install_loaders(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, "alua.module");
+  if (lua_istable(L, -1))
+    alua__install_prelude(L, -1);
+  return 0;
 }
 
 int alua__lua_translate(lua_State *L) {

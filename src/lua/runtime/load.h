@@ -18,6 +18,16 @@
  * missing. */
 void alua__install_loaders(lua_State *L);
 
+/* Makes the async and await functions of the module table at `module`
+ * reachable as ("").__alua_async and ("").__alua_await, which is where the
+ * translator's prelude finds them (see syntax/translate.h): through a
+ * metatable of the string library table, created (with a string metatable,
+ * if strings have none) as needed. May raise memory errors. */
+void alua__install_prelude(lua_State *L, int module);
+
+/* Lua: asyncio.install_loaders(): alua__install_loaders for stock Lua. */
+int alua__lua_install_loaders(lua_State *L);
+
 /* Lua: asyncio.load(chunk [, chunkname [, mode [, env]]]): load, translating. */
 int alua__lua_load(lua_State *L);
 

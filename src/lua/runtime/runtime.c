@@ -156,6 +156,7 @@ static rt *get_rt(lua_State *L) {
   ac_list_init(&r->loops);
   const char *dbg = getenv("ALUA_DEBUG");
   r->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
+  alua__hub_open(L, r);
   lua_setfield(L, LUA_REGISTRYINDEX, RT_KEY);
   return r;
 }
@@ -240,7 +241,11 @@ static int lazy_index(lua_State *L) {
 }
 
 LUAMOD_API int luaopen_asyncio(lua_State *L) {
-  if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.module") == LUA_TTABLE) return 1;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.module") == LUA_TTABLE) {
+    /* the string library may have been opened since: its metatable is new */
+    alua__install_prelude(L, -1);
+    return 1;
+  }
   lua_pop(L, 1);
   rt *r = get_rt(L);
   /* Why stop the collector: building the module makes only live objects,
@@ -260,7 +265,11 @@ LUAMOD_API int luaopen_asyncio(lua_State *L) {
   for (int i = 0; openers[i]; i++) openers[i](L, r, module, internals);
 
   static const luaL_Reg loaders[] = {
-      {"load", alua__lua_load}, {"loadfile", alua__lua_loadfile}, {"translate", alua__lua_translate}, {NULL, NULL}};
+      {"load", alua__lua_load},
+      {"loadfile", alua__lua_loadfile},
+      {"translate", alua__lua_translate},
+      {"install_loaders", alua__lua_install_loaders},
+      {NULL, NULL}};
   alua__setfuncs_at(L, r, module, loaders);
 
   for (const char *const *name = lib_order + 1; *name; name++) run_lib(L, *name, module, internals);
@@ -273,6 +282,7 @@ LUAMOD_API int luaopen_asyncio(lua_State *L) {
 
   lua_getfield(L, internals, "wrap");
   r->ref_wrap = luaL_ref(L, LUA_REGISTRYINDEX);
+  alua__install_prelude(L, module);
   lua_pushvalue(L, module);
   lua_setfield(L, LUA_REGISTRYINDEX, "alua.module");
   lua_pushvalue(L, internals);

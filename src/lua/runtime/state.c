@@ -8,6 +8,7 @@
 
 #include "alua.h"
 #include "core/alloc.h"
+#include "lua/internal.h"
 #include "lua/runtime/load.h"
 
 /* os.exit as loslib's, except that closing the state (the second argument)
@@ -22,6 +23,7 @@ static int os_exit(lua_State *L) {
 
 void alua_openlibs(lua_State *L) {
   luaL_requiref(L, "asyncio", luaopen_asyncio, 1);
+  alua__install_prelude(L, -1);
   lua_pop(L, 1);
   alua__install_loaders(L);
   if (lua_getglobal(L, "os") == LUA_TTABLE) {
@@ -102,6 +104,15 @@ lua_State *alua_newstate(void) {
 }
 
 void alua_close(lua_State *L) {
+  lua_settop(L, 0);
+  lua_pushcfunction(L, alua__shutdown);
+  if (lua_pcall(L, 0, 1, 0) == LUA_OK && lua_islightuserdata(L, -1)) {
+    rt *r = lua_touserdata(L, -1);
+    /* posts and completions still queued get L == NULL now, while the
+     * state is whole */
+    alua__hub_close(r);
+  }
+  lua_settop(L, 0);
   void *ud;
   lua_Alloc f = lua_getallocf(L, &ud);
   lua_close(L);

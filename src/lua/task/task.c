@@ -108,7 +108,9 @@ static void release_thread(lua_State *L, lloop *lp, int tidx) {
   if (lp->nthreads < THREAD_POOL_MAX && lp->ref_threads != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_threads);
     lua_getiuservalue(L, tidx, TASK_UV_THREAD);
-    lua_rawseti(L, -2, ++lp->nthreads);
+    /* counted once stored: growing the table may raise (memory) */
+    lua_rawseti(L, -2, lp->nthreads + 1);
+    lp->nthreads++;
     lua_pop(L, 1);
   }
   lua_pushnil(L);

@@ -1,5 +1,5 @@
 #!/usr/bin/env alua
-local __alua_async, __alua_await = require("asyncio").async, require("asyncio").await; -- A realistic alua program: every form of the syntax, as users write it.
+local __alua_async, __alua_await = ("").__alua_async or require("asyncio").async, ("").__alua_await or require("asyncio").await; -- A realistic alua program: every form of the syntax, as users write it.
 local asyncio = require("asyncio")
 
 local Client = {}
