@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "core/file.h"
+#include "core/sepscan.h"
 #include "lua/io/io.h"
 
 #define MT_STREAM "asyncio.Stream"
@@ -76,6 +77,7 @@ struct lstream {
   ac_list drainers;    /* tasks parked in drain */
   ac_list closers;     /* tasks parked in wait_closed */
   ac_timer timer;      /* deadline of the parked read (read_timeout) */
+  ac_sepscan scan;     /* how far a readline / readuntil searched rbuf */
   uint64_t deadline;   /* when the read in progress times out */
   alua__stream_opts o;  /* limit, water marks, read timeout */
   lsock *view;         /* socket object of get_extra_info("socket"), or NULL */
@@ -636,19 +638,20 @@ static int do_read(lua_State *L, task *t, lstream *s, int kind, int first) {
   default: { /* R_READLINE, R_READUNTIL */
     size_t seplen;
     const char *sep = kind == R_READLINE ? (seplen = 1, "\n") : lua_tolstring(L, 4, &seplen);
-    long pos = ac_buf_find(&s->rbuf, 0, sep, seplen);
-    if (pos >= 0) {
-      if ((size_t)pos > s->o.limit) {
-        /* readline drops the overlong line, so the next one can be read */
-        if (kind == R_READLINE) ac_buf_consume(&s->rbuf, (size_t)pos + seplen), maybe_resume(s);
-        return overrun(L, "Separator is found, but chunk is longer than limit", (size_t)pos);
-      }
-      take(L, s, (size_t)pos + seplen);
+    if (first) ac_sep_init(&s->scan);
+    int rc = ac_sep_find(&s->scan, ac_buf_head(&s->rbuf), len, sep, seplen, s->o.limit);
+    if (rc == 0) {
+      take(L, s, s->scan.len);
       return 1;
     }
-    if (len + 1 > seplen && len + 1 - seplen > s->o.limit) {
-      if (kind == R_READLINE) ac_buf_consume(&s->rbuf, len), maybe_resume(s);
-      return overrun(L, "Separator is not found, and chunk exceed the limit", len + 1 - seplen);
+    if (rc == -EMSGSIZE) {
+      /* readline drops the overlong line (what came of it when its end has
+       * not), so the next one can be read */
+      if (kind == R_READLINE) ac_buf_consume(&s->rbuf, s->scan.found ? s->scan.len + seplen : len), maybe_resume(s);
+      return overrun(L,
+                     s->scan.found ? "Separator is found, but chunk is longer than limit"
+                                   : "Separator is not found, and chunk exceed the limit",
+                     s->scan.len);
     }
     if (s->err) return raise_err(L, s, kind);
     if (s->eof) {
