@@ -70,7 +70,9 @@ static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
   alua__observe_update(lp);
   lua_newtable(L);
   lp->ref_anchors = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_newtable(L);
+  /* sized once: returning a thread to the pool must not allocate (a task
+   * that ends out of memory would be lost) */
+  lua_createtable(L, ALUA_THREAD_POOL_MAX, 0);
   lp->ref_threads = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_newtable(L);
   lua_createtable(L, 0, 1);
@@ -107,6 +109,40 @@ static void closeloop(lua_State *L, lloop *lp);
  * progress: waiting any longer would hang forever. */
 int alua__loop_stuck(lloop *lp) { return !ac_loop_alive(&lp->core); }
 
+#define MT_RUNGUARD "asyncio.Loop run"
+
+/* The loop stops running (once). */
+static void end_run(lloop *lp) {
+  if (!lp->running) return;
+  lp->running = 0;
+  lp->stopping = 0;
+  lp->L = NULL;
+  lp->rt->running = NULL;
+}
+
+static int runguard_close(lua_State *L) {
+  end_run(*(lloop **)lua_touserdata(L, 1));
+  return 0;
+}
+
+/* Pushes a to-be-closed guard that ends lp's run if an error unwinds past
+ * it: a callback can raise out of a pass (out of memory), and the loop
+ * must not stay marked running. Returns its index; push it before the run
+ * begins (it allocates). */
+static int push_runguard(lua_State *L, lloop *lp) {
+  lloop **g = lua_newuserdatauv(L, sizeof *g, 0);
+  *g = lp;
+  luaL_setmetatable(L, MT_RUNGUARD);
+  lua_toclose(L, -1);
+  return lua_gettop(L);
+}
+
+/* Ends the run at the guard's index and removes the guard. */
+static void pop_runguard(lua_State *L, int guard) {
+  lua_closeslot(L, guard);
+  lua_remove(L, guard);
+}
+
 /* Runs passes until the future at idx is done (idx 0: until stop()); the
  * loop must not be running already. When nothing can ever complete the
  * future, raises the deadlock report. */
@@ -116,6 +152,7 @@ static void run(lua_State *L, lloop *lp, int idx, int level) {
   if (lp->closed) alua__error_at(L, level, "event loop is closed");
   if (lp->running) alua__error_at(L, level, "this event loop is already running");
   if (r->running) alua__error_at(L, level, "cannot run an event loop while another loop is running");
+  int guard = push_runguard(L, lp);
   lp->running = 1;
   lp->L = L;
   r->running = lp;
@@ -139,11 +176,9 @@ static void run(lua_State *L, lloop *lp, int idx, int level) {
     alua__observe_poll(L);
     if (lp->stopping) break;
   }
-  lp->running = 0;
-  lp->stopping = 0;
-  lp->L = NULL;
-  r->running = NULL;
+  end_run(lp);
   if (err) alua__error_at(L, level, "%s", err);
+  pop_runguard(L, guard);
 }
 
 void alua__run_until(lua_State *L, lloop *lp, int idx, int level) {
@@ -159,6 +194,7 @@ static int l_finish_tasks(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_default_loop);
   lloop *lp = lua_touserdata(L, -1);
   if (lp->closed) return 0;
+  push_runguard(L, lp);
   lp->running = 1;
   lp->L = L;
   r->running = lp;
@@ -173,10 +209,7 @@ static int l_finish_tasks(lua_State *L) {
   int stuck = rc == 0 && lp->ntasks > 0 && alua__loop_stuck(lp);
   /* the report reads the tasks as they wait: before the loop closes */
   if (stuck) alua__push_deadlock_report(L, lp, 0);
-  lp->running = 0;
-  lp->stopping = 0;
-  lp->L = NULL;
-  r->running = NULL;
+  end_run(lp);
   if (rc < 0) return luaL_error(L, "event loop failed: %s", strerror(-rc));
   closeloop(L, lp);
   if (stuck) return lua_error(L);
@@ -411,6 +444,9 @@ void alua__open_loop(lua_State *L, rt *r, int module, int internals) {
       {NULL, NULL}};
   alua__newclass(L, r, MT_LOOP, methods);
   lua_setfield(L, internals, "Loop");
+  static const luaL_Reg guard_methods[] = {{"__close", runguard_close}, {NULL, NULL}};
+  alua__newclass(L, r, MT_RUNGUARD, guard_methods);
+  lua_pop(L, 1);
   static const luaL_Reg funcs[] = {{"get_running_loop", l_get_running_loop},
                                    {"get_event_loop", l_get_event_loop},
                                    {"new_event_loop", l_new_event_loop},

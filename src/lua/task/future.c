@@ -89,6 +89,9 @@ void alua__future_set_error(lua_State *L, int idx) {
   if (lua_getfield(L, -1, "__gctwin") == LUA_TTABLE) lua_setmetatable(L, idx);
   else lua_pop(L, 1);
   lua_pop(L, 1);
+  /* before the one step that allocates: out of memory there, the future is
+   * done all the same (its report then waits for the collector) */
+  wake_waiters(f);
   lloop *lp = f->loop;
   if (lp->ref_unretrieved != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
@@ -96,7 +99,6 @@ void alua__future_set_error(lua_State *L, int idx) {
     lua_rawsetp(L, -2, f);
     lua_pop(L, 1);
   }
-  wake_waiters(f);
 }
 
 void alua__future_set_cancelled(lua_State *L, int idx) {
