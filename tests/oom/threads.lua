@@ -1,6 +1,8 @@
 -- Out-of-memory sweep: worker threads (to_thread, run_in_executor, async
 -- files) and subprocesses with pipes.
-local path = os.tmpname()
+-- run-oom gives each run a directory of its own: a run that fails half
+-- way leaves nothing behind
+local path = os.getenv("ALUA_OOM_TMPDIR") .. "/file"
 
 asyncio.run(async function()
   local loop = asyncio.get_running_loop()
