@@ -253,11 +253,11 @@ end
 -- internals.serve_client: the body of each connection's task. Calls the
 -- handler (an async or a plain function), reports its error through the
 -- loop's exception handler, and closes the connection (after sending what
--- is queued) when the handler is done, however it ends.
+-- is queued) when the handler is done, however it ends. (server.c closes
+-- it too when the task ends, should the task never run this.)
 function I.serve_client(server, handler, reader, writer)
   local ok, res = xpcall(run_handler, catch, handler, reader, writer)
   writer:close()
-  I.server_conn_done(server)
   if ok then return end
   local err = res[1]
   if iserror(err, M.CancelledError) then error(err, 0) end
@@ -281,7 +281,6 @@ local function tls_dispatch(ctx, timeout)
   return function(server, handler, reader, writer)
     local ok, err = pcall(handshake, writer, ctx, nil, peer_name(writer:get_extra_info("peername")), timeout, "start_server")
     if not ok then
-      I.server_conn_done(server)
       if iserror(err, M.CancelledError) then error(err, 0) end
       return
     end

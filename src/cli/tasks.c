@@ -36,8 +36,14 @@ int cli_observe_start(lua_State *L, char **argv, int script) {
   return LUA_OK;
 }
 
+static int observe_finish(lua_State *L) {
+  if (push_internal(L, "record_finish")) lua_call(L, 0, 0);
+  return 0;
+}
+
+/* Called outside any protected call: even the lookup may run out of memory. */
 int cli_observe_finish(lua_State *L) {
-  if (!push_internal(L, "record_finish")) return LUA_OK;
+  lua_pushcfunction(L, observe_finish);
   return lua_pcall(L, 0, 0, 0);
 }
 

@@ -27,11 +27,12 @@ static inline void ac_buf_init(ac_buf *b) {
 /* Unread bytes. */
 static inline size_t ac_buf_len(const ac_buf *b) { return b->end - b->start; }
 
-/* First unread byte (valid for ac_buf_len bytes). */
-static inline char *ac_buf_head(const ac_buf *b) { return b->data + b->start; }
+/* First unread byte (valid for ac_buf_len bytes). NULL before the first
+ * reserve: arithmetic on a null pointer is undefined, even adding 0. */
+static inline char *ac_buf_head(const ac_buf *b) { return b->data ? b->data + b->start : NULL; }
 
 /* Where the next bytes go after ac_buf_reserve (valid for ac_buf_room). */
-static inline char *ac_buf_tail(const ac_buf *b) { return b->data + b->end; }
+static inline char *ac_buf_tail(const ac_buf *b) { return b->data ? b->data + b->end : NULL; }
 static inline size_t ac_buf_room(const ac_buf *b) { return b->cap - b->end; }
 
 /* Frees the storage; the buffer is empty and usable afterwards. */

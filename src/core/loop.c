@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "fault.h"
 
 /* Drains the eventfd, then disarms. In this order a wake that lands between
  * the read and the store only finds the flag still set and skips its write,
@@ -88,6 +89,8 @@ int ac_io_start(ac_loop *loop, ac_io *io, uint32_t events) {
   if (events == io->events) return 0;
   struct epoll_event ev = {.events = events, .data.ptr = io};
   int op = io->events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  /* adding takes kernel memory: may fail in a fault build (fault.h) */
+  if (op == EPOLL_CTL_ADD && ac_fault_hit()) return -ENOMEM;
   if (epoll_ctl(loop->epfd, op, io->fd, &ev) < 0) return -errno;
   if (op == EPOLL_CTL_ADD) loop->nio++;
   io->events = events;

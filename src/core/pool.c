@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "fault.h"
+
 void ac_work_init(ac_work *w, void (*work)(ac_work *w), void (*done)(ac_callback *cb)) {
   ac_callback_init(&w->done, done);
   w->work = work;
@@ -61,7 +63,8 @@ static int start_worker(ac_pool *p) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  int err = pthread_create(&p->threads[p->nthreads], NULL, worker, p);
+  /* may fail in a fault build (fault.h), as when threads run out */
+  int err = ac_fault_hit() ? EAGAIN : pthread_create(&p->threads[p->nthreads], NULL, worker, p);
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (err) return -err;
   p->nthreads++;

@@ -48,6 +48,8 @@ typedef struct rt {
 
 /* lloop.slice outside any recorded step or callback. */
 #define ALUA_NO_SLICE 1u
+/* Finished task threads a loop keeps for reuse, at most. */
+#define ALUA_THREAD_POOL_MAX 1024
 
 typedef struct lloop {
   ac_loop core;         /* the event core */

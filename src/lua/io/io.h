@@ -77,6 +77,9 @@ enum { STREAM_READ = 1, STREAM_WRITE = 2, STREAM_SOCKET = 4 };
  * from now on, even when this raises. sockidx: a socket object to reuse as
  * the view get_extra_info("socket") returns (0 for none). */
 void alua__stream_new(lua_State *L, lloop *lp, int fd, int kinds, const alua__stream_opts *o, int sockidx);
+/* writer:close() of the writer at widx: sends what is queued, then closes.
+ * Idempotent. Raises only out of memory (a TLS stream's goodbye). */
+void alua__stream_close(lua_State *L, int widx);
 void alua__open_stream(lua_State *L, rt *r, int module, int internals);
 
 /* -- stream filters (stream.c): TLS (tls.c) sits between a stream's

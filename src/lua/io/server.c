@@ -7,7 +7,8 @@
  * only the loop knows it then. An accept-readiness event accepts up to
  * ACCEPT_BATCH connections; each becomes a stream and a new task running
  * the Lua dispatcher (internals.serve_client), which calls the handler with
- * (reader, writer), reports its error, and closes the connection after.
+ * (reader, writer), reports its error, and closes the connection after;
+ * the connection counts as done when that task ends (conn_done).
  *
  * Running out of descriptors (EMFILE, ENFILE) or memory while accepting
  * stops every listener's watcher and starts a timer; when it fires the
@@ -78,12 +79,46 @@ static lserver *checkserver(lua_State *L, int idx) { return luaL_checkudata(L, i
 
 /* -- serving ---------------------------------------------------------------------- */
 
+/* A connection being served. Its handler task may end without running a
+ * line of the dispatcher (cancelled before its first step, out of memory
+ * at its start), so the connection is closed and counted done here, when
+ * the task ends however it ends; the record's uservalues (the writer, the
+ * server) live as long as it is anchored. */
+typedef struct lconn {
+  ac_callback done; /* on the handler task's waiters, then on the ready queue */
+  lserver *srv;     /* its server (uservalue 2) */
+  int ref;          /* this record, in the loop's anchors until `done` runs */
+} lconn;
+
+enum { CONNUV_WRITER = 1, CONNUV_SERVER, CONNUV_N = CONNUV_SERVER };
+
+static void conn_done(ac_callback *cb) {
+  lconn *c = ac_container_of(cb, lconn, done);
+  lserver *srv = c->srv;
+  lua_State *L = srv->lp->L;
+  int top = lua_gettop(L);
+  alua__push_anchored(L, srv->lp, c->ref);
+  lua_getiuservalue(L, -1, CONNUV_WRITER);
+  lua_getiuservalue(L, -2, CONNUV_SERVER); /* srv stays alive below */
+  alua__unanchor(L, srv->lp, c->ref);
+  if (srv->active > 0) srv->active--;
+  if (srv->closed && srv->active == 0) alua__wake_all(&srv->closers);
+  /* last: closing a TLS stream may run out of memory */
+  alua__stream_close(L, top + 2);
+  lua_settop(L, top);
+}
+
+/* What on_accept learns when connection_p fails half way. */
+typedef struct accepting {
+  int owned; /* a stream owns the descriptor */
+  int ref;   /* the connection record's anchor, or LUA_NOREF */
+} accepting;
+
 /* Protected: stream and handler task for the accepted descriptor. Light
- * userdata at 1: the server; at 2: an int set once the stream owns fd; fd
- * at 3. */
+ * userdata at 1: the server; at 2: the accepting record; fd at 3. */
 static int connection_p(lua_State *L) {
   lserver *srv = lua_touserdata(L, 1);
-  int *owned = lua_touserdata(L, 2);
+  accepting *a = lua_touserdata(L, 2);
   int fd = (int)lua_tointeger(L, 3);
   lloop *lp = srv->lp;
   luaL_checkstack(L, 8, NULL);
@@ -93,9 +128,20 @@ static int connection_p(lua_State *L) {
   int fn = lua_gettop(L);
   lua_pushvalue(L, sidx);
   lua_getiuservalue(L, sidx, SVUV_HANDLER);
-  *owned = 1;
+  a->owned = 1;
   alua__stream_new(L, lp, fd, STREAM_READ | STREAM_WRITE | STREAM_SOCKET, &srv->o, 0);
-  alua__newtask(L, lp, fn, 4);
+  lconn *c = lua_newuserdatauv(L, sizeof *c, CONNUV_N);
+  ac_callback_init(&c->done, conn_done);
+  c->srv = srv;
+  lua_pushvalue(L, -2);
+  lua_setiuservalue(L, -2, CONNUV_WRITER);
+  lua_pushvalue(L, sidx);
+  lua_setiuservalue(L, -2, CONNUV_SERVER);
+  c->ref = a->ref = alua__anchor(L, lp, -1);
+  lua_pop(L, 1);
+  task *t = alua__newtask(L, lp, fn, 4);
+  ac_list_push_back(&t->f.waiters, &c->done.link);
+  a->ref = LUA_NOREF;
   srv->active++;
   return 0;
 }
@@ -124,13 +170,18 @@ static void on_accept(ac_io *io, uint32_t revents) {
       return;
     }
     int top = lua_gettop(L);
-    int owned = 0;
+    accepting a = {0, LUA_NOREF};
     lua_pushcfunction(L, connection_p);
     lua_pushlightuserdata(L, srv);
-    lua_pushlightuserdata(L, &owned);
+    lua_pushlightuserdata(L, &a);
     lua_pushinteger(L, fd);
     if (alua__pcall_traced(L, 3, 0) != LUA_OK) {
-      if (!owned) close(fd);
+      /* out of memory half way: a stream that owns fd is garbage now, and
+       * its peer must see the connection end at once, not whenever the
+       * collector comes by */
+      alua__unanchor(L, srv->lp, a.ref);
+      if (!a.owned) close(fd);
+      else lua_gc(L, LUA_GCCOLLECT);
       lua_pushvalue(L, -2);
       alua__report(L, srv->lp, "cannot start a connection handler", -2);
     }
@@ -369,14 +420,6 @@ static int l_server_new(lua_State *L) {
   return 1;
 }
 
-/* internals.server_conn_done(server): a handler finished. */
-static int l_server_conn_done(lua_State *L) {
-  lserver *srv = checkserver(L, 1);
-  if (srv->active > 0) srv->active--;
-  if (srv->closed && srv->active == 0) alua__wake_all(&srv->closers);
-  return 0;
-}
-
 /* -- methods ------------------------------------------------------------------------ */
 
 /* server:close(): stops listening; connections being handled go on. */
@@ -507,7 +550,7 @@ void alua__open_server(lua_State *L, rt *r, int module, int internals) {
   static const char *const ops[] = {"wait_closed", "serve_forever"};
   alua__newopclass(L, r, MT_SERVEROP, op_await, "server:", ops);
   static const luaL_Reg funcs[] = {
-      {"server_new", l_server_new}, {"server_conn_done", l_server_conn_done}, {NULL, NULL}};
+      {"server_new", l_server_new}, {NULL, NULL}};
   alua__setfuncs_at(L, r, internals, funcs);
   (void)module;
 }

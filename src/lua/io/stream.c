@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "core/file.h"
+#include "core/sepscan.h"
 #include "lua/io/io.h"
 
 #define MT_STREAM "asyncio.Stream"
@@ -76,6 +77,7 @@ struct lstream {
   ac_list drainers;    /* tasks parked in drain */
   ac_list closers;     /* tasks parked in wait_closed */
   ac_timer timer;      /* deadline of the parked read (read_timeout) */
+  ac_sepscan scan;     /* how far a readline / readuntil searched rbuf */
   uint64_t deadline;   /* when the read in progress times out */
   alua__stream_opts o;  /* limit, water marks, read timeout */
   lsock *view;         /* socket object of get_extra_info("socket"), or NULL */
@@ -427,15 +429,27 @@ static void push_side(lua_State *L, lstream *s, int coreidx, const char *mt, int
   lua_setiuservalue(L, -2, coreuv);
 }
 
+/* Protected: the core's userdata, uninitialized. */
+static int newcore_p(lua_State *L) {
+  lua_newuserdatauv(L, sizeof(lstream), CUV_N);
+  return 1;
+}
+
 void alua__stream_new(lua_State *L, lloop *lp, int fd, int kinds, const alua__stream_opts *o, int sockidx) {
   sockidx = sockidx ? lua_absindex(L, sockidx) : 0;
+  /* Until the core exists, a failure closes fd here (a socket object at
+   * sockidx still owns it then); from then on an error (out of memory)
+   * leaves it to the core's finalizer. Never leaked. */
   if (!lua_checkstack(L, 4)) {
-    close(fd);
+    if (!sockidx) close(fd);
     luaL_error(L, "stack overflow");
   }
-  /* Why the descriptor goes into a userdata first: from here on an error
-   * (out of memory) leaves it to the finalizer, never leaked. */
-  lstream *s = lua_newuserdatauv(L, sizeof *s, CUV_N);
+  lua_pushcfunction(L, newcore_p);
+  if (lua_pcall(L, 0, 1, 0) != LUA_OK) {
+    if (!sockidx) close(fd);
+    lua_error(L);
+  }
+  lstream *s = lua_touserdata(L, -1);
   memset(s, 0, sizeof *s);
   s->lp = lp;
   ac_io_init(&s->io, fd, on_io);
@@ -636,19 +650,20 @@ static int do_read(lua_State *L, task *t, lstream *s, int kind, int first) {
   default: { /* R_READLINE, R_READUNTIL */
     size_t seplen;
     const char *sep = kind == R_READLINE ? (seplen = 1, "\n") : lua_tolstring(L, 4, &seplen);
-    long pos = ac_buf_find(&s->rbuf, 0, sep, seplen);
-    if (pos >= 0) {
-      if ((size_t)pos > s->o.limit) {
-        /* readline drops the overlong line, so the next one can be read */
-        if (kind == R_READLINE) ac_buf_consume(&s->rbuf, (size_t)pos + seplen), maybe_resume(s);
-        return overrun(L, "Separator is found, but chunk is longer than limit", (size_t)pos);
-      }
-      take(L, s, (size_t)pos + seplen);
+    if (first) ac_sep_init(&s->scan);
+    int rc = ac_sep_find(&s->scan, ac_buf_head(&s->rbuf), len, sep, seplen, s->o.limit);
+    if (rc == 0) {
+      take(L, s, s->scan.len);
       return 1;
     }
-    if (len + 1 > seplen && len + 1 - seplen > s->o.limit) {
-      if (kind == R_READLINE) ac_buf_consume(&s->rbuf, len), maybe_resume(s);
-      return overrun(L, "Separator is not found, and chunk exceed the limit", len + 1 - seplen);
+    if (rc == -EMSGSIZE) {
+      /* readline drops the overlong line (what came of it when its end has
+       * not), so the next one can be read */
+      if (kind == R_READLINE) ac_buf_consume(&s->rbuf, s->scan.found ? s->scan.len + seplen : len), maybe_resume(s);
+      return overrun(L,
+                     s->scan.found ? "Separator is found, but chunk is longer than limit"
+                                   : "Separator is not found, and chunk exceed the limit",
+                     s->scan.len);
     }
     if (s->err) return raise_err(L, s, kind);
     if (s->eof) {
@@ -954,9 +969,10 @@ static int w_wait_closed(lua_State *L) {
 
 /* writer:close(): stops reading (the reader sees the end of the stream),
  * sends what is queued, then closes the descriptor. Idempotent. */
-static int w_close(lua_State *L) {
-  lstream *s = checkwriter(L, 1);
-  if (s->closing) return 0;
+void alua__stream_close(lua_State *L, int widx) {
+  widx = lua_absindex(L, widx);
+  lstream *s = checkwriter(L, widx);
+  if (s->closing) return;
   s->closing = 1;
   s->eof = 1;
   alua__wake_all(&s->readers);
@@ -964,13 +980,17 @@ static int w_close(lua_State *L) {
     size_t queued = ac_buf_len(&s->wbuf);
     s->filter->ops->close(s->filter, &s->wbuf);
     if (queued == 0 && ac_buf_len(&s->wbuf)) { /* nobody is sending: send the goodbye now */
-      anchor(L, s, 1);
+      anchor(L, s, widx);
       flush(s, L);
-      return 0;
+      return;
     }
   }
   if (ac_buf_len(&s->wbuf) == 0 || s->err || s->lp->closed) finish_close(s, L);
   else update_interest(s);
+}
+
+static int w_close(lua_State *L) {
+  alua__stream_close(L, 1);
   return 0;
 }
 

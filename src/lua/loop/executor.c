@@ -48,6 +48,13 @@ static int complete_p(lua_State *L) {
   return 0;
 }
 
+/* Protected: fails the future at 2 with the error at 1. */
+static int fail_p(lua_State *L) {
+  lua_pushvalue(L, 1);
+  alua__future_set_error(L, 2);
+  return 0;
+}
+
 /* Loop thread, once the job ended: completes the future if anyone still
  * waits for it, then frees the job. */
 static void job_done(ac_callback *cb) {
@@ -61,16 +68,26 @@ static void job_done(ac_callback *cb) {
   alua__push_anchored(L, lp, j->futref);
   int fidx = lua_gettop(L);
   future *f = lua_touserdata(L, fidx);
+  int failed = 0;
   if (f && f->state == FUT_PENDING) {
     lua_pushcfunction(L, complete_p);
     lua_pushlightuserdata(L, j);
     lua_pushvalue(L, fidx);
-    if (lua_pcall(L, 2, 0, 0) != LUA_OK && f->state == FUT_PENDING) alua__future_set_error(L, fidx);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK && f->state == FUT_PENDING) {
+      lua_pushcfunction(L, fail_p);
+      lua_insert(L, -2);
+      lua_pushvalue(L, fidx);
+      failed = lua_pcall(L, 2, 0, 0) != LUA_OK;
+    }
   }
-  lua_settop(L, top);
+  /* out of memory even to fail the future: the job is freed all the same,
+   * then the error goes up through the loop's run */
+  if (failed) lua_copy(L, -1, top + 1);
+  lua_settop(L, top + failed);
   alua__unanchor(L, lp, j->futref);
   j->futref = LUA_NOREF;
   j->release(j);
+  if (failed) lua_error(L);
 }
 
 /* Protected: pushes a new future of the loop at 1 and its anchor. */

@@ -70,7 +70,9 @@ static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
   alua__observe_update(lp);
   lua_newtable(L);
   lp->ref_anchors = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_newtable(L);
+  /* sized once: returning a thread to the pool must not allocate (a task
+   * that ends out of memory would be lost) */
+  lua_createtable(L, ALUA_THREAD_POOL_MAX, 0);
   lp->ref_threads = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_newtable(L);
   lua_createtable(L, 0, 1);

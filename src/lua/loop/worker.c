@@ -237,7 +237,7 @@ static int argerr(lua_State *L, xjob *j, const char *fname, int argn, const char
 }
 
 /* Finds the C function at fnidx in the standard libraries of L; fills
- * j->lib and j->name. */
+ * j->lib and j->name (of a job not allocated yet: this may raise). */
 static int find_libfunc(lua_State *L, int fnidx, xjob *j) {
   static const char *const libs[] = {"_G", "string", "table", "math", "os", "io", "utf8", "coroutine", NULL};
   int found = 0;
@@ -294,15 +294,17 @@ static future *submit_function(lua_State *L, lloop *lp, int fnidx, int nargs, co
                name);
     }
   }
+  xjob found;
+  if (lua_iscfunction(L, fnidx) && !find_libfunc(L, fnidx, &found))
+    argerr(L, NULL, fname, argn, "a C function can run in a worker thread only if it belongs to the standard libraries");
   xjob *j = calloc(1, sizeof *j);
   if (!j) luaL_error(L, "not enough memory");
   j->job.work = xwork;
   j->job.complete = xcomplete;
   j->job.release = xrelease;
   if (lua_iscfunction(L, fnidx)) {
-    if (!find_libfunc(L, fnidx, j))
-      argerr(L, j, fname, argn,
-             "a C function can run in a worker thread only if it belongs to the standard libraries");
+    memcpy(j->lib, found.lib, sizeof j->lib);
+    memcpy(j->name, found.name, sizeof j->name);
   } else {
     lua_pushvalue(L, fnidx);
     int rc = lua_dump(L, writer, j, 0);

@@ -8,6 +8,7 @@
 
 #include "alua.h"
 #include "core/alloc.h"
+#include "core/fault.h"
 #include "lua/internal.h"
 #include "lua/runtime/load.h"
 
@@ -21,6 +22,57 @@ static int os_exit(lua_State *L) {
   exit(status);
 }
 
+#ifdef ALUA_FAULT_INJECTION
+/* Fault builds (src/core/fault.h): each request of a Lua state for more
+ * memory may be refused; shrinking and freeing never fail (Lua relies on
+ * it). */
+static void *state_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  if (nsize > (ptr ? osize : 0) && ac_fault_hit()) return NULL;
+  return ac_alloc_fn(ud, ptr, osize, nsize);
+}
+
+/* What a sweep (tests/oom) learns from a run: the requests counted once
+ * the first state's libraries were open (the same for every program), and
+ * the states never closed. */
+static unsigned long fault_mark;
+static int fault_states;
+
+/* ALUA_FAULT_REPORT=file: at exit, "requests failures mark states" of the
+ * main thread go to file. */
+static const char *fault_report;
+
+static void write_fault_report(void) {
+  FILE *f = fopen(fault_report, "w");
+  if (!f) return;
+  fprintf(f, "%lu %lu %lu %d\n", ac_fault_requests(), ac_fault_failures(), fault_mark, __atomic_load_n(&fault_states, __ATOMIC_RELAXED));
+  fclose(f);
+}
+
+/* ALUA_FAIL_ALLOC_AFTER=N[:K]: the main thread's Nth request for memory
+ * (or a thread, or a descriptor watch) fails, and the K after it, or every
+ * one after it without K. Read before main runs, so a program's first
+ * request counts as 1. */
+__attribute__((constructor)) static void fault_from_env(void) {
+  const char *spec = getenv("ALUA_FAIL_ALLOC_AFTER");
+  fault_report = getenv("ALUA_FAULT_REPORT");
+  if (!spec && !fault_report) return;
+  unsigned long nth = 0, count = 0;
+  if (spec) {
+    char *end;
+    nth = strtoul(spec, &end, 10);
+    if (*end == ':') count = strtoul(end + 1, NULL, 10);
+  }
+  if (fault_report) atexit(write_fault_report);
+  ac_fault_arm(nth, count);
+}
+#define FAULT_MARK() (fault_mark = fault_mark ? fault_mark : ac_fault_requests())
+#define FAULT_STATES(n) __atomic_add_fetch(&fault_states, (n), __ATOMIC_RELAXED)
+#else
+#define state_alloc ac_alloc_fn
+#define FAULT_MARK() ((void)0)
+#define FAULT_STATES(n) ((void)0)
+#endif
+
 void alua_openlibs(lua_State *L) {
   luaL_requiref(L, "asyncio", luaopen_asyncio, 1);
   alua__install_prelude(L, -1);
@@ -31,6 +83,7 @@ void alua_openlibs(lua_State *L) {
     lua_setfield(L, -2, "exit");
   }
   lua_pop(L, 1);
+  FAULT_MARK();
 }
 
 static int panic(lua_State *L) {
@@ -72,17 +125,19 @@ static void warn_on(void *ud, const char *msg, int tocont) {
   warn_cont(ud, msg, tocont);
 }
 
+
 lua_State *alua_newrawstate(void) {
   ac_alloc *a = malloc(sizeof *a);
   if (!a) return NULL;
   ac_alloc_init(a);
-  lua_State *L = lua_newstate(ac_alloc_fn, a);
+  lua_State *L = lua_newstate(state_alloc, a);
   if (!L) {
     free(a);
     return NULL;
   }
   lua_atpanic(L, panic);
   lua_setwarnf(L, warn_off, L);
+  FAULT_STATES(1);
   return L;
 }
 
@@ -116,8 +171,9 @@ void alua_close(lua_State *L) {
   void *ud;
   lua_Alloc f = lua_getallocf(L, &ud);
   lua_close(L);
-  if (f == ac_alloc_fn) {
+  if (f == state_alloc) {
     ac_alloc_close(ud);
     free(ud);
+    FAULT_STATES(-1);
   }
 }

@@ -39,12 +39,22 @@ future *alua__newfuture(lua_State *L, lloop *lp) {
   return f;
 }
 
-/* A Lua done callback waiting on a future. */
+/* A Lua done callback waiting on a future: a userdata whose uservalue is
+ * the function, anchored in the loop until it runs or is removed. Its
+ * memory is Lua's, so a loop or state that closes while it waits (a future
+ * never completed) leaves nothing behind. */
 typedef struct cbnode {
   ac_callback cb; /* on the future's waiter list, then on the ready queue */
   future *f;      /* the future it reports */
-  int fnref;      /* the callback, in the loop's anchors */
+  int ref;        /* this node, in the loop's anchors */
 } cbnode;
+
+/* Pushes the function of the node anchored at ref. */
+static void push_cbfunc(lua_State *L, lloop *lp, int ref) {
+  alua__push_anchored(L, lp, ref);
+  lua_getiuservalue(L, -1, 1);
+  lua_remove(L, -2);
+}
 
 /* Moves every waiter of f to the ready queue (f just left pending). */
 static void wake_waiters(future *f) {
@@ -79,6 +89,9 @@ void alua__future_set_error(lua_State *L, int idx) {
   if (lua_getfield(L, -1, "__gctwin") == LUA_TTABLE) lua_setmetatable(L, idx);
   else lua_pop(L, 1);
   lua_pop(L, 1);
+  /* before the one step that allocates: out of memory there, the future is
+   * done all the same (its report then waits for the collector) */
+  wake_waiters(f);
   lloop *lp = f->loop;
   if (lp->ref_unretrieved != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
@@ -86,7 +99,6 @@ void alua__future_set_error(lua_State *L, int idx) {
     lua_rawsetp(L, -2, f);
     lua_pop(L, 1);
   }
-  wake_waiters(f);
 }
 
 void alua__future_set_cancelled(lua_State *L, int idx) {
@@ -222,7 +234,7 @@ static void run_cbnode(ac_callback *cb) {
   lloop *lp = f->loop;
   lua_State *L = lp->L;
   int top = lua_gettop(L);
-  alua__push_anchored(L, lp, n->fnref);
+  push_cbfunc(L, lp, n->ref);
   alua__push_anchored(L, lp, f->anchor);
   uint64_t start = lp->debug ? ac_clock_ns() : 0; /* debug mode: slow callbacks */
   /* what the callback wakes was woken by whoever completed f (traces) */
@@ -230,7 +242,7 @@ static void run_cbnode(ac_callback *cb) {
   int status = alua__pcall_traced(L, 1, 0);
   lp->slice = ALUA_NO_SLICE;
   if (start) {
-    alua__push_anchored(L, lp, n->fnref);
+    push_cbfunc(L, lp, n->ref);
     alua__debug_slow(L, lp, -1, start);
     lua_pop(L, 1);
   }
@@ -239,8 +251,7 @@ static void run_cbnode(ac_callback *cb) {
     alua__report(L, lp, "Exception in done callback", -2);
   }
   lua_settop(L, top);
-  alua__unanchor(L, lp, n->fnref);
-  free(n);
+  alua__unanchor(L, lp, n->ref); /* n is garbage from here on */
   f->ncallbacks--;
   alua__future_release(L, f);
 }
@@ -255,12 +266,13 @@ void alua__future_release(lua_State *L, future *f) {
 static int f_add_done_callback(lua_State *L) {
   future *f = checkf(L);
   luaL_checktype(L, 2, LUA_TFUNCTION);
+  cbnode *n = lua_newuserdatauv(L, sizeof *n, 1);
+  lua_pushvalue(L, 2);
+  lua_setiuservalue(L, -2, 1);
   if (f->anchor == LUA_NOREF) f->anchor = alua__anchor(L, f->loop, 1);
-  cbnode *n = malloc(sizeof *n);
-  if (!n) return luaL_error(L, "not enough memory");
   ac_callback_init(&n->cb, run_cbnode);
   n->f = f;
-  n->fnref = alua__anchor(L, f->loop, 2);
+  n->ref = alua__anchor(L, f->loop, -1);
   f->ncallbacks++;
   if (f->state == FUT_PENDING) ac_list_push_back(&f->waiters, &n->cb.link);
   else ac_loop_enqueue(&f->loop->core, &n->cb);
@@ -279,13 +291,12 @@ static int f_remove_done_callback(lua_State *L) {
     ac_callback *cb = ac_container_of(p, ac_callback, link);
     if (cb->fn != run_cbnode) continue;
     cbnode *n = ac_container_of(cb, cbnode, cb);
-    alua__push_anchored(L, f->loop, n->fnref);
+    push_cbfunc(L, f->loop, n->ref);
     int same = lua_rawequal(L, -1, 2);
     lua_pop(L, 1);
     if (!same) continue;
     ac_callback_cancel(cb);
-    alua__unanchor(L, f->loop, n->fnref);
-    free(n);
+    alua__unanchor(L, f->loop, n->ref);
     removed++;
     f->ncallbacks--;
   }

@@ -10,7 +10,6 @@
 
 /* Threads kept for reuse per loop; beyond this, finished threads are left to
  * the collector. */
-#define THREAD_POOL_MAX 1024
 
 task *alua__totask(lua_State *L, int idx) {
   future *f = alua__tofuture(L, idx);
@@ -103,9 +102,10 @@ static lua_State *acquire_thread(lua_State *L, lloop *lp, int tidx) {
   return co;
 }
 
-/* Returns t's finished, clean thread to the pool. */
+/* Returns t's finished, clean thread to the pool. Never raises: the pool's
+ * table has room for ALUA_THREAD_POOL_MAX threads from the start (loop.c). */
 static void release_thread(lua_State *L, lloop *lp, int tidx) {
-  if (lp->nthreads < THREAD_POOL_MAX && lp->ref_threads != LUA_NOREF) {
+  if (lp->nthreads < ALUA_THREAD_POOL_MAX && lp->ref_threads != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_threads);
     lua_getiuservalue(L, tidx, TASK_UV_THREAD);
     /* counted once stored: growing the table may raise (memory) */
@@ -151,8 +151,27 @@ void alua__task_pushname(lua_State *L, int tidx) {
   lua_pushfstring(L, "Task-%d", ((task *)lua_touserdata(L, tidx))->id);
 }
 
+/* Protected part of failed(): the error at 2 of the task at 1 gets the
+ * task's traceback and joins the chain of tasks it went through. */
+static int decorate_p(lua_State *L) {
+  rt *r = ((task *)lua_touserdata(L, 1))->f.loop->rt;
+  alua__task_get_extra(L, 1, "traceback");
+  if (alua__iserror(L, r, 2, NULL)) {
+    if (lua_getfield(L, 2, "traceback") == LUA_TNIL) {
+      lua_pushvalue(L, 3);
+      lua_setfield(L, 2, "traceback");
+    }
+    lua_pop(L, 1);
+  }
+  alua__task_pushname(L, 1);
+  alua__chain_add(L, r, 2, lua_tostring(L, -1), lua_tostring(L, 3));
+  return 0;
+}
+
 /* The task ended with the error on top of L: it becomes cancelled (a
- * CancelledError) or failed. Its traceback is already in its "traceback". */
+ * CancelledError) or failed. Its traceback is already in its "traceback".
+ * Ending the task allocates nothing; the extras that do (decorate_p) are
+ * left out when memory runs out, so the task never stays pending. */
 static void failed(lua_State *L, task *t, int tidx) {
   rt *r = t->f.loop->rt;
   int err = lua_gettop(L);
@@ -161,18 +180,10 @@ static void failed(lua_State *L, task *t, int tidx) {
     lua_pushvalue(L, err);
     alua__future_set_cancelled(L, tidx);
   } else {
-    alua__task_get_extra(L, tidx, "traceback");
-    int tb = lua_gettop(L);
-    if (alua__iserror(L, r, err, NULL)) {
-      if (lua_getfield(L, err, "traceback") == LUA_TNIL) {
-        lua_pushvalue(L, tb);
-        lua_setfield(L, err, "traceback");
-      }
-      lua_pop(L, 1);
-    }
-    alua__task_pushname(L, tidx);
-    alua__chain_add(L, r, err, lua_tostring(L, -1), lua_tostring(L, tb));
-    lua_pop(L, 1);
+    lua_pushcfunction(L, decorate_p);
+    lua_pushvalue(L, tidx);
+    lua_pushvalue(L, err);
+    if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1);
     lua_pushvalue(L, err);
     alua__future_set_error(L, tidx);
   }
@@ -180,15 +191,26 @@ static void failed(lua_State *L, task *t, int tidx) {
   lua_settop(L, err - 1);
 }
 
+/* Protected part of failed_raw: the traceback of the thread at 2 for the
+ * task at 1. */
+static int raw_traceback_p(lua_State *L) {
+  luaL_traceback(L, lua_tothread(L, 2), NULL, 0);
+  alua__task_set_extra(L, 1, "traceback");
+  return 0;
+}
+
 /* The thread raised the error on top of co outside the body's protection
  * (out of memory, or a bare coroutine.yield): close what the body left open
  * and fail the task. */
+
 static void failed_raw(lua_State *L, task *t, int tidx, lua_State *co) {
   lua_pushvalue(co, -1);
   lua_xmove(co, L, 1);
   int err = lua_gettop(L);
-  luaL_traceback(L, co, NULL, 0);
-  alua__task_set_extra(L, tidx, "traceback");
+  lua_pushcfunction(L, raw_traceback_p);
+  lua_pushvalue(L, tidx);
+  lua_getiuservalue(L, tidx, TASK_UV_THREAD);
+  if (lua_pcall(L, 2, 0, 0) != LUA_OK) lua_pop(L, 1); /* out of memory: no traceback */
   /* an error in a __close handler replaces the original one, as in Lua */
   if (lua_resetthread(co) != LUA_OK) {
     lua_xmove(co, L, 1);
@@ -250,12 +272,17 @@ static void step(ac_callback *cb) {
   lua_State *co = t->co;
   int nargs = 0;
   if (!co || t->must_cancel) {
+    /* Until the resume, an error here (out of memory) must leave the task
+     * queued to try again at the next pass, not lost; so nothing below
+     * changes the task before what can raise is done. */
+    ac_loop_enqueue(&lp->core, &t->step);
     alua__push_anchored(L, lp, t->f.anchor);
     tidx = lua_gettop(L);
   }
   if (!co) {
     if (t->must_cancel) {
       /* cancelled before its first step: the body never runs */
+      ac_callback_cancel(&t->step);
       t->must_cancel = 0;
       finished(t);
       lua_getiuservalue(L, tidx, FUT_UV_CANCELMSG);
@@ -264,7 +291,7 @@ static void step(ac_callback *cb) {
       lua_settop(L, top);
       return;
     }
-    co = t->co = acquire_thread(L, lp, tidx);
+    co = acquire_thread(L, lp, tidx);
     lua_pushcfunction(co, body);
     lua_getiuservalue(L, tidx, TASK_UV_CORO);
     nargs = alua__coro_push_body(L, lua_gettop(L), co) + 1;
@@ -272,13 +299,16 @@ static void step(ac_callback *cb) {
     alua__coro_push_fn(L, -1);
     lua_setiuservalue(L, tidx, TASK_UV_CORO);
     lua_pop(L, 1);
+    t->co = co;
     t->resume = RESUME_OK;
+    ac_callback_cancel(&t->step);
   } else if (t->must_cancel) {
-    t->must_cancel = 0;
-    t->resume = RESUME_CANCEL;
     alua__push_cancelled(L, r, tidx);
     lua_xmove(L, co, 1);
+    t->must_cancel = 0;
+    t->resume = RESUME_CANCEL;
     nargs = 1;
+    ac_callback_cancel(&t->step);
   } else {
     t->resume = RESUME_OK;
   }

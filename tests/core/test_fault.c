@@ -1,0 +1,137 @@
+/* Fault injection (core/fault.h), built into this test whatever the build:
+ * the Nth request fails and only the ones chosen; the event core's requests
+ * (buffers, descriptor watches, worker threads) fail cleanly and leave
+ * everything as it was, usable once memory comes back. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/buffer.h"
+#include "core/fault.h"
+#include "core/loop.h"
+#include "core/pool.h"
+
+static void disarm(void) { ac_fault_disarm(); }
+
+TestSuite(fault, .fini = disarm);
+
+Test(fault, the_nth_request_and_the_count_after_it_fail) {
+  ac_fault_arm(3, 2);
+  int got[6];
+  for (int i = 0; i < 6; i++) got[i] = ac_fault_hit();
+  int want[6] = {0, 0, 1, 1, 0, 0};
+  cr_assert_arr_eq(got, want, sizeof got);
+  cr_assert_eq(ac_fault_requests(), 6);
+  cr_assert_eq(ac_fault_failures(), 2);
+  ac_fault_arm(2, 0);
+  cr_assert(!ac_fault_hit());
+  for (int i = 0; i < 100; i++) cr_assert(ac_fault_hit(), "every one from the nth on");
+  ac_fault_arm(0, 0);
+  for (int i = 0; i < 100; i++) cr_assert(!ac_fault_hit(), "nth 0 only counts");
+  cr_assert_eq(ac_fault_requests(), 100);
+}
+
+Test(fault, malloc_and_friends_fail) {
+  ac_fault_arm(1, 5);
+  cr_assert_null(malloc(16));
+  cr_assert_null(calloc(2, 8));
+  cr_assert_null(realloc(NULL, 16));
+  cr_assert_null(strdup("x"));
+  cr_assert_null(strndup("xy", 1));
+  char *p = malloc(16);
+  cr_assert_not_null(p, "the count is spent");
+  free(p);
+}
+
+static void *other_thread(void *arg) {
+  void *p = malloc(8); /* not the arming thread: never fails, not counted */
+  int ok = p != NULL;
+  free(p);
+  return ok ? arg : NULL;
+}
+
+Test(fault, only_the_arming_thread_counts) {
+  ac_fault_arm(1, 0);
+  pthread_t th;
+  ac_fault_disarm(); /* pthread_create may allocate in this thread */
+  static int token;
+  cr_assert_eq(pthread_create(&th, NULL, other_thread, &token), 0);
+  ac_fault_arm(1, 0);
+  void *r;
+  ac_fault_disarm();
+  pthread_join(th, &r);
+  cr_assert_not_null(r);
+  cr_assert_eq(ac_fault_requests(), 0);
+}
+
+Test(fault, a_buffer_that_cannot_grow_is_unchanged) {
+  ac_buf b;
+  ac_buf_init(&b);
+  ac_fault_arm(1, 1);
+  cr_assert_eq(ac_buf_append(&b, "hello", 5), -ENOMEM);
+  cr_assert_null(b.data);
+  cr_assert_eq(ac_buf_len(&b), 0);
+  cr_assert_eq(ac_buf_append(&b, "hello", 5), 0);
+  size_t cap = b.cap;
+  ac_fault_arm(1, 1);
+  cr_assert_eq(ac_buf_reserve(&b, cap * 4), -ENOMEM);
+  cr_assert_eq(b.cap, cap);
+  cr_assert_eq(ac_buf_len(&b), 5);
+  cr_assert_eq(memcmp(ac_buf_head(&b), "hello", 5), 0);
+  cr_assert_eq(ac_buf_reserve(&b, cap * 4), 0);
+  cr_assert_eq(memcmp(ac_buf_head(&b), "hello", 5), 0);
+  ac_buf_free(&b);
+}
+
+static int fired;
+static void on_ready(ac_io *io, uint32_t ev) {
+  uint64_t n;
+  fired++;
+  cr_assert_eq(read(io->fd, &n, sizeof n), (ssize_t)sizeof n);
+}
+
+Test(fault, a_watch_that_cannot_be_added_leaves_the_loop_as_it_was) {
+  ac_loop loop;
+  cr_assert_eq(ac_loop_init(&loop), 0);
+  int fd = eventfd(1, EFD_NONBLOCK | EFD_CLOEXEC);
+  ac_io io;
+  ac_io_init(&io, fd, on_ready);
+  ac_fault_arm(1, 1);
+  cr_assert_eq(ac_io_start(&loop, &io, EPOLLIN), -ENOMEM);
+  cr_assert_eq(io.events, 0);
+  cr_assert(!ac_loop_alive(&loop), "nothing is watched");
+  cr_assert_eq(ac_loop_run_once(&loop, 0), 0);
+  cr_assert_eq(fired, 0);
+  cr_assert_eq(ac_io_start(&loop, &io, EPOLLIN), 0, "memory is back");
+  cr_assert_eq(ac_loop_run_once(&loop, 0), 0);
+  cr_assert_eq(fired, 1);
+  ac_io_stop(&loop, &io);
+  close(fd);
+  ac_loop_close(&loop);
+}
+
+static void work(ac_work *w) {}
+static int done;
+static void on_done(ac_callback *cb) { done++; }
+
+Test(fault, a_worker_that_cannot_start_refuses_the_job) {
+  ac_loop loop;
+  ac_pool pool;
+  cr_assert_eq(ac_loop_init(&loop), 0);
+  cr_assert_eq(ac_pool_init(&pool, &loop, 2), 0);
+  ac_work w;
+  ac_work_init(&w, work, on_done);
+  ac_fault_arm(1, 1);
+  cr_assert_eq(ac_pool_submit(&pool, &w), -EAGAIN);
+  ac_fault_disarm();
+  cr_assert_eq(w.state, AC_WORK_IDLE, "not queued");
+  cr_assert_eq(ac_pool_submit(&pool, &w), 0, "threads are back");
+  while (!done) ac_loop_run_once(&loop, 1);
+  cr_assert_eq(w.state, AC_WORK_DONE);
+  ac_pool_shutdown(&pool);
+  ac_loop_close(&loop);
+}
