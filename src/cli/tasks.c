@@ -37,7 +37,19 @@ int cli_observe_start(lua_State *L, char **argv, int script) {
 }
 
 int cli_observe_finish(lua_State *L) {
-  if (!push_internal(L, "record_finish")) return LUA_OK;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.internals") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    return LUA_OK;
+  }
+  /* a raw read: only a program that recorded (and so made the observe
+   * part of the module) has anything to finish */
+  lua_pushliteral(L, "record_finish");
+  int t = lua_rawget(L, -2);
+  lua_remove(L, -2);
+  if (t != LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    return LUA_OK;
+  }
   return lua_pcall(L, 0, 0, 0);
 }
 

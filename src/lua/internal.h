@@ -40,6 +40,8 @@ typedef struct rt {
   int next_loop_id;         /* numbers loops in leftover reports */
   ac_list loops;            /* open loops (lloop.link), for the leftover report */
   int ref_leftovers;        /* registry ref: list of what closed loops left behind */
+  uint32_t lazy_made;       /* bit g: lazy part g made or being made (runtime/lazy.c) */
+  int lazy_limit;           /* lazy parts from this index on read as absent (one earlier is being made) */
 } rt;
 
 /* lloop.slice outside any recorded step or callback. */

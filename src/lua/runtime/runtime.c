@@ -8,6 +8,7 @@
 #include "lua/internal.h"
 #include "lua/io/io.h"
 #include "lua/observe/observe.h"
+#include "lua/runtime/lazy.h"
 #include "lua/runtime/load.h"
 #include "lua/runtime/program.h"
 #include "lua/runtime/embedded.h"
@@ -125,9 +126,7 @@ int alua__pcall_traced(lua_State *L, int nargs, int nres) {
   return status;
 }
 
-/* Runs the embedded library file `name` with (module, internals) on the stack
- * at module and internals. */
-static void run_lib(lua_State *L, const char *name, int module, int internals) {
+void alua__run_lib(lua_State *L, const char *name, int module, int internals) {
   for (const alua__embedded_file *f = alua__embedded_files; f->name; f++) {
     if (strcmp(f->name, name) != 0) continue;
     /* bytecode made at build time; its chunk name is "=[asyncio NAME]" */
@@ -152,6 +151,7 @@ static rt *get_rt(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   r->main = lua_tothread(L, -1);
   lua_pop(L, 1);
+  r->lazy_limit = 32;
   r->ref_default_loop = r->ref_errors = r->ref_wrap = r->ref_chain = r->ref_leftovers = LUA_NOREF;
   ac_list_init(&r->loops);
   const char *dbg = getenv("ALUA_DEBUG");
@@ -162,30 +162,22 @@ static rt *get_rt(lua_State *L) {
 
 void alua__set_virtual_time(lua_State *L, int on) { get_rt(L)->virtual_time = on != 0; }
 
-/* The library files in the order they run; each may use what the earlier
- * ones defined. asyncio.errors runs first, before the C types. (Those of
- * lazy_libs below run on first use.) */
+/* The library files every program gets, in the order they run.
+ * asyncio.errors runs first, before the C types; the parts most programs
+ * never use are made on first use (lazy.c). */
 static const char *const lib_order[] = {
     "asyncio.errors",
     "asyncio.core",
-    "asyncio.executor",
-    "asyncio.sync",
-    "asyncio.timeouts",
-    "asyncio.wait",
-    "asyncio.taskgroup",
-    "asyncio.streams",
-    "asyncio.subprocess",
-    "asyncio.observe",
     NULL,
 };
 
-/* The C parts of the module, opened in this order with (module, internals). */
+/* The C parts every program gets, opened in this order with (module,
+ * internals). */
 static void (*const openers[])(lua_State *L, rt *r, int module, int internals) = {
     alua__open_errors,
     alua__open_coro,
     alua__open_future,
     alua__open_task,
-    alua__open_gather,
     alua__open_loop,
     alua__open_leftovers,
     alua__open_report,
@@ -194,50 +186,10 @@ static void (*const openers[])(lua_State *L, rt *r, int module, int internals) =
     alua__open_worker,
     alua__open_debug,
     alua__open_await,
-    alua__open_queue,
-    alua__open_lock,
-    alua__open_event,
     alua__open_interrupt,
-    alua__open_addr,
-    alua__open_socket,
-    alua__open_stream,
-    alua__open_server,
-    alua__open_udp,
-    alua__open_process,
-    alua__open_file,
-    alua__open_dns,
-    alua__open_tls,
     alua__open_observe,
-    alua__open_record,
     NULL,
 };
-
-/* Parts of the module made on first use: the field, the C part to open
- * and the library file that sets the field. Few programs use them, and
- * making them would cost every program's start-up (asyncio.http: a
- * seventh of `alua -e ''`). */
-static const struct {
-  const char *field, *lib;
-  void (*open)(lua_State *L, rt *r, int module, int internals);
-} lazy_libs[] = {{"http", "asyncio.http", alua__open_http}, {NULL, NULL, NULL}};
-
-/* __index of the module table (upvalue 1: the runtime, 2: the internals):
- * makes a lazy field, then returns it. */
-static int lazy_index(lua_State *L) {
-  if (lua_type(L, 2) != LUA_TSTRING) return 0;
-  const char *k = lua_tostring(L, 2);
-  for (int i = 0; lazy_libs[i].field; i++) {
-    if (strcmp(k, lazy_libs[i].field) != 0) continue;
-    lua_pushvalue(L, lua_upvalueindex(2));
-    int internals = lua_gettop(L);
-    if (lazy_libs[i].open) lazy_libs[i].open(L, alua__rt(L), 1, internals);
-    run_lib(L, lazy_libs[i].lib, 1, internals);
-    lua_pushvalue(L, 2);
-    lua_rawget(L, 1);
-    return 1;
-  }
-  return 0;
-}
 
 LUAMOD_API int luaopen_asyncio(lua_State *L) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.module") == LUA_TTABLE) return 1;
@@ -253,7 +205,7 @@ LUAMOD_API int luaopen_asyncio(lua_State *L) {
   lua_newtable(L); /* internals shared with the Lua library */
   int internals = lua_gettop(L);
 
-  run_lib(L, "asyncio.errors", module, internals);
+  alua__run_lib(L, "asyncio.errors", module, internals);
   lua_getfield(L, internals, "errors");
   r->ref_errors = luaL_ref(L, LUA_REGISTRYINDEX);
 
@@ -263,13 +215,7 @@ LUAMOD_API int luaopen_asyncio(lua_State *L) {
       {"load", alua__lua_load}, {"loadfile", alua__lua_loadfile}, {"translate", alua__lua_translate}, {NULL, NULL}};
   alua__setfuncs_at(L, r, module, loaders);
 
-  for (const char *const *name = lib_order + 1; *name; name++) run_lib(L, *name, module, internals);
-  lua_createtable(L, 0, 1);
-  lua_pushlightuserdata(L, r);
-  lua_pushvalue(L, internals);
-  lua_pushcclosure(L, lazy_index, 2);
-  lua_setfield(L, -2, "__index");
-  lua_setmetatable(L, module);
+  for (const char *const *name = lib_order + 1; *name; name++) alua__run_lib(L, *name, module, internals);
 
   lua_getfield(L, internals, "wrap");
   r->ref_wrap = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -278,6 +224,7 @@ LUAMOD_API int luaopen_asyncio(lua_State *L) {
   lua_pushvalue(L, internals);
   lua_setfield(L, LUA_REGISTRYINDEX, "alua.internals");
   lua_pop(L, 1); /* internals */
+  alua__lazy_install(L, r);
   if (collecting) lua_gc(L, LUA_GCRESTART);
   return 1;
 }
