@@ -11,24 +11,38 @@ local function describe(e)
   return e.type .. ": " .. tostring(msg)
 end
 
+-- What every class shares: tostring(cls), and cls(message, fields), which
+-- makes a new error of the class.
+local function class_tostring(c) return "<class '" .. rawget(c, "type") .. "'>" end
+
+local function new_error(c, message, fields)
+  local e = {type = rawget(c, "type"), message = message == nil and "" or message}
+  if fields then for k, v in pairs(fields) do e[k] = v end end
+  return setmetatable(e, c)
+end
+
+-- The metatable of the classes whose parent is `parent` (one per parent).
+local metas = {}
+local function meta_of(parent)
+  local key = parent or metas
+  local m = metas[key]
+  if not m then
+    m = {__index = parent, __tostring = class_tostring, __call = new_error}
+    metas[key] = m
+  end
+  return m
+end
+
 local function define(name, parent, extra)
   local cls = {
     type = name,
     parent = parent,
     __name = name,
     __tostring = extra and extra.__tostring or describe,
+    __index = false,
   }
   cls.__index = cls
-  setmetatable(cls, {
-    __index = parent,
-    __tostring = function() return "<class '" .. name .. "'>" end,
-    -- cls(message, fields): a new error of this class.
-    __call = function(c, message, fields)
-      local e = {type = name, message = message == nil and "" or message}
-      if fields then for k, v in pairs(fields) do e[k] = v end end
-      return setmetatable(e, c)
-    end,
-  })
+  setmetatable(cls, meta_of(parent))
   classes[name] = cls
   M[name] = cls
   return cls

@@ -91,7 +91,18 @@ int alua__repr_end(luaL_Buffer *b) {
 }
 
 void alua__newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l) {
-  luaL_newmetatable(L, name);
+  if (luaL_getmetatable(L, name) == LUA_TNIL) {
+    /* as luaL_newmetatable, sized for the methods and the few fields every
+     * class adds (__name, __index, tags): no rehash while it is filled */
+    int n = 0;
+    while (l[n].name) n++;
+    lua_pop(L, 1);
+    lua_createtable(L, 0, n + 6);
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__name");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, name);
+  }
   alua__setfuncs(L, r, l);
   lua_pushvalue(L, -1);
   lua_setfield(L, -2, "__index");
@@ -200,9 +211,10 @@ LUAMOD_API int luaopen_asyncio(lua_State *L) {
    * (a tenth of alua's start-up). */
   int collecting = lua_gc(L, LUA_GCISRUNNING);
   lua_gc(L, LUA_GCSTOP);
-  lua_newtable(L); /* module */
+  /* sized for what every program gets (no rehash while they are built) */
+  lua_createtable(L, 0, 128); /* module */
   int module = lua_gettop(L);
-  lua_newtable(L); /* internals shared with the Lua library */
+  lua_createtable(L, 0, 32); /* internals shared with the Lua library */
   int internals = lua_gettop(L);
 
   alua__run_lib(L, "asyncio.errors", module, internals);
