@@ -3,7 +3,8 @@
 -- knows its parent, so asyncio.iserror(e, cls) follows the chain.
 local M, I = ...
 
-local classes = {}
+-- by name, as C finds them (made by the module's opener: see runtime.c)
+local classes = I.errors
 
 local function describe(e)
   local msg = rawget(e, "message")
@@ -48,52 +49,13 @@ local function define(name, parent, extra)
   return cls
 end
 
+-- The classes every program may meet; the others are made on first use
+-- (error_classes.lua, through internals.define_error).
 define("CancelledError")
 define("TimeoutError")
 define("InvalidStateError")
-define("QueueEmpty")
-define("QueueFull")
-define("QueueShutDown")
-define("IncompleteReadError")
-define("LimitOverrunError")
-define("BrokenBarrierError")
 define("KeyboardInterrupt")
-
--- Operating-system failures, as Python names them: an OSError carries
--- errno, strerror and call (the function that failed); the subclass says
--- which failure it is, so asyncio.iserror(e, asyncio.ConnectionError) works.
--- The kernel's ETIMEDOUT stays a plain OSError: asyncio.TimeoutError means
--- an asyncio timeout ran out.
-local OSError = define("OSError")
-define("BlockingIOError", OSError)
-define("ChildProcessError", OSError)
-local ConnectionError = define("ConnectionError", OSError)
-define("BrokenPipeError", ConnectionError)
-define("ConnectionAbortedError", ConnectionError)
-define("ConnectionRefusedError", ConnectionError)
-define("ConnectionResetError", ConnectionError)
-define("FileExistsError", OSError)
-define("FileNotFoundError", OSError)
-define("InterruptedError", OSError)
-define("IsADirectoryError", OSError)
-define("NotADirectoryError", OSError)
-define("PermissionError", OSError)
-define("ProcessLookupError", OSError)
--- TLS failures (handshake, certificate verification), an OSError as in
--- Python (errno EPROTO, strerror = reason): fields reason, and verify_code
--- / verify_message when the peer's certificate was refused.
-define("SSLError", OSError)
--- HTTP failures that are not the network's (a malformed or truncated
--- response, too many redirects, raise_for_status): fields url, method, and
--- reason, status or curl_code.
-define("HTTPError")
-define("ExceptionGroup", nil, {
-  __tostring = function(e)
-    local n = e.exceptions and #e.exceptions or 0
-    return string.format("ExceptionGroup: %s (%d sub-exception%s)",
-      tostring(e.message), n, n == 1 and "" or "s")
-  end,
-})
+I.define_error = define
 
 -- asyncio.iserror(v [, cls]): v is an asyncio error (of class cls or a subclass).
 function M.iserror(v, cls)
@@ -111,4 +73,3 @@ function M.iserror(v, cls)
   return false
 end
 
-I.errors = classes

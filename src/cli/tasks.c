@@ -58,7 +58,13 @@ int cli_finish_tasks(lua_State *L) {
     lua_pop(L, 1);
     return LUA_OK;
   }
-  lua_getfield(L, -1, "finish_tasks");
+  /* a raw read: a program that never used asyncio has no tasks (and the
+   * module's base is not made) */
+  lua_pushliteral(L, "finish_tasks");
+  if (lua_rawget(L, -2) != LUA_TFUNCTION) {
+    lua_pop(L, 2);
+    return LUA_OK;
+  }
   lua_remove(L, -2);
   /* its one error is the deadlock report, which needs no traceback */
   return lua_pcall(L, 0, 0, 0);

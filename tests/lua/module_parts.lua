@@ -2,6 +2,12 @@
 -- a program sees what it saw when everything was made up front.
 local _ <close> = require "clean_loop"
 
+-- Nothing is made before a name is used, not even the base (a program
+-- that never uses asyncio does not pay for it); any name of the base makes
+-- it, with the loop's metatable.
+print(next(asyncio), rawget(debug.getregistry(), "asyncio.Loop"))
+print(type(asyncio.sleep), type(rawget(debug.getregistry(), "asyncio.Loop")))
+
 -- A part is not there before one of its names is used; that name makes it
 -- whole.
 print(rawget(asyncio, "TaskGroup"), rawget(asyncio, "Condition"), rawget(asyncio, "open_connection"))

@@ -19,6 +19,8 @@
 #define LIBS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 const alua__lazy_group alua__lazy_groups[] = {
+    {"base", alua__base_openers, LIBS(NULL)},
+    {"errors", OPEN(NULL), LIBS("asyncio.error_classes")},
     {"gather", OPEN(alua__open_gather), LIBS(NULL)},
     {"queues", OPEN(alua__open_queue), LIBS(NULL)},
     {"locks", OPEN(alua__open_lock), LIBS(NULL)},
@@ -149,6 +151,9 @@ static int load_p(lua_State *L) {
 
 void alua__lazy_load(lua_State *L, rt *r, int g) {
   if (r->lazy_made >> g & 1u) return;
+  /* every part builds on the base (its C openers use the base's metatables
+   * without looking up a name) */
+  if (g > 0) alua__lazy_load(L, r, 0);
   r->lazy_made |= 1u << g;
   int limit = r->lazy_limit;
   /* while g is made, later groups read as not there, as they did when

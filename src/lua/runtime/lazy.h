@@ -17,14 +17,18 @@ typedef struct alua__lazy_group {
   const char *const *libs;       /* library files (embedded names), NULL-ended */
 } alua__lazy_group;
 
+/* The base of the module, group 0: what every program that uses asyncio
+ * needs (runtime.c). */
+extern const alua__opener alua__base_openers[];
+
 /* The groups, in the order a program that used all of them made them before
  * they were lazy (the generator loads them in this order); ended by a NULL
  * name. At most 32. */
 extern const alua__lazy_group alua__lazy_groups[];
 
 /* One name a group defines: the key `key` of the table registry[table]
- * (the module "alua.module", the internals "alua.internals", or a
- * metatable of another part, "asyncio.Loop"). */
+ * (the module "alua.module", the internals "alua.internals", the error
+ * classes "alua.errors", or a metatable of another part, "asyncio.Loop"). */
 typedef struct alua__lazy_name {
   const char *table; /* registry key of the table */
   const char *key;   /* the name */
@@ -41,7 +45,9 @@ extern const alua__lazy_name alua__lazy_names[];
 void alua__lazy_install(lua_State *L, rt *r);
 
 /* Makes group g (index into alua__lazy_groups) unless it is made or being
- * made. Raises what making it raised. */
+ * made. Raises what making it raised. Group 0 is the base: C that makes
+ * objects of the module without looking up a name first (a new loop)
+ * makes it with alua__lazy_load(L, r, 0). */
 void alua__lazy_load(lua_State *L, rt *r, int g);
 
 /* Makes every group not made yet. */

@@ -4,8 +4,8 @@
  * usage: lazymap_gen OUT.c
  * Linked against the bindings with an empty map (so every group is made
  * only when asked), it builds the module, then makes each group in order
- * and records the keys it added to the module, the internals and the
- * asyncio.* metatables that existed before it. It fails (and the build
+ * and records the keys it added to the module, the internals, the table
+ * of error classes and the asyncio.* metatables that existed before it. It fails (and the build
  * with it) when a group changes a value that was there before it, adds to
  * a table that has a metatable, or adds methods to a metatable whose
  * __index is not the metatable itself: those could not be made on first
@@ -30,7 +30,8 @@ static entry *entries;
 static size_t nentries, capentries;
 
 static int watched(const char *name) {
-  return strcmp(name, "alua.module") == 0 || strcmp(name, "alua.internals") == 0 || strncmp(name, "asyncio.", 8) == 0;
+  return strcmp(name, "alua.module") == 0 || strcmp(name, "alua.internals") == 0 || strcmp(name, "alua.errors") == 0 ||
+         strncmp(name, "asyncio.", 8) == 0;
 }
 
 static void fail(const char *fmt, const char *a, const char *b, const char *c) {

@@ -173,18 +173,29 @@ static rt *get_rt(lua_State *L) {
 
 void alua__set_virtual_time(lua_State *L, int on) { get_rt(L)->virtual_time = on != 0; }
 
-/* The library files every program gets, in the order they run.
- * asyncio.errors runs first, before the C types; the parts most programs
- * never use are made on first use (lazy.c). */
-static const char *const lib_order[] = {
-    "asyncio.errors",
-    "asyncio.core",
-    NULL,
-};
+/* The module's base, the first part made on first use (lazy.c): the error
+ * classes every program may meet, then the C types, then await and run.
+ * These are its openers. */
+static void open_errors_lib(lua_State *L, rt *r, int module, int internals) {
+  (void)r;
+  alua__run_lib(L, "asyncio.errors", module, internals);
+}
 
-/* The C parts every program gets, opened in this order with (module,
- * internals). */
-static void (*const openers[])(lua_State *L, rt *r, int module, int internals) = {
+static void open_loaders(lua_State *L, rt *r, int module, int internals) {
+  (void)internals;
+  static const luaL_Reg loaders[] = {
+      {"load", alua__lua_load}, {"loadfile", alua__lua_loadfile}, {"translate", alua__lua_translate}, {NULL, NULL}};
+  alua__setfuncs_at(L, r, module, loaders);
+}
+
+static void open_core_lib(lua_State *L, rt *r, int module, int internals) {
+  alua__run_lib(L, "asyncio.core", module, internals);
+  lua_getfield(L, internals, "wrap");
+  r->ref_wrap = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+const alua__opener alua__base_openers[] = {
+    open_errors_lib,
     alua__open_errors,
     alua__open_coro,
     alua__open_future,
@@ -199,44 +210,33 @@ static void (*const openers[])(lua_State *L, rt *r, int module, int internals) =
     alua__open_await,
     alua__open_interrupt,
     alua__open_observe,
+    open_loaders,
+    open_core_lib,
     NULL,
 };
 
+/* Opening the module makes only its tables: every part of it, the base
+ * included, is made when one of its names is first looked up (lazy.c), so
+ * a program that never uses asyncio does not pay for it. */
 LUAMOD_API int luaopen_asyncio(lua_State *L) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.module") == LUA_TTABLE) return 1;
   lua_pop(L, 1);
   rt *r = get_rt(L);
-  /* Why stop the collector: building the module makes only live objects,
-   * and a cycle in the middle of it would walk all of them for nothing
-   * (a tenth of alua's start-up). */
-  int collecting = lua_gc(L, LUA_GCISRUNNING);
-  lua_gc(L, LUA_GCSTOP);
-  /* sized for what every program gets (no rehash while they are built) */
+  /* sized for the base (no rehash while it is made) */
   lua_createtable(L, 0, 128); /* module */
-  int module = lua_gettop(L);
-  lua_createtable(L, 0, 32); /* internals shared with the Lua library */
-  int internals = lua_gettop(L);
-
-  alua__run_lib(L, "asyncio.errors", module, internals);
-  lua_getfield(L, internals, "errors");
+  lua_createtable(L, 0, 32);  /* internals shared with the Lua library */
+  lua_createtable(L, 0, 8);   /* error classes by name (errors.lua) */
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "errors");
+  lua_pushvalue(L, -1);
   r->ref_errors = luaL_ref(L, LUA_REGISTRYINDEX);
-
-  for (int i = 0; openers[i]; i++) openers[i](L, r, module, internals);
-
-  static const luaL_Reg loaders[] = {
-      {"load", alua__lua_load}, {"loadfile", alua__lua_loadfile}, {"translate", alua__lua_translate}, {NULL, NULL}};
-  alua__setfuncs_at(L, r, module, loaders);
-
-  for (const char *const *name = lib_order + 1; *name; name++) alua__run_lib(L, *name, module, internals);
-
-  lua_getfield(L, internals, "wrap");
-  r->ref_wrap = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_pushvalue(L, module);
-  lua_setfield(L, LUA_REGISTRYINDEX, "alua.module");
-  lua_pushvalue(L, internals);
+  lua_setfield(L, LUA_REGISTRYINDEX, "alua.errors");
+  /* Ctrl+\ (the alua program installs it at start-up) needs nothing made */
+  static const luaL_Reg eager[] = {{"sigquit_install", alua__sigquit_install}, {NULL, NULL}};
+  alua__setfuncs(L, r, eager);
   lua_setfield(L, LUA_REGISTRYINDEX, "alua.internals");
-  lua_pop(L, 1); /* internals */
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "alua.module");
   alua__lazy_install(L, r);
-  if (collecting) lua_gc(L, LUA_GCRESTART);
   return 1;
 }
