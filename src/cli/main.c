@@ -372,6 +372,7 @@ static int pmain(lua_State *L) {
   alua_openlibs(L);
   if (args & has_vt) alua__set_virtual_time(L, 1);
   if (args & has_tutorial) {
+    lua_gc(L, LUA_GCRESTART);
     /* a program of its own: no LUA_INIT, -e or script around it */
     int code = cli_tutorial(L, argc - script, argv + script);
     if (code == EXIT_SUCCESS) {
@@ -383,6 +384,7 @@ static int pmain(lua_State *L) {
   }
   if (cli_observe_start(L, argv, script) != LUA_OK) return 0;
   createargtable(L, argv, argc, script);
+  lua_gc(L, LUA_GCRESTART); /* stopped while the state was built, as lua.c does */
   lua_gc(L, LUA_GCGEN, 0, 0);
   if (!(args & has_E) && handle_luainit(L) != LUA_OK) return 0;
   if (!runargs(L, argv, script)) return 0;
@@ -410,6 +412,7 @@ int main(int argc, char **argv) {
     cli_message("cannot create state: not enough memory");
     return EXIT_FAILURE;
   }
+  lua_gc(L, LUA_GCSTOP); /* until pmain has built the state: no collection of live objects */
   lua_pushcfunction(L, pmain);
   lua_pushinteger(L, argc);
   lua_pushlightuserdata(L, argv);

@@ -514,6 +514,19 @@ static void teardown_readline(lua_State *L) {
   cli_history_close();
 }
 
+/* asyncio makes its less used parts on first use, and pairs(asyncio) makes
+ * them all: at the prompt they are made up front, so that completion,
+ * help and printing the module show every name. */
+static void make_module_whole(lua_State *L) {
+  int top = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "asyncio") == LUA_TTABLE && luaL_getmetafield(L, -1, "__pairs") != LUA_TNIL) {
+    lua_insert(L, -2);
+    lua_pcall(L, 1, 0, 0);
+  }
+  lua_settop(L, top);
+}
+
 void cli_repl(lua_State *L) {
   memset(&R, 0, sizeof R);
   R.L = L;
@@ -525,6 +538,7 @@ void cli_repl(lua_State *L) {
   }
   cli_set_interactive(1);
   cli_help_install(L);
+  make_module_whole(L);
   if (R.tty) {
     if (!line_hook) {
       fputs("Type help for what asyncio offers, help(asyncio.sleep) for one entry;\n"

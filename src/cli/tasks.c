@@ -36,8 +36,12 @@ int cli_observe_start(lua_State *L, char **argv, int script) {
   return LUA_OK;
 }
 
+/* A raw read: only a program that recorded (and so made the observe part of
+ * the module) has anything to finish. */
 static int observe_finish(lua_State *L) {
-  if (push_internal(L, "record_finish")) lua_call(L, 0, 0);
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.internals") != LUA_TTABLE) return 0;
+  lua_pushliteral(L, "record_finish");
+  if (lua_rawget(L, -2) == LUA_TFUNCTION) lua_call(L, 0, 0);
   return 0;
 }
 
@@ -52,7 +56,13 @@ int cli_finish_tasks(lua_State *L) {
     lua_pop(L, 1);
     return LUA_OK;
   }
-  lua_getfield(L, -1, "finish_tasks");
+  /* a raw read: a program that never used asyncio has no tasks (and the
+   * module's base is not made) */
+  lua_pushliteral(L, "finish_tasks");
+  if (lua_rawget(L, -2) != LUA_TFUNCTION) {
+    lua_pop(L, 2);
+    return LUA_OK;
+  }
   lua_remove(L, -2);
   /* its one error is the deadlock report, which needs no traceback */
   return lua_pcall(L, 0, 0, 0);

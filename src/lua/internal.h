@@ -44,6 +44,8 @@ typedef struct rt {
   int host_driven;          /* the host called alua_fd, alua_timeout_ms or alua_step */
   int hostfd;               /* alua_fd's epoll descriptor, or -1 */
   struct lloop *hostfd_loop; /* the loop whose descriptor hostfd watches, or NULL */
+  uint32_t lazy_made;       /* bit g: lazy part g made or being made (runtime/lazy.c) */
+  int lazy_limit;           /* lazy parts from this index on read as absent (one earlier is being made) */
 } rt;
 
 /* lloop.slice outside any recorded step or callback. */

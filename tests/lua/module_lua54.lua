@@ -22,3 +22,8 @@ print(await(double(21)))
 local chunk = asyncio.load("local async function f(x) return x + 1 end return await f(1)")
 print(chunk and "loaded" or "failed")
 print(asyncio.iserror(asyncio.TimeoutError("late"), asyncio.TimeoutError), tostring(asyncio.TimeoutError("late")))
+-- the parts made on first use are made under lua5.4 too, and pairs lists them
+print(rawget(asyncio, "TaskGroup"), type(asyncio.TaskGroup), type(rawget(asyncio, "TaskGroup")))
+local n = 0
+for k in pairs(asyncio) do if k == "create_subprocess_exec" or k == "http" then n = n + 1 end end
+print(n)

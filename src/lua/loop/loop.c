@@ -8,6 +8,7 @@
 
 #include "lua/internal.h"
 #include "lua/observe/observe.h"
+#include "lua/runtime/lazy.h"
 
 lloop *alua__checkloop(lua_State *L, int idx) { return luaL_checkudata(L, idx, MT_LOOP); }
 
@@ -47,6 +48,8 @@ void alua__push_anchored(lua_State *L, lloop *lp, int ref) {
  * always reachable from the registry (selfref) until it is closed, because
  * its tasks point at it. */
 static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
+  /* a host may ask for a loop before any name of the module was used */
+  alua__lazy_load(L, r, 0);
   lloop *lp = lua_newuserdatauv(L, sizeof *lp, 0);
   memset(lp, 0, sizeof *lp);
   lp->rt = r;

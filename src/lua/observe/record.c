@@ -638,7 +638,8 @@ static int rec_tostring(lua_State *L) {
 
 int alua__observe_finish(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, "alua.internals");
-  lua_getfield(L, -1, "record_finish");
+  lua_pushliteral(L, "record_finish");
+  lua_rawget(L, -2); /* raw: without a recording, the observe part may not be made */
   lua_remove(L, -2);
   if (!lua_isfunction(L, -1)) {
     lua_pop(L, 1);

@@ -364,8 +364,7 @@ static void on_sigquit(int sig) {
 
 void alua__observe_print_tree(lua_State *L) { print_tree(L); }
 
-/* internals.sigquit_install(): alua__observe_sigquit, for the program. */
-static int l_sigquit_install(lua_State *L) {
+int alua__sigquit_install(lua_State *L) {
   alua__observe_sigquit(L);
   return 0;
 }
@@ -390,7 +389,7 @@ void alua__open_observe(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg funcs[] = {
       {"task_records", l_task_records},       {"task_record", l_task_record},
       {"gather_children", l_gather_children}, {"label_future", l_label_future},
-      {"terminal_width", l_terminal_width},   {"sigquit_install", l_sigquit_install},
+      {"terminal_width", l_terminal_width},
       {NULL, NULL}};
   lua_pushvalue(L, internals);
   alua__setfuncs(L, r, funcs);

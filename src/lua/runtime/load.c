@@ -374,16 +374,49 @@ static void push_hidden(lua_State *L) {
   lua_remove(L, -2);
 }
 
+/* __index of the hidden table (upvalue 1: the module): looks up the
+ * module's async or await the first time translated code needs it, which
+ * makes the module's base (runtime/lazy.c) only then, and keeps it. */
+static int prelude_index(lua_State *L) {
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;
+  const char *k = lua_tostring(L, 2), *field = NULL;
+  if (strcmp(k, ALUA_SYNTAX_ASYNC) == 0) field = "async";
+  else if (strcmp(k, ALUA_SYNTAX_AWAIT) == 0) field = "await";
+  else return 0;
+  lua_getfield(L, lua_upvalueindex(1), field);
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, -2);
+  lua_rawset(L, 1);
+  return 1;
+}
+
 void alua__install_prelude(lua_State *L, int module) {
   module = lua_absindex(L, module);
   push_hidden(L);
-  if (lua_istable(L, -1)) {
-    lua_pushliteral(L, ALUA_SYNTAX_ASYNC);
-    lua_getfield(L, module, "async");
-    lua_rawset(L, -3);
-    lua_pushliteral(L, ALUA_SYNTAX_AWAIT);
-    lua_getfield(L, module, "await");
-    lua_rawset(L, -3);
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    return;
+  }
+  if (!lua_getmetatable(L, -1)) {
+    /* ours: made on first use */
+    lua_createtable(L, 0, 1);
+    lua_pushvalue(L, module);
+    lua_pushcclosure(L, prelude_index, 1);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+  } else {
+    lua_getfield(L, -1, "__index");
+    int ours = lua_tocfunction(L, -1) == prelude_index;
+    lua_pop(L, 2);
+    /* someone else's table with a metatable: the fields go in now */
+    if (!ours) {
+      lua_pushliteral(L, ALUA_SYNTAX_ASYNC);
+      lua_getfield(L, module, "async");
+      lua_rawset(L, -3);
+      lua_pushliteral(L, ALUA_SYNTAX_AWAIT);
+      lua_getfield(L, module, "await");
+      lua_rawset(L, -3);
+    }
   }
   lua_pop(L, 1);
 }

@@ -22,7 +22,9 @@ void alua__install_loaders(lua_State *L);
  * reachable as ("").__alua_async and ("").__alua_await, which is where the
  * translator's prelude finds them (see syntax/translate.h): through a
  * metatable of the string library table, created (with a string metatable,
- * if strings have none) as needed. May raise memory errors. */
+ * if strings have none) as needed. They are looked up in the module when
+ * first used, so installing them makes nothing of the module (lazy.c).
+ * May raise memory errors. */
 void alua__install_prelude(lua_State *L, int module);
 
 /* Lua: asyncio.install_loaders(): alua__install_loaders for stock Lua. */

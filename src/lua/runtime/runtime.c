@@ -8,6 +8,7 @@
 #include "lua/internal.h"
 #include "lua/io/io.h"
 #include "lua/observe/observe.h"
+#include "lua/runtime/lazy.h"
 #include "lua/runtime/load.h"
 #include "lua/runtime/program.h"
 #include "lua/runtime/embedded.h"
@@ -90,7 +91,18 @@ int alua__repr_end(luaL_Buffer *b) {
 }
 
 void alua__newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l) {
-  luaL_newmetatable(L, name);
+  if (luaL_getmetatable(L, name) == LUA_TNIL) {
+    /* as luaL_newmetatable, sized for the methods and the few fields every
+     * class adds (__name, __index, tags): no rehash while it is filled */
+    int n = 0;
+    while (l[n].name) n++;
+    lua_pop(L, 1);
+    lua_createtable(L, 0, n + 6);
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "__name");
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, name);
+  }
   alua__setfuncs(L, r, l);
   lua_pushvalue(L, -1);
   lua_setfield(L, -2, "__index");
@@ -125,9 +137,7 @@ int alua__pcall_traced(lua_State *L, int nargs, int nres) {
   return status;
 }
 
-/* Runs the embedded library file `name` with (module, internals) on the stack
- * at module and internals. */
-static void run_lib(lua_State *L, const char *name, int module, int internals) {
+void alua__run_lib(lua_State *L, const char *name, int module, int internals) {
   for (const alua__embedded_file *f = alua__embedded_files; f->name; f++) {
     if (strcmp(f->name, name) != 0) continue;
     /* bytecode made at build time; its chunk name is "=[asyncio NAME]" */
@@ -152,6 +162,7 @@ static rt *get_rt(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   r->main = lua_tothread(L, -1);
   lua_pop(L, 1);
+  r->lazy_limit = 32;
   r->ref_default_loop = r->ref_errors = r->ref_wrap = r->ref_chain = r->ref_leftovers = LUA_NOREF;
   ac_list_init(&r->loops);
   const char *dbg = getenv("ALUA_DEBUG");
@@ -163,30 +174,37 @@ static rt *get_rt(lua_State *L) {
 
 void alua__set_virtual_time(lua_State *L, int on) { get_rt(L)->virtual_time = on != 0; }
 
-/* The library files in the order they run; each may use what the earlier
- * ones defined. asyncio.errors runs first, before the C types. (Those of
- * lazy_libs below run on first use.) */
-static const char *const lib_order[] = {
-    "asyncio.errors",
-    "asyncio.core",
-    "asyncio.executor",
-    "asyncio.sync",
-    "asyncio.timeouts",
-    "asyncio.wait",
-    "asyncio.taskgroup",
-    "asyncio.streams",
-    "asyncio.subprocess",
-    "asyncio.observe",
-    NULL,
-};
+/* The module's base, the first part made on first use (lazy.c): the error
+ * classes every program may meet, then the C types, then await and run.
+ * These are its openers. */
+static void open_errors_lib(lua_State *L, rt *r, int module, int internals) {
+  (void)r;
+  alua__run_lib(L, "asyncio.errors", module, internals);
+}
 
-/* The C parts of the module, opened in this order with (module, internals). */
-static void (*const openers[])(lua_State *L, rt *r, int module, int internals) = {
+static void open_loaders(lua_State *L, rt *r, int module, int internals) {
+  (void)internals;
+  static const luaL_Reg loaders[] = {
+      {"load", alua__lua_load},
+      {"loadfile", alua__lua_loadfile},
+      {"translate", alua__lua_translate},
+      {"install_loaders", alua__lua_install_loaders},
+      {NULL, NULL}};
+  alua__setfuncs_at(L, r, module, loaders);
+}
+
+static void open_core_lib(lua_State *L, rt *r, int module, int internals) {
+  alua__run_lib(L, "asyncio.core", module, internals);
+  lua_getfield(L, internals, "wrap");
+  r->ref_wrap = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+const alua__opener alua__base_openers[] = {
+    open_errors_lib,
     alua__open_errors,
     alua__open_coro,
     alua__open_future,
     alua__open_task,
-    alua__open_gather,
     alua__open_loop,
     alua__open_leftovers,
     alua__open_report,
@@ -195,51 +213,16 @@ static void (*const openers[])(lua_State *L, rt *r, int module, int internals) =
     alua__open_worker,
     alua__open_debug,
     alua__open_await,
-    alua__open_queue,
-    alua__open_lock,
-    alua__open_event,
     alua__open_interrupt,
-    alua__open_addr,
-    alua__open_socket,
-    alua__open_stream,
-    alua__open_server,
-    alua__open_udp,
-    alua__open_process,
-    alua__open_file,
-    alua__open_dns,
-    alua__open_tls,
     alua__open_observe,
-    alua__open_record,
+    open_loaders,
+    open_core_lib,
     NULL,
 };
 
-/* Parts of the module made on first use: the field, the C part to open
- * and the library file that sets the field. Few programs use them, and
- * making them would cost every program's start-up (asyncio.http: a
- * seventh of `alua -e ''`). */
-static const struct {
-  const char *field, *lib;
-  void (*open)(lua_State *L, rt *r, int module, int internals);
-} lazy_libs[] = {{"http", "asyncio.http", alua__open_http}, {NULL, NULL, NULL}};
-
-/* __index of the module table (upvalue 1: the runtime, 2: the internals):
- * makes a lazy field, then returns it. */
-static int lazy_index(lua_State *L) {
-  if (lua_type(L, 2) != LUA_TSTRING) return 0;
-  const char *k = lua_tostring(L, 2);
-  for (int i = 0; lazy_libs[i].field; i++) {
-    if (strcmp(k, lazy_libs[i].field) != 0) continue;
-    lua_pushvalue(L, lua_upvalueindex(2));
-    int internals = lua_gettop(L);
-    if (lazy_libs[i].open) lazy_libs[i].open(L, alua__rt(L), 1, internals);
-    run_lib(L, lazy_libs[i].lib, 1, internals);
-    lua_pushvalue(L, 2);
-    lua_rawget(L, 1);
-    return 1;
-  }
-  return 0;
-}
-
+/* Opening the module makes only its tables: every part of it, the base
+ * included, is made when one of its names is first looked up (lazy.c), so
+ * a program that never uses asyncio does not pay for it. */
 LUAMOD_API int luaopen_asyncio(lua_State *L) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.module") == LUA_TTABLE) {
     /* the string library may have been opened since: its metatable is new */
@@ -248,46 +231,22 @@ LUAMOD_API int luaopen_asyncio(lua_State *L) {
   }
   lua_pop(L, 1);
   rt *r = get_rt(L);
-  /* Why stop the collector: building the module makes only live objects,
-   * and a cycle in the middle of it would walk all of them for nothing
-   * (a tenth of alua's start-up). */
-  int collecting = lua_gc(L, LUA_GCISRUNNING);
-  lua_gc(L, LUA_GCSTOP);
-  lua_newtable(L); /* module */
-  int module = lua_gettop(L);
-  lua_newtable(L); /* internals shared with the Lua library */
-  int internals = lua_gettop(L);
-
-  run_lib(L, "asyncio.errors", module, internals);
-  lua_getfield(L, internals, "errors");
+  /* sized for the base (no rehash while it is made) */
+  lua_createtable(L, 0, 128); /* module */
+  lua_createtable(L, 0, 32);  /* internals shared with the Lua library */
+  lua_createtable(L, 0, 8);   /* error classes by name (errors.lua) */
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "errors");
+  lua_pushvalue(L, -1);
   r->ref_errors = luaL_ref(L, LUA_REGISTRYINDEX);
-
-  for (int i = 0; openers[i]; i++) openers[i](L, r, module, internals);
-
-  static const luaL_Reg loaders[] = {
-      {"load", alua__lua_load},
-      {"loadfile", alua__lua_loadfile},
-      {"translate", alua__lua_translate},
-      {"install_loaders", alua__lua_install_loaders},
-      {NULL, NULL}};
-  alua__setfuncs_at(L, r, module, loaders);
-
-  for (const char *const *name = lib_order + 1; *name; name++) run_lib(L, *name, module, internals);
-  lua_createtable(L, 0, 1);
-  lua_pushlightuserdata(L, r);
-  lua_pushvalue(L, internals);
-  lua_pushcclosure(L, lazy_index, 2);
-  lua_setfield(L, -2, "__index");
-  lua_setmetatable(L, module);
-
-  lua_getfield(L, internals, "wrap");
-  r->ref_wrap = luaL_ref(L, LUA_REGISTRYINDEX);
-  alua__install_prelude(L, module);
-  lua_pushvalue(L, module);
-  lua_setfield(L, LUA_REGISTRYINDEX, "alua.module");
-  lua_pushvalue(L, internals);
+  lua_setfield(L, LUA_REGISTRYINDEX, "alua.errors");
+  /* Ctrl+\ (the alua program installs it at start-up) needs nothing made */
+  static const luaL_Reg eager[] = {{"sigquit_install", alua__sigquit_install}, {NULL, NULL}};
+  alua__setfuncs(L, r, eager);
   lua_setfield(L, LUA_REGISTRYINDEX, "alua.internals");
-  lua_pop(L, 1); /* internals */
-  if (collecting) lua_gc(L, LUA_GCRESTART);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "alua.module");
+  alua__lazy_install(L, r);
+  alua__install_prelude(L, -1);
   return 1;
 }

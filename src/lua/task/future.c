@@ -396,20 +396,28 @@ void alua__newfutureclass(lua_State *L, rt *r, const char *name, const luaL_Reg 
    * report an error nobody retrieved), so it switches to the twin then. */
   char twin[64];
   snprintf(twin, sizeof twin, "%s (failed)", name);
-  for (int i = 0; i < 2; i++) {
-    alua__newclass(L, r, i == 0 ? twin : name, alua__future_methods);
-    alua__setfuncs(L, r, extra);
-    lua_pushboolean(L, 1);
-    lua_rawsetp(L, -2, &future_key);
-    lua_pushstring(L, name);
-    lua_setfield(L, -2, "__name");
-    alua__tag_awaitable(L, "c");
+  alua__newclass(L, r, name, alua__future_methods);
+  alua__setfuncs(L, r, extra);
+  lua_pushboolean(L, 1);
+  lua_rawsetp(L, -2, &future_key);
+  alua__tag_awaitable(L, "c");
+  /* the twin holds the same fields (the same method closures), its own
+   * __index, and __gc */
+  int mt = lua_gettop(L);
+  lua_createtable(L, 0, 32);
+  lua_pushnil(L);
+  while (lua_next(L, mt)) {
+    lua_pushvalue(L, -2);
+    lua_insert(L, -2);
+    lua_rawset(L, mt + 1);
   }
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, f_gc);
-  lua_setfield(L, -3, "__gc");
-  lua_pushvalue(L, -2);
-  lua_setfield(L, -2, "__gctwin");
-  lua_remove(L, -2);
+  lua_setfield(L, -2, "__gc");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, twin);
+  lua_setfield(L, mt, "__gctwin");
 }
 
 static int l_future(lua_State *L) {
