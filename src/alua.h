@@ -52,6 +52,16 @@ ALUA_API void alua_openlibs(lua_State *L);
 ALUA_API int alua_loadbufferx(lua_State *L, const char *buf, size_t len, const char *chunkname, const char *mode);
 ALUA_API int alua_loadfilex(lua_State *L, const char *path, const char *mode);
 
+/* Ctrl+C for a host, async-signal-safe: call it from a signal handler or
+ * from another thread. It interrupts the running Lua code at its next
+ * instruction (plain code gets lua5.4's "interrupted!" error, the main task
+ * its cancellation) and cancels the main task: the one asyncio.run or a
+ * loop:run_until_complete runs, or a top-level await's. L is the state's
+ * main thread (what alua_newstate returned). From a thread other than the
+ * one running the state it cannot stop code that never yields; the main
+ * task is cancelled when the loop next gets control. */
+ALUA_API void alua_interrupt(lua_State *L);
+
 /* Translates alua source to plain Lua. Returns 0 and a malloc'd *out, or a
  * negative errno. */
 ALUA_API int alua_translate(const char *src, size_t len, char **out, size_t *outlen);

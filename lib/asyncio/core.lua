@@ -83,6 +83,8 @@ function M.run(main, ...)
   elseif not M.iscoroutine(main) and type(main) ~= "function" then
     error("bad argument #1 to 'run' (coroutine object or function expected, got " .. type(main) .. ")", 2)
   end
+  -- Ctrl+C is counted across the main task and the shutdown after it
+  local _ <close> = I.sigint_scope()
   local loop = M.new_event_loop(vt ~= nil and {virtual_time = vt} or nil)
   if opts and opts.debug ~= nil then loop:set_debug(opts.debug) end
   local previous = I.swap_default_loop(loop)
@@ -92,7 +94,6 @@ function M.run(main, ...)
   else
     main_task = M.create_task(main, args_()) -- a plain function, called with the arguments
   end
-  I.sigint_install(loop, main_task)
   local results = pack(pcall(loop.run_until_complete, loop, main_task))
   -- shutdown: cancel what is left and let it finish
   local leftover = M.all_tasks(loop)
@@ -113,7 +114,7 @@ function M.run(main, ...)
   end
   loop:close()
   I.swap_default_loop(previous)
-  if I.sigint_restore() and main_task:uncancel() == 0 then error(M.KeyboardInterrupt(), 0) end
+  -- run_until_complete raised KeyboardInterrupt if Ctrl+C cancelled main
   if not results[1] then error(results[2], 0) end
   return table.unpack(results, 2, results.n)
 end

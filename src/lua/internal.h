@@ -5,6 +5,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "core/loop.h"
@@ -40,6 +41,19 @@ typedef struct rt {
   int next_loop_id;         /* numbers loops in leftover reports */
   ac_list loops;            /* open loops (lloop.link), for the leftover report */
   int ref_leftovers;        /* registry ref: list of what closed loops left behind */
+  /* Ctrl+C (interrupt.c). The first two fields are written by
+   * alua_interrupt, possibly from a signal handler or another thread. */
+  int interrupts;           /* interrupts no loop pass has acted on (atomic) */
+  uint64_t interrupted_at;  /* ac_clock_ns() of the first of them (atomic) */
+  pthread_t thread;         /* thread that last ran this state's loop */
+  struct future *main_fut;  /* what an interrupt cancels, or NULL */
+  int ref_main;             /* registry ref keeping `main` alive */
+  int main_interrupted;     /* cancellations of `main` made by interrupts */
+  int main_hold;            /* the hook cancelled the running main task and watches it */
+  int unclaimed;            /* interrupts that found no pending `main` */
+  int stopped;              /* the hook stopped a task (1) or callback (2) holding the loop */
+  int toplevel_cancelled;   /* Ctrl+C cancelled a top-level await */
+  int plain_interrupted;    /* the hook raised "interrupted!" in plain code */
 } rt;
 
 /* lloop.slice outside any recorded step or callback. */
@@ -476,10 +490,20 @@ void alua__await_fast_add(lua_State *L, int idx);
 void alua__gather_push_children(lua_State *L, int idx);
 void alua__open_gather(lua_State *L, rt *r, int module, int internals);
 
-/* -- interrupt.c -- */
-/* Acts on a pending Ctrl+C (cancels the task asyncio.run registered); the
- * loop calls it after every pass. */
-void alua__interrupt_poll(lua_State *L);
+/* -- interrupt.c: Ctrl+C (see loop/interrupt.h) -- */
+/* Acts on interrupts no pass has acted on yet: cancels the main future,
+ * or counts them in r->unclaimed when there is none. Every loop pass is
+ * followed by a call. */
+void alua__interrupt_poll(lua_State *L, lloop *lp);
+/* Makes the future at idx what interrupts cancel, unless something is
+ * already; returns 1 if it did (then alua__interrupt_unclaim must follow). */
+int alua__interrupt_claim(lua_State *L, int idx);
+/* Forgets the main future; returns how many times interrupts cancelled it. */
+int alua__interrupt_unclaim(lua_State *L);
+/* Lists the state in the process-wide table alua_interrupt searches, and
+ * takes it out (at close). */
+void alua__interrupt_register(lua_State *L, rt *r);
+void alua__interrupt_unregister(rt *r);
 void alua__open_interrupt(lua_State *L, rt *r, int module, int internals);
 
 /* -- ops.c: awaitable operation objects of queues, locks and events -- */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lua/internal.h"
+#include "lua/loop/interrupt.h"
 #include "lua/observe/observe.h"
 
 lloop *alua__checkloop(lua_State *L, int idx) { return luaL_checkudata(L, idx, MT_LOOP); }
@@ -107,20 +108,38 @@ static void closeloop(lua_State *L, lloop *lp);
  * progress: waiting any longer would hang forever. */
 int alua__loop_stuck(lloop *lp) { return !ac_loop_alive(&lp->core); }
 
+/* Raises KeyboardInterrupt, as Ctrl+C does in Python. */
+static int raise_keyboard_interrupt(lua_State *L, rt *r) {
+  alua__push_error(L, r, "KeyboardInterrupt", NULL);
+  return lua_error(L);
+}
+
+/* How run() was called: a run_until_complete / run_forever, or a top-level
+ * await (whose cancellation the main chunk sees as a task would). */
+enum { RUN_CALL, RUN_TOPLEVEL };
+
 /* Runs passes until the future at idx is done (idx 0: until stop()); the
  * loop must not be running already. When nothing can ever complete the
- * future, raises the deadlock report. */
-static void run(lua_State *L, lloop *lp, int idx, int level) {
+ * future, raises the deadlock report. The future is what Ctrl+C cancels
+ * (interrupt.h) unless something else is; when Ctrl+C did cancel it, a
+ * run_until_complete raises KeyboardInterrupt instead of its
+ * CancelledError, as asyncio.run does. Without a future, Ctrl+C stops the
+ * loop with KeyboardInterrupt. */
+static void run(lua_State *L, lloop *lp, int idx, int level, int how) {
   rt *r = lp->rt;
   future *f = idx ? alua__tofuture(L, idx) : NULL;
   if (lp->closed) alua__error_at(L, level, "event loop is closed");
   if (lp->running) alua__error_at(L, level, "this event loop is already running");
   if (r->running) alua__error_at(L, level, "cannot run an event loop while another loop is running");
+  int claimed = f && alua__interrupt_claim(L, idx);
   lp->running = 1;
   lp->L = L;
   r->running = lp;
+  r->thread = pthread_self();
   alua__observe_update(lp);
+  int token = alua__sigint_acquire(L, ALUA_SIGINT_RUN);
   const char *err = NULL;
+  int interrupted = 0;
   /* stop() checked after each pass: called before the run, it still lets
    * one pass run, as in asyncio */
   while (!f || f->state == FUT_PENDING) {
@@ -135,24 +154,62 @@ static void run(lua_State *L, lloop *lp, int idx, int level) {
       err = strerror(-rc);
       break;
     }
-    alua__interrupt_poll(L);
+    alua__interrupt_poll(L, lp);
     alua__observe_poll(L);
+    if (r->unclaimed && !claimed) {
+      interrupted = 1;
+      break;
+    }
     if (lp->stopping) break;
   }
+  int cancels = claimed ? alua__interrupt_unclaim(L) : 0;
+  alua__sigint_release(L, token);
   lp->running = 0;
   lp->stopping = 0;
   lp->L = NULL;
   r->running = NULL;
   if (err) alua__error_at(L, level, "%s", err);
+  if (interrupted) {
+    r->unclaimed = 0;
+    raise_keyboard_interrupt(L, r);
+  }
+  if (cancels && f->state == FUT_CANCELLED) {
+    /* as asyncio.run: unless something else cancelled it too (uncancel()
+     * says so), the cancellation was Ctrl+C's */
+    if (f->kind == KIND_TASK && --((task *)f)->cancel_requests > 0) return;
+    if (how == RUN_TOPLEVEL) r->toplevel_cancelled = 1;
+    else raise_keyboard_interrupt(L, r);
+  }
 }
 
 void alua__run_until(lua_State *L, lloop *lp, int idx, int level) {
   alua__checkfuture(L, idx);
-  run(L, lp, lua_absindex(L, idx), level);
+  run(L, lp, lua_absindex(L, idx), level, RUN_TOPLEVEL);
+}
+
+/* Cancels every unfinished task of lp (listed first: a cancellation may
+ * finish other tasks meanwhile). */
+static void cancel_all(lua_State *L, lloop *lp) {
+  lua_createtable(L, lp->ntasks, 0);
+  int list = lua_gettop(L);
+  int n = 0;
+  for (ac_list *it = lp->tasks.next; it != &lp->tasks; it = it->next) {
+    task *t = ac_container_of(it, task, link);
+    alua__push_anchored(L, lp, t->f.anchor);
+    lua_rawseti(L, list, ++n);
+  }
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, list, i);
+    lua_pushnil(L);
+    alua__future_cancel(L, -2);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
 }
 
 /* internals.finish_tasks(): at program end, runs the default loop until its
- * tasks are done or nothing can wake them, then closes it. */
+ * tasks are done or nothing can wake them, then closes it. Ctrl+C cancels
+ * the tasks (their cleanup runs), then raises KeyboardInterrupt. */
 static int l_finish_tasks(lua_State *L) {
   rt *r = alua__rt(L);
   if (r->ref_default_loop == LUA_NOREF || r->running) return 0;
@@ -162,14 +219,23 @@ static int l_finish_tasks(lua_State *L) {
   lp->running = 1;
   lp->L = L;
   r->running = lp;
+  r->thread = pthread_self();
   alua__observe_update(lp);
-  int rc = 0;
+  int token = alua__sigint_acquire(L, ALUA_SIGINT_RUN);
+  int rc = 0, interrupted = 0;
   while (lp->ntasks > 0 && !alua__loop_stuck(lp) && !lp->stopping) {
     rc = ac_loop_run_once(&lp->core, 1);
     if (rc < 0 && rc != -EINTR) break;
     rc = 0;
+    alua__interrupt_poll(L, lp);
     alua__observe_poll(L);
+    if (r->unclaimed) {
+      r->unclaimed = 0;
+      if (!interrupted) cancel_all(L, lp);
+      interrupted = 1;
+    }
   }
+  alua__sigint_release(L, token);
   int stuck = rc == 0 && lp->ntasks > 0 && alua__loop_stuck(lp);
   /* the report reads the tasks as they wait: before the loop closes */
   if (stuck) alua__push_deadlock_report(L, lp, 0);
@@ -180,6 +246,7 @@ static int l_finish_tasks(lua_State *L) {
   if (rc < 0) return luaL_error(L, "event loop failed: %s", strerror(-rc));
   closeloop(L, lp);
   if (stuck) return lua_error(L);
+  if (interrupted) return raise_keyboard_interrupt(L, r);
   return 0;
 }
 
@@ -206,14 +273,14 @@ static int l_run_until_complete(lua_State *L) {
   luaL_checkany(L, 2);
   lua_settop(L, 2);
   ensure_future(L, lp, 2);
-  run(L, lp, 2, 1);
+  run(L, lp, 2, 1, RUN_CALL);
   if (alua__tofuture(L, 2)->state == FUT_PENDING) return luaL_error(L, "event loop stopped before the future completed");
   return alua__future_push_result(L, 2);
 }
 
 static int l_run_forever(lua_State *L) {
   lloop *lp = alua__checkopen(L, 1);
-  run(L, lp, 0, 1);
+  run(L, lp, 0, 1, RUN_CALL);
   return 0;
 }
 

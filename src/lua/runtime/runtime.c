@@ -140,6 +140,13 @@ static void run_lib(lua_State *L, const char *name, int module, int internals) {
   luaL_error(L, "asyncio: library file '%s' is missing from the build", name);
 }
 
+/* The runtime is collected with its state: alua_interrupt must stop
+ * finding it then. */
+static int rt_gc(lua_State *L) {
+  alua__interrupt_unregister(lua_touserdata(L, 1));
+  return 0;
+}
+
 static rt *get_rt(lua_State *L) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, RT_KEY) == LUA_TUSERDATA) {
     rt *r = lua_touserdata(L, -1);
@@ -152,11 +159,17 @@ static rt *get_rt(lua_State *L) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
   r->main = lua_tothread(L, -1);
   lua_pop(L, 1);
-  r->ref_default_loop = r->ref_errors = r->ref_wrap = r->ref_chain = r->ref_leftovers = LUA_NOREF;
+  r->ref_default_loop = r->ref_errors = r->ref_wrap = r->ref_chain = r->ref_leftovers = r->ref_main = LUA_NOREF;
   ac_list_init(&r->loops);
+  r->thread = pthread_self();
   const char *dbg = getenv("ALUA_DEBUG");
   r->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, rt_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
   lua_setfield(L, LUA_REGISTRYINDEX, RT_KEY);
+  alua__interrupt_register(r->main, r);
   return r;
 }
 
