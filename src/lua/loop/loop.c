@@ -118,9 +118,10 @@ static int raise_keyboard_interrupt(lua_State *L, rt *r) {
  * await (whose cancellation the main chunk sees as a task would). */
 enum { RUN_CALL, RUN_TOPLEVEL };
 
-/* Runs passes until the future at idx is done (idx 0: until stop()); the
- * loop must not be running already. When nothing can ever complete the
- * future, raises the deadlock report. The future is what Ctrl+C cancels
+/* Runs passes until the future at idx is done (idx 0: until stop()), then
+ * the pass that asyncio's stop-from-a-done-callback runs; the loop must not
+ * be running already. When nothing can ever complete the future, raises
+ * the deadlock report. The future is what Ctrl+C cancels
  * (interrupt.h) unless something else is; when Ctrl+C did cancel it, a
  * run_until_complete raises KeyboardInterrupt instead of its
  * CancelledError, as asyncio.run does. Without a future, Ctrl+C stops the
@@ -161,6 +162,17 @@ static void run(lua_State *L, lloop *lp, int idx, int level, int how) {
       break;
     }
     if (lp->stopping) break;
+  }
+  if (f && f->state != FUT_PENDING && !err && !interrupted && !lp->stopping &&
+      (!ac_loop_is_virtual_time(&lp->core) || ac_loop_due_now(&lp->core))) {
+    /* asyncio stops from a done callback of f: the pass after the one that
+     * completed f runs what was queued by then (f's done callbacks, calls
+     * made by its last step, timers now due) before run returns. On
+     * virtual time that pass must not jump the clock to a later timer. */
+    int rc = ac_loop_run_once(&lp->core, 0);
+    if (rc < 0 && rc != -EINTR) err = strerror(-rc);
+    alua__interrupt_poll(L, lp);
+    alua__observe_poll(L);
   }
   int cancels = claimed ? alua__interrupt_unclaim(L) : 0;
   alua__sigint_release(L, token);
