@@ -397,7 +397,9 @@ static int t_get_coro(lua_State *L) {
 static int t_tostring(lua_State *L) {
   task *t = checktask(L, 1);
   luaL_Buffer b;
-  alua__repr_begin(L, &b, "Task %s name='", t->f.state == FUT_PENDING     ? "pending"
+  /* as asyncio: a pending task with a cancel request it has not taken
+   * back (uncancel) reads "cancelling", whether it has seen it yet or not */
+  alua__repr_begin(L, &b, "Task %s name='", t->f.state == FUT_PENDING     ? (t->cancel_requests > 0 ? "cancelling" : "pending")
                                             : t->f.state == FUT_CANCELLED ? "cancelled"
                                                                           : "finished");
   alua__task_pushname(L, 1);
