@@ -38,25 +38,29 @@ M.wait = M.async(function(list, opts)
   local when = opts.return_when or M.ALL_COMPLETED
   if not modes[when] then error("bad argument #2 to 'wait' (invalid 'return_when': " .. tostring(when) .. ")", 2) end
 
+  -- counted as they finish, so that each completion costs O(1)
+  local n, ndone, anyfailed = #fs, 0, false
+  local function count(f)
+    ndone = ndone + 1
+    if failed(f) then anyfailed = true end
+  end
   local function satisfied()
-    local ndone = 0
-    for i = 1, #fs do
-      local f = fs[i]
-      if f:done() then
-        ndone = ndone + 1
-        if when == M.FIRST_COMPLETED or (when == M.FIRST_EXCEPTION and failed(f)) then return true end
-      end
-    end
-    return ndone == #fs
+    return ndone == n or (when == M.FIRST_COMPLETED and ndone > 0) or (when == M.FIRST_EXCEPTION and anyfailed)
+  end
+  for i = 1, n do
+    if fs[i]:done() then count(fs[i]) end
   end
 
   if not satisfied() then
     local waiter = M.Future()
     I.label_future(waiter, {kind = "wait", text = string.format("(%d futures, %s)", #fs, when), awaits = fs})
-    local function wake()
+    local function wake(f)
+      count(f)
       if not waiter:done() and satisfied() then waiter:set_result() end
     end
-    for i = 1, #fs do fs[i]:add_done_callback(wake) end
+    for i = 1, n do
+      if not fs[i]:done() then fs[i]:add_done_callback(wake) end
+    end
     local handle
     if timeout then
       handle = M.get_running_loop():call_later(timeout, function()
@@ -65,7 +69,7 @@ M.wait = M.async(function(list, opts)
     end
     local _ <close> = setmetatable({}, {__close = function()
       if handle then handle:cancel() end
-      for i = 1, #fs do fs[i]:remove_done_callback(wake) end
+      for i = 1, n do fs[i]:remove_done_callback(wake) end
     end})
     M.await(waiter)
   end
