@@ -75,6 +75,7 @@ typedef struct lloop {
   int ref_threads;      /* registry ref of the table of reusable threads */
   int ref_handler;      /* registry ref of the exception handler, or LUA_NOREF */
   int ref_unretrieved;  /* registry ref: weak {[pointer] = failed future not yet looked at} */
+  int ref_watchers;     /* registry ref of {[fd] = descriptor watcher} (watch.c), or LUA_NOREF */
   int debug;            /* debug mode: slow-step warnings, creation sites */
   /* Steps and callbacks take the slow path that measures them (debug mode,
    * or a recorder in rt: see src/lua/observe/observe.h). */
@@ -202,7 +203,7 @@ typedef struct coro {
 /* A callback scheduled by call_soon, call_later, call_at,
  * call_soon_threadsafe or add_signal_handler (handle.c). Uservalues: the
  * loop, the function, then its arguments. */
-enum handle_kind { HANDLE_SOON, HANDLE_TIMER, HANDLE_THREADSAFE, HANDLE_SIGNAL };
+enum handle_kind { HANDLE_SOON, HANDLE_TIMER, HANDLE_THREADSAFE, HANDLE_SIGNAL, HANDLE_WATCH };
 
 typedef struct handle {
   ac_callback cb;       /* ready-queue node (posted-list node when threadsafe) */
@@ -211,6 +212,7 @@ typedef struct handle {
   lua_Number when;      /* loop time it is due, in seconds (timers only) */
   int nargs;            /* arguments stored after the function */
   int ref;              /* anchor in the loop while scheduled, else LUA_NOREF */
+  void *owner;          /* HANDLE_WATCH: the descriptor watcher (watch.c), NULL once removed */
   uint8_t kind;         /* enum handle_kind */
   uint8_t cancelled;    /* cancel() was called */
 } handle;
@@ -590,6 +592,13 @@ void alua__open_handle(lua_State *L, rt *r, int module, int internals);
  * may be NULL (finalizers at state close: anchors are left alone). */
 void alua__signals_close(lua_State *L, lloop *lp);
 void alua__open_signals(lua_State *L, rt *r, int module, int internals);
+
+/* -- watch.c: add_reader / add_writer, wait_readable / wait_writable -- */
+/* Removes the add_reader / add_writer callback whose handle is h. */
+void alua__watch_cancel(lua_State *L, handle *h);
+/* Unregisters every descriptor of lp (closing). */
+void alua__watchers_close(lua_State *L, lloop *lp);
+void alua__open_watch(lua_State *L, rt *r, int module, int internals);
 
 /* -- executor.c -- */
 /* Queues the C job j on lp's worker pool and pushes the future it completes.

@@ -93,9 +93,9 @@ static void run_handle(ac_callback *cb) {
   int top = lua_gettop(L);
   alua__push_anchored(L, lp, h->ref);
   int hidx = lua_gettop(L);
-  /* A signal handle stays registered (signals.c owns its anchor); the
-   * others ran their one time. */
-  if (h->kind != HANDLE_SIGNAL) {
+  /* A signal or descriptor handle stays registered (signals.c and watch.c
+   * own its anchor); the others ran their one time. */
+  if (h->kind != HANDLE_SIGNAL && h->kind != HANDLE_WATCH) {
     alua__unanchor(L, lp, h->ref);
     h->ref = LUA_NOREF;
   }
@@ -132,6 +132,7 @@ handle *alua__newhandle(lua_State *L, lloop *lp, int kind, int fnidx, int nargs)
   h->when = 0;
   h->nargs = nargs;
   h->ref = LUA_NOREF;
+  h->owner = NULL;
   h->kind = (uint8_t)kind;
   h->cancelled = 0;
   luaL_setmetatable(L, kind == HANDLE_TIMER ? MT_TIMERHANDLE : MT_HANDLE);
@@ -242,6 +243,10 @@ static int h_cancel(lua_State *L) {
   case HANDLE_SIGNAL:
     /* stays registered, but deliveries are ignored from now on */
     if (!lp->closed) ac_callback_cancel(&h->cb);
+    break;
+  case HANDLE_WATCH:
+    /* as remove_reader / remove_writer */
+    alua__watch_cancel(L, h);
     break;
   default:
     /* HANDLE_THREADSAFE: on the posted list until it runs, then skipped */

@@ -52,7 +52,7 @@ static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
   memset(lp, 0, sizeof *lp);
   lp->rt = r;
   lp->selfref = lp->ref_anchors = lp->ref_threads = lp->ref_handler = lp->ref_unretrieved = LUA_NOREF;
-  lp->ref_leftovers = LUA_NOREF;
+  lp->ref_leftovers = lp->ref_watchers = LUA_NOREF;
   ac_list_init(&lp->tasks);
   ac_list_init(&lp->link);
   ac_list_init(&lp->resources);
@@ -308,6 +308,7 @@ static int l_stop(lua_State *L) {
  * anchors are left alone then. Otherwise what is still there once close has
  * torn down its own (handlers, jobs) is recorded as left behind. */
 static void teardown(lua_State *L, lloop *lp) {
+  alua__watchers_close(L, lp);
   alua__signals_close(L, lp);
   alua__executor_close(L, lp);
   if (L) alua__leftovers_record(L, lp);

@@ -204,6 +204,7 @@ static void (*const openers[])(lua_State *L, rt *r, int module, int internals) =
     alua__open_report,
     alua__open_handle,
     alua__open_signals,
+    alua__open_watch,
     alua__open_worker,
     alua__open_debug,
     alua__open_await,
