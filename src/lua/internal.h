@@ -65,6 +65,7 @@ typedef struct lloop {
   lua_State *L;         /* thread that runs the loop now; valid while running */
   ac_list tasks;        /* unfinished tasks, in creation order */
   int ntasks;           /* length of `tasks` */
+  int nkeep;            /* handles, servers and watchers that keep the program running (alua__keepalive) */
   int nthreads;         /* threads kept for reuse in LOOP_UV_THREADS */
   int running;          /* inside run_until_complete / run_forever */
   int stopping;         /* stop() was called */
@@ -200,6 +201,14 @@ typedef struct coro {
   uint8_t consumed;     /* awaited or wrapped in a task already */
 } coro;
 
+/* Whether an object (a handle, a server, a watcher's handle) keeps the
+ * program running after its main chunk (SPEC 2.2): while it is active and
+ * not unref()'d, it counts in its loop's nkeep. */
+typedef struct alua__keep {
+  uint8_t counted;      /* counted in lp->nkeep now */
+  uint8_t unref;        /* x:unref() was called (x:ref() undoes it) */
+} alua__keep;
+
 /* A callback scheduled by call_soon, call_later, call_at,
  * call_soon_threadsafe or add_signal_handler (handle.c). Uservalues: the
  * loop, the function, then its arguments. */
@@ -213,6 +222,7 @@ typedef struct handle {
   int nargs;            /* arguments stored after the function */
   int ref;              /* anchor in the loop while scheduled, else LUA_NOREF */
   void *owner;          /* HANDLE_WATCH: the descriptor watcher (watch.c), NULL once removed */
+  alua__keep keep;      /* keeps the program running while scheduled (not signal handlers) */
   uint8_t kind;         /* enum handle_kind */
   uint8_t cancelled;    /* cancel() was called */
 } handle;
@@ -333,6 +343,12 @@ int alua__repr_end(luaL_Buffer *b);
 void alua__newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l);
 
 /* -- loop.c -- */
+/* Counts k in lp->nkeep while `active` and not unref'd; call it whenever
+ * either changes. */
+void alua__keepalive(lloop *lp, alua__keep *k, int active);
+/* x:ref() (ref 1) / x:unref() (ref 0) for the object at 1 with k, active
+ * as said; returns 1 (the object, for chaining). */
+int alua__keep_ref(lua_State *L, lloop *lp, alua__keep *k, int active, int ref);
 lloop *alua__checkloop(lua_State *L, int idx);
 /* The loop at idx, or an error if it is not a loop or is closed. */
 lloop *alua__checkopen(lua_State *L, int idx);

@@ -66,6 +66,7 @@ typedef struct lserver {
   int active;                     /* connections whose handler has not finished */
   alua__stream_opts o;             /* options of accepted streams */
   double retry_delay;             /* seconds of an accept back-off */
+  alua__keep keep;                /* keeps the program running while serving */
   uint8_t serving;                /* watchers registered (or backing off) */
   uint8_t backing_off;            /* out of descriptors: waiting for `retry` */
   uint8_t closed;                 /* close() was called */
@@ -173,6 +174,7 @@ static void start(lua_State *L, lserver *srv, int idx) {
   if (srv->serving || srv->closed) return;
   srv->serving = 1;
   srv->anchor = alua__anchor(L, srv->lp, idx);
+  alua__keepalive(srv->lp, &srv->keep, 1);
   start_watchers(srv);
 }
 
@@ -182,6 +184,7 @@ static void server_close(lua_State *L, lserver *srv) {
   if (srv->closed) return;
   srv->closed = 1;
   srv->serving = 0;
+  alua__keepalive(srv->lp, &srv->keep, 0);
   stop_watchers(srv);
   if (!srv->lp->closed) ac_loop_timer_stop(&srv->lp->core, &srv->retry);
   for (int i = 0; i < srv->n; i++) {
@@ -400,6 +403,18 @@ static int sv_start_serving(lua_State *L) {
   return 0;
 }
 
+/* server:unref(): the program may end while the server still serves (as
+ * Node's server.unref()); server:ref() undoes it. Both return the server. */
+static int sv_unref(lua_State *L) {
+  lserver *srv = checkserver(L, 1);
+  return alua__keep_ref(L, srv->lp, &srv->keep, srv->serving && !srv->closed, 0);
+}
+
+static int sv_ref(lua_State *L) {
+  lserver *srv = checkserver(L, 1);
+  return alua__keep_ref(L, srv->lp, &srv->keep, srv->serving && !srv->closed, 1);
+}
+
 static int sv_get_loop(lua_State *L) {
   lua_getiuservalue(L, 1, SVUV_LOOP);
   checkserver(L, 1);
@@ -493,6 +508,8 @@ void alua__open_server(lua_State *L, rt *r, int module, int internals) {
                                      {"is_serving", sv_is_serving},
                                      {"get_loop", sv_get_loop},
                                      {"active_connections", sv_active},
+                                     {"ref", sv_ref},
+                                     {"unref", sv_unref},
                                      {NULL, NULL}};
   static const luaL_Reg meta[] = {
       {"__tostring", sv_tostring}, {"__gc", sv_gc}, {"__close", sv_close}, {NULL, NULL}};

@@ -108,6 +108,20 @@ static void closeloop(lua_State *L, lloop *lp);
  * progress: waiting any longer would hang forever. */
 int alua__loop_stuck(lloop *lp) { return !ac_loop_alive(&lp->core); }
 
+void alua__keepalive(lloop *lp, alua__keep *k, int active) {
+  int want = active && !k->unref;
+  if (want == k->counted) return;
+  k->counted = (uint8_t)want;
+  lp->nkeep += want ? 1 : -1;
+}
+
+int alua__keep_ref(lua_State *L, lloop *lp, alua__keep *k, int active, int ref) {
+  k->unref = !ref;
+  alua__keepalive(lp, k, active);
+  lua_settop(L, 1);
+  return 1;
+}
+
 /* Raises KeyboardInterrupt, as Ctrl+C does in Python. */
 static int raise_keyboard_interrupt(lua_State *L, rt *r) {
   alua__push_error(L, r, "KeyboardInterrupt", NULL);
@@ -219,9 +233,11 @@ static void cancel_all(lua_State *L, lloop *lp) {
   lua_pop(L, 1);
 }
 
-/* internals.finish_tasks(): at program end, runs the default loop until its
- * tasks are done or nothing can wake them, then closes it. Ctrl+C cancels
- * the tasks (their cleanup runs), then raises KeyboardInterrupt. */
+/* internals.finish_tasks(): at program end, runs the default loop while
+ * anything could still run user code (SPEC 2.2: unfinished tasks, and the
+ * handles, servers and watchers not unref()'d) and something can make
+ * progress, then closes it. Ctrl+C cancels the tasks (their cleanup runs),
+ * stops waiting for the rest, and raises KeyboardInterrupt. */
 static int l_finish_tasks(lua_State *L) {
   rt *r = alua__rt(L);
   if (r->ref_default_loop == LUA_NOREF || r->running) return 0;
@@ -235,7 +251,7 @@ static int l_finish_tasks(lua_State *L) {
   alua__observe_update(lp);
   int token = alua__sigint_acquire(L, ALUA_SIGINT_RUN);
   int rc = 0, interrupted = 0;
-  while (lp->ntasks > 0 && !alua__loop_stuck(lp) && !lp->stopping) {
+  while ((lp->ntasks > 0 || (lp->nkeep > 0 && !interrupted)) && !alua__loop_stuck(lp) && !lp->stopping) {
     rc = ac_loop_run_once(&lp->core, 1);
     if (rc < 0 && rc != -EINTR) break;
     rc = 0;

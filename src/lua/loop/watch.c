@@ -147,6 +147,7 @@ static void drop_cb(lua_State *L, watcher *w, int dir) {
   if (w->loop && !w->loop->closed) ac_callback_cancel(&h->cb);
   if (L && w->loop) alua__unanchor(L, w->loop, h->ref);
   h->ref = LUA_NOREF;
+  if (w->loop) alua__keepalive(w->loop, &h->keep, 0);
 }
 
 /* loop:add_reader(fd, fn, ...) / add_writer: fn(...) runs as a callback in
@@ -164,6 +165,7 @@ static int add_cb(lua_State *L, int dir, const char *fname) {
   h->ref = alua__anchor(L, lp, hidx);
   h->owner = w;
   w->cb[dir] = h;
+  alua__keepalive(lp, &h->keep, 1);
   int rc = update(L, w);
   if (rc < 0) {
     drop_cb(L, w, dir);
