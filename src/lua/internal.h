@@ -289,7 +289,19 @@ int alua__iserror(lua_State *L, rt *r, int idx, const char *cls);
 void alua__push_oserror(lua_State *L, int err, const char *what, const char *why);
 /* Raises that object with `what` formatted from fmt; err is positive. */
 int alua__oserror(lua_State *L, int err, const char *fmt, ...);
+/* Pushes tostring(v) for the value at idx; when its __tostring raises (or
+ * memory runs out), a text that says so instead. Never raises: reports
+ * must not be lost to a bad error object. */
+void alua__push_tostring(lua_State *L, int idx);
 void alua__open_errors(lua_State *L, rt *r, int module, int internals);
+
+/* -- options.c: option tables -- */
+/* Checks the option table at idx (nil or none: no options): a table whose
+ * keys are all strings among `known` (NULL-terminated). Raises at the
+ * user's frame "bad argument #argn to 'fname' (option table expected, got
+ * T)" or "bad option 'k' to 'fname' (unknown option; options are ...)".
+ * lib/asyncio/options.lua is its twin for the Lua library. */
+void alua__check_options(lua_State *L, int idx, int argn, const char *fname, const char *const *known);
 
 /* -- runtime.c -- */
 rt *alua__rt(lua_State *L);                  /* upvalue 1 of a module function */

@@ -444,20 +444,13 @@ static int l_get_event_loop(lua_State *L) {
 static int l_new_event_loop(lua_State *L) {
   rt *r = alua__rt(L);
   int virtual_time = r->virtual_time;
-  if (!lua_isnoneornil(L, 1)) {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, 1)) {
-      if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "virtual_time") != 0) {
-        lua_pop(L, 1);
-        return luaL_error(L, "bad option '%s' to 'new_event_loop' (unknown option)", luaL_tolstring(L, -1, NULL));
-      }
-      if (!lua_isboolean(L, -1))
-        return luaL_error(L, "bad option 'virtual_time' to 'new_event_loop' (boolean expected, got %s)",
-                          luaL_typename(L, -1));
-      virtual_time = lua_toboolean(L, -1);
-      lua_pop(L, 1);
-    }
+  static const char *const known[] = {"virtual_time", NULL};
+  alua__check_options(L, 1, 1, "new_event_loop", known);
+  if (!lua_isnoneornil(L, 1) && lua_getfield(L, 1, "virtual_time") != LUA_TNIL) {
+    if (!lua_isboolean(L, -1))
+      return alua__user_error(L, "bad option 'virtual_time' to 'new_event_loop' (boolean expected, got %s)",
+                              luaL_typename(L, -1));
+    virtual_time = lua_toboolean(L, -1);
   }
   newloop(L, r, virtual_time);
   return 1;

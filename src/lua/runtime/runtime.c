@@ -180,6 +180,7 @@ void alua__set_virtual_time(lua_State *L, int on) { get_rt(L)->virtual_time = on
  * lazy_libs below run on first use.) */
 static const char *const lib_order[] = {
     "asyncio.errors",
+    "asyncio.options",
     "asyncio.core",
     "asyncio.executor",
     "asyncio.sync",

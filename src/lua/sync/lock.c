@@ -65,6 +65,8 @@ static void hand_on(permits *p) {
 static void release(lua_State *L, permits *p) {
   if (p->kind == P_LOCK && p->value > 0) luaL_error(L, "release() of a Lock that is not acquired");
   if (p->kind == P_BOUNDED && p->value >= p->bound) luaL_error(L, "BoundedSemaphore released too many times");
+  if (p->value == LUA_MAXINTEGER)
+    alua__user_error(L, "release: the Semaphore's value would pass math.maxinteger");
   hand_on(p);
 }
 

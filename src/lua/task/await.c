@@ -244,6 +244,12 @@ int alua__isawaitable(lua_State *L, int idx) {
   return 1;
 }
 
+/* internals.isawaitable(x): what ensure_future accepts (functions too). */
+static int l_isawaitable(lua_State *L) {
+  lua_pushboolean(L, lua_isfunction(L, 1) || alua__isawaitable(L, 1));
+  return 1;
+}
+
 /* internals.intask(): true when the caller runs as the current task's body. */
 static int l_intask(lua_State *L) {
   rt *r = alua__rt(L);
@@ -290,6 +296,7 @@ void alua__open_await(lua_State *L, rt *r, int module, int internals) {
   lua_setfield(L, module, "sleep");
   lua_pop(L, 1);
   static const luaL_Reg funcs[] = {
-      {"await", l_await}, {"intask", l_intask}, {"running_loop", l_running_loop}, {NULL, NULL}};
+      {"await", l_await}, {"intask", l_intask}, {"running_loop", l_running_loop}, {"isawaitable", l_isawaitable},
+      {NULL, NULL}};
   alua__setfuncs_at(L, r, internals, funcs);
 }

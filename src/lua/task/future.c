@@ -345,7 +345,7 @@ void alua__future_describe_outcome(lua_State *L, luaL_Buffer *b, int idx) {
     lua_pushfstring(L, "'%s'", lua_tostring(L, -1));
     lua_remove(L, -2);
   } else {
-    luaL_tolstring(L, -1, NULL);
+    alua__push_tostring(L, -1);
     lua_remove(L, -2);
   }
   luaL_addvalue(b);

@@ -182,6 +182,8 @@ static int l_gather(lua_State *L) {
   int opts = list ? (top == 2 && !lua_isnil(L, 2) ? 2 : 0) : plain_table(L, top) ? top : 0;
   lua_Integer n = list ? (lua_Integer)lua_rawlen(L, 1) : opts ? top - 1 : top;
   int return_exceptions = 0;
+  static const char *const known[] = {"return_exceptions", NULL};
+  if (opts) alua__check_options(L, opts, opts, "gather", known);
   if (opts) {
     lua_getfield(L, opts, "return_exceptions");
     return_exceptions = lua_toboolean(L, -1);
