@@ -21,6 +21,26 @@
 
 struct lloop;
 struct task;
+struct alua__sites;
+
+/* Whether an awaitable must still be awaited (forgotten.c). */
+typedef struct alua__aw {
+  int site;             /* where it was made (or first handed out unawaited), 0 if unknown */
+  uint32_t pass;        /* rt->pass then */
+  uint32_t pending;     /* hand-outs not awaited yet (a fresh object: 1 until awaited) */
+} alua__aw;
+
+/* The record of a shared operation (q:get(), lock:acquire(), ...), first
+ * in every operation object (forgotten.c). */
+typedef struct alua__awop {
+  alua__aw aw;          /* as above */
+  ac_list link;         /* in rt->awops once a pass end found it pending */
+  const char *what;     /* how it was asked for: "q:get()" */
+  struct rt *rt;        /* the runtime it belongs to */
+} alua__awop;
+
+/* Shared operations handed out in the current pass (forgotten.c). */
+#define ALUA_AW_RING 256
 
 /* One per lua_State: what is running now, and the objects C needs from Lua.
  * Lives in a userdata in the registry, collected with the state. Every C
@@ -34,6 +54,8 @@ typedef struct rt {
   int ref_errors;           /* registry ref of the table of error classes */
   int ref_wrap;             /* registry ref: fn(aw) -> coroutine awaiting aw */
   int ref_chain;            /* registry ref: {value = err, [i] = traceback...} */
+  int ref_mt_task;          /* registry ref of the Task metatable (hot: no lookup by name) */
+  int ref_mt_coro_done;     /* registry ref of the consumed coroutine's metatable */
   int debug;                /* debug mode requested by ALUA_DEBUG */
   int virtual_time;         /* new loops run on virtual time unless told otherwise */
   struct alua__recorder *rec; /* trace or timeline being recorded, or NULL (observe/) */
@@ -54,6 +76,21 @@ typedef struct rt {
   int stopped;              /* the hook stopped a task (1) or callback (2) holding the loop */
   int toplevel_cancelled;   /* Ctrl+C cancelled a top-level await */
   int plain_interrupted;    /* the hook raised "interrupted!" in plain code */
+  /* Forgotten awaits (forgotten.c, site.c). */
+  struct alua__sites *sites;  /* creation sites: cache and names */
+  ac_list awops;            /* shared operations found pending at a pass end */
+  alua__awop *ring[ALUA_AW_RING]; /* shared operations handed out in this pass */
+  unsigned ringn;           /* hand-outs recorded in `ring` this pass */
+  int aw_handed;            /* shared operations with a hand-out not awaited */
+  alua__awop zero_awop;     /* the shared sleep(0)'s record */
+  alua__awop sleep_awop;    /* the shared sleeper's record (sleep(d) without values) */
+  uint32_t pass;            /* loop passes ended so far (any loop of the state) */
+  int aw_fresh;             /* fresh awaitables made in this pass, not awaited yet */
+  int aw_collect;           /* pass ends left that run a collector step */
+  int nursery;              /* registry ref of the sleeps not awaited at once (forgotten.c) */
+  int nursery_n;            /* sleeps in it */
+  int ref_last_sleep;       /* registry ref of the holder of the last sleep made (its uservalue) */
+  alua__aw *last_sleep;     /* the record of that sleep, or NULL */
 } rt;
 
 /* lloop.slice outside any recorded step or callback. */
@@ -194,9 +231,61 @@ typedef struct task {
   alua__taskstats stats; /* accounting (while lloop.observe) */
 } task;
 
+/* -- site.c: creation sites -- */
+/* The site of the caller of the C function running on L ("file:line" as an
+ * id); 0 when there is none. Cheap: see site.c. */
+int alua__site_here(lua_State *L, rt *r);
+/* Pushes the "file:line" of a site ("?" for 0). */
+void alua__push_site(lua_State *L, rt *r, int id);
+void alua__open_sites(lua_State *L, rt *r, int module, int internals);
+
+/* -- forgotten.c: awaitables never awaited (SPEC 2.1) -- */
+/* A fresh awaitable was made here: its finalizer warns unless it is taken. */
+void alua__aw_made(lua_State *L, rt *r, alua__aw *aw);
+/* A fresh awaitable was awaited (or otherwise taken): no warning. */
+static inline void alua__aw_taken(rt *r, alua__aw *aw) {
+  if (aw->pending == 0) return;
+  aw->pending = 0;
+  if (aw->pass == r->pass && r->aw_fresh > 0) r->aw_fresh--;
+}
+/* Sets up the record of a new shared operation of runtime r. */
+static inline void alua__awop_init(alua__awop *op, rt *r) {
+  op->aw.pending = 0;
+  op->aw.site = 0;
+  ac_list_init(&op->link);
+  op->what = NULL;
+  op->rt = r;
+}
+/* A shared operation was handed out here, as `what` ("q:get()"). */
+void alua__aw_handout(lua_State *L, alua__awop *op, const char *what);
+/* One hand-out of it was awaited (or taken by wait_for, gather, ...). */
+static inline void alua__awop_taken(alua__awop *op) {
+  if (op->aw.pending && --op->aw.pending == 0) op->rt->aw_handed--;
+}
+/* Finalizers: warn, as `what`, if the awaitable is still pending. */
+void alua__aw_gone(lua_State *L, rt *r, alua__aw *aw, const char *what);
+void alua__awop_gone(lua_State *L, alua__awop *op);
+/* The sleep on top was just made (aw its record); holder is the index of
+ * the holder (see forgotten.c). */
+void alua__aw_nurse(lua_State *L, rt *r, alua__aw *aw, int holder);
+/* After every loop pass: the collector step, and the shared operations
+ * left unawaited a whole pass (the common pass has nothing to do). */
+void alua__aw_pass_work(lua_State *L, rt *r);
+static inline void alua__aw_pass_end(lua_State *L, rt *r) {
+  if (r->aw_handed || r->last_sleep || r->nursery_n || r->aw_fresh || r->aw_collect || !ac_list_empty(&r->awops))
+    alua__aw_pass_work(L, r);
+  r->ringn = 0;
+  r->pass++;
+}
+/* At state close: the shared operations still pending (L NULL: not
+ * reported). */
+void alua__aw_close(lua_State *L, rt *r);
+void alua__open_forgotten(lua_State *L, rt *r, int module, int internals);
+
 /* A coroutine object: what calling an async function returns (see coro.c for
  * its uservalues). */
 typedef struct coro {
+  alua__aw aw;          /* never-awaited tracking (its creation site) */
   int nargs;            /* arguments stored after the function */
   uint8_t consumed;     /* awaited or wrapped in a task already */
 } coro;
@@ -432,7 +521,7 @@ void alua__open_task(lua_State *L, rt *r, int module, int internals);
 /* -- coro.c -- */
 coro *alua__tocoro(lua_State *L, int idx);
 /* Marks the coroutine object at idx awaited or scheduled. */
-void alua__coro_consume(lua_State *L, int idx);
+void alua__coro_consume(lua_State *L, rt *r, int idx);
 /* Pushes a consumed coroutine object for the function at fnidx and the nargs
  * values after it (create_task with a plain function). */
 coro *alua__newcoro_for_task(lua_State *L, int fnidx, int nargs);
@@ -516,6 +605,15 @@ void alua__set_await_hook(lua_State *L, rt *r, lua_CFunction hook);
 void alua__await_fast_add(lua_State *L, int idx);
 
 /* -- gather.c -- */
+/* A gather was awaited or otherwise taken (see alua__future_taken). */
+void alua__gather_taken(rt *r, future *f);
+/* Its finalizer: warns if it never was. */
+void alua__gather_gc(lua_State *L, rt *r, future *f);
+/* Something looks at the future f's outcome (await, result, a done
+ * callback, ...): a gather is then not forgotten. */
+static inline void alua__future_taken(rt *r, future *f) {
+  if (f->kind == KIND_GATHER) alua__gather_taken(r, f);
+}
 /* Pushes the list of children of the gather at idx. */
 void alua__gather_push_children(lua_State *L, int idx);
 void alua__open_gather(lua_State *L, rt *r, int module, int internals);
@@ -540,8 +638,10 @@ void alua__open_interrupt(lua_State *L, rt *r, int module, int internals);
 /* An operation object (q:get(), lock:acquire(), ...): awaiting it runs the
  * await hook of its metatable. Uservalue 1 is the object it acts on; a put
  * keeps its value in uservalue 2 until awaited. Larger operation records of
- * their own (sockets, streams, servers) start with the same kind byte. */
+ * their own (sockets, streams, HTTP transfers) start the same way: the
+ * awop, then the kind byte. */
 typedef struct alua__op {
+  alua__awop awop; /* handed out and not awaited yet (first: ops.c's finalizer reads it) */
   uint8_t kind;  /* which operation, as the owning type numbers them */
   uint8_t armed; /* uservalue 2 holds a value no await has taken yet */
   void *on;      /* the userdata it acts on (uservalue 1), for the hooks */

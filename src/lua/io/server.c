@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "lua/io/io.h"
+#include "lua/runtime/site.h"
 
 #define MT_SERVER "asyncio.Server"
 #define MT_SERVEROP "asyncio.Server operation"
@@ -444,6 +445,7 @@ static int k_op(lua_State *L, int status, lua_KContext ctx) {
 /* The await hook of wait_closed and serve_forever: stack [op]. */
 static int op_await(lua_State *L) {
   alua__op *o = lua_touserdata(L, 1);
+  alua__awop_taken(&o->awop);
   task *t = alua__current_task(L, alua__rt(L));
   lserver *srv = o->on;
   lua_getiuservalue(L, 1, 1);
@@ -461,14 +463,18 @@ static int op_await(lua_State *L) {
  * connection handler has finished. */
 static int sv_wait_closed(lua_State *L) {
   checkserver(L, 1);
-  return alua__push_op(L, 1, SVUV_CLOSEDOP, 0, OP_WAIT_CLOSED, MT_SERVEROP);
+  alua__push_op(L, 1, SVUV_CLOSEDOP, 0, OP_WAIT_CLOSED, MT_SERVEROP);
+  alua__aw_handout_fast(L, lua_touserdata(L, -1), "server:wait_closed()");
+  return 1;
 }
 
 /* server:serve_forever(): serves until the server is closed; cancelling it
  * closes the server. */
 static int sv_serve_forever(lua_State *L) {
   checkserver(L, 1);
-  return alua__push_op(L, 1, SVUV_FOREVEROP, 0, OP_SERVE_FOREVER, MT_SERVEROP);
+  alua__push_op(L, 1, SVUV_FOREVEROP, 0, OP_SERVE_FOREVER, MT_SERVEROP);
+  alua__aw_handout_fast(L, lua_touserdata(L, -1), "server:serve_forever()");
+  return 1;
 }
 
 /* <Server sockets=127.0.0.1:4000 serving> */

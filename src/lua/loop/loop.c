@@ -170,6 +170,7 @@ static void run(lua_State *L, lloop *lp, int idx, int level, int how) {
       break;
     }
     alua__interrupt_poll(L, lp);
+    alua__aw_pass_end(L, r);
     alua__observe_poll(L);
     if (r->unclaimed && !claimed) {
       interrupted = 1;
@@ -186,6 +187,7 @@ static void run(lua_State *L, lloop *lp, int idx, int level, int how) {
     int rc = ac_loop_run_once(&lp->core, 0);
     if (rc < 0 && rc != -EINTR) err = strerror(-rc);
     alua__interrupt_poll(L, lp);
+    alua__aw_pass_end(L, r);
     alua__observe_poll(L);
   }
   int cancels = claimed ? alua__interrupt_unclaim(L) : 0;
@@ -256,6 +258,7 @@ static int l_finish_tasks(lua_State *L) {
     if (rc < 0 && rc != -EINTR) break;
     rc = 0;
     alua__interrupt_poll(L, lp);
+    alua__aw_pass_end(L, r);
     alua__observe_poll(L);
     if (r->unclaimed) {
       r->unclaimed = 0;
@@ -282,7 +285,11 @@ static int l_finish_tasks(lua_State *L) {
  * functions become tasks); replaces it in place. */
 static void ensure_future(lua_State *L, lloop *lp, int idx) {
   idx = lua_absindex(L, idx);
-  if (alua__tofuture(L, idx)) return;
+  future *f = alua__tofuture(L, idx);
+  if (f) {
+    alua__future_taken(lp->rt, f);
+    return;
+  }
   if (alua__tocoro(L, idx) || lua_isfunction(L, idx)) {
     alua__newtask(L, lp, idx, 0);
   } else {
@@ -417,7 +424,11 @@ static int l_ensure_future(lua_State *L) {
   rt *r = alua__rt(L);
   luaL_checkany(L, 1);
   lua_settop(L, 1);
-  if (alua__tofuture(L, 1)) return 1;
+  future *f = alua__tofuture(L, 1);
+  if (f) {
+    alua__future_taken(r, f);
+    return 1;
+  }
   if (!lua_isfunction(L, 1) && !alua__isawaitable(L, 1)) return luaL_typeerror(L, 1, "awaitable");
   lua_settop(L, 1);
   lloop *lp = alua__push_current_loop(L, r);

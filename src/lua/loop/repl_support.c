@@ -127,6 +127,7 @@ void alua__repl_leave(lua_State *L) {
 int alua__repl_pass(lua_State *L, int may_block) {
   int rc = ac_loop_run_once(&S.lp->core, may_block);
   alua__interrupt_poll(L, S.lp);
+  alua__aw_pass_end(L, S.r);
   alua__observe_poll(L);
   S.lp->stopping = 0;
   return rc == -EINTR ? 0 : rc < 0 ? rc : 0;

@@ -24,6 +24,7 @@ typedef struct watcher {
 
 /* await asyncio.wait_readable(fd) / wait_writable(fd): an awaitable. */
 typedef struct waitfd {
+  alua__aw aw;          /* never-awaited tracking (forgotten.c) */
   int fd;               /* descriptor */
   uint8_t dir;          /* DIR_READ or DIR_WRITE */
 } waitfd;
@@ -231,8 +232,9 @@ static int k_wait(lua_State *L, int status, lua_KContext ctx) {
 /* The await hook: stack [waitfd]. Parks the task until fd is ready. */
 static int waitfd_await(lua_State *L) {
   rt *r = alua__rt(L);
-  task *t = alua__current_task(L, r);
   waitfd *o = lua_touserdata(L, 1);
+  alua__aw_taken(r, &o->aw);
+  task *t = alua__current_task(L, r);
   lloop *lp = t->f.loop;
   watcher *w = get(L, lp, o->fd);
   /* parked first, so that update() registers this task's interest */
@@ -256,6 +258,7 @@ static int waitfd_new(lua_State *L, int dir) {
   o->fd = fd;
   o->dir = (uint8_t)dir;
   luaL_setmetatable(L, MT_WAITFD);
+  alua__aw_made(L, alua__rt(L), &o->aw);
   return 1;
 }
 
@@ -263,6 +266,13 @@ static int waitfd_new(lua_State *L, int dir) {
  * once fd is ready (or has an error or hang-up to report). */
 static int l_wait_readable(lua_State *L) { return waitfd_new(L, DIR_READ); }
 static int l_wait_writable(lua_State *L) { return waitfd_new(L, DIR_WRITE); }
+
+static int waitfd_gc(lua_State *L) {
+  static const char *const names[] = {"asyncio.wait_readable()", "asyncio.wait_writable()"};
+  waitfd *o = lua_touserdata(L, 1);
+  alua__aw_gone(L, alua__rt(L), &o->aw, names[o->dir]);
+  return 0;
+}
 
 static int waitfd_tostring(lua_State *L) {
   waitfd *o = luaL_checkudata(L, 1, MT_WAITFD);
@@ -293,7 +303,7 @@ void alua__open_watch(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg none[] = {{NULL, NULL}};
   alua__newclass(L, r, MT_WATCHER, none);
   lua_pop(L, 1);
-  static const luaL_Reg methods[] = {{"__tostring", waitfd_tostring}, {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"__tostring", waitfd_tostring}, {"__gc", waitfd_gc}, {NULL, NULL}};
   alua__newclass(L, r, MT_WAITFD, methods);
   lua_pushcfunction(L, waitfd_await);
   lua_rawsetp(L, -2, &alua__await_key);

@@ -143,7 +143,9 @@ static void run_lib(lua_State *L, const char *name, int module, int internals) {
 /* The runtime is collected with its state: alua_interrupt must stop
  * finding it then. */
 static int rt_gc(lua_State *L) {
-  alua__interrupt_unregister(lua_touserdata(L, 1));
+  rt *r = lua_touserdata(L, 1);
+  alua__interrupt_unregister(r);
+  alua__aw_close(L, r);
   return 0;
 }
 
@@ -160,8 +162,10 @@ static rt *get_rt(lua_State *L) {
   r->main = lua_tothread(L, -1);
   lua_pop(L, 1);
   r->ref_default_loop = r->ref_errors = r->ref_wrap = r->ref_chain = r->ref_leftovers = r->ref_main = LUA_NOREF;
+  r->ref_mt_task = r->ref_mt_coro_done = LUA_NOREF;
   ac_list_init(&r->loops);
   r->thread = pthread_self();
+  ac_list_init(&r->awops);
   const char *dbg = getenv("ALUA_DEBUG");
   r->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
   lua_createtable(L, 0, 1);
@@ -196,6 +200,8 @@ static const char *const lib_order[] = {
 /* The C parts of the module, opened in this order with (module, internals). */
 static void (*const openers[])(lua_State *L, rt *r, int module, int internals) = {
     alua__open_errors,
+    alua__open_sites,
+    alua__open_forgotten,
     alua__open_coro,
     alua__open_future,
     alua__open_task,

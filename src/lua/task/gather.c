@@ -21,6 +21,7 @@ typedef struct gnode {
 
 typedef struct gather {
   future f;                  /* the outer future: must be first */
+  alua__aw aw;               /* never-awaited tracking (forgotten.c) */
   int n;                     /* number of children */
   int remaining;             /* children whose node has not fired yet */
   int noderef;               /* anchor held until every node has fired */
@@ -98,6 +99,10 @@ static void child_done(ac_callback *cb) {
   lua_settop(L, top);
 }
 
+void alua__gather_taken(rt *r, future *f) { alua__aw_taken(r, &((gather *)f)->aw); }
+
+void alua__gather_gc(lua_State *L, rt *r, future *f) { alua__aw_gone(L, r, &((gather *)f)->aw, "asyncio.gather()"); }
+
 int alua__gather_cancel(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   int msg = lua_gettop(L);
@@ -159,7 +164,11 @@ static void check_child(lua_State *L, int arg, lua_Integer elem) {
  * (called in the task) and other awaitables become tasks. */
 static void to_child(lua_State *L, rt *r, lloop *lp) {
   int i = lua_gettop(L);
-  if (alua__tofuture(L, i)) return;
+  future *f = alua__tofuture(L, i);
+  if (f) {
+    alua__future_taken(r, f);
+    return;
+  }
   if (alua__tocoro(L, i) || lua_isfunction(L, i)) {
     alua__newtask(L, lp, i, 0);
   } else {
@@ -211,11 +220,13 @@ static int l_gather(lua_State *L) {
   gather *g = lua_newuserdatauv(L, sizeof *g + (size_t)n * sizeof(gnode), GATHER_NUV - 1);
   int gidx = lua_gettop(L);
   alua__future_init(L, &g->f, lp, KIND_GATHER);
+  alua__aw_made(L, r, &g->aw);
   g->n = g->remaining = (int)n;
   g->noderef = LUA_NOREF;
   g->return_exceptions = (uint8_t)return_exceptions;
   g->cancel_requested = 0;
-  luaL_setmetatable(L, MT_GATHER);
+  /* the metatable with a finalizer: a gather nobody awaits warns */
+  luaL_setmetatable(L, MT_GATHER " (failed)");
   lua_pushvalue(L, children);
   lua_setiuservalue(L, gidx, GATHER_UV_CHILDREN);
   lua_createtable(L, (int)n, 1);

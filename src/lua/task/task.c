@@ -60,7 +60,8 @@ task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs) {
   t->woken = lp->slice; /* its first step: its creator's doing */
   memset(&t->stats, 0, sizeof t->stats);
   t->id = ++r->next_task_id;
-  luaL_setmetatable(L, MT_TASK);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_mt_task);
+  lua_setmetatable(L, -2);
   if (!c && alua__iscoroutinefunction(L, idx)) {
     /* an async function: its call makes the coroutine object to run */
     luaL_checkstack(L, nargs + 1, "too many arguments");
@@ -68,9 +69,9 @@ task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs) {
     lua_call(L, nargs, 1);
     c = alua__tocoro(L, -1);
     if (!c) luaL_error(L, "async function did not return a coroutine object");
-    alua__coro_consume(L, -1);
+    alua__coro_consume(L, r, -1);
   } else if (c) {
-    alua__coro_consume(L, idx);
+    alua__coro_consume(L, r, idx);
     lua_pushvalue(L, idx);
   } else {
     luaL_checktype(L, idx, LUA_TFUNCTION);
@@ -559,6 +560,8 @@ void alua__open_task(lua_State *L, rt *r, int module, int internals) {
                                      {"print_stack", t_print_stack}, {"__tostring", t_tostring},
                                      {NULL, NULL}};
   alua__newfutureclass(L, r, MT_TASK, methods);
+  lua_pushvalue(L, -1);
+  r->ref_mt_task = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_setfield(L, internals, "Task");
   static const luaL_Reg funcs[] = {{"create_task", l_create_task},
                                    {"current_task", l_current_task},
