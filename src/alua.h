@@ -98,6 +98,16 @@ ALUA_API int alua_translate(const char *src, size_t len, char **out, size_t *out
  * raises. */
 ALUA_API int alua_pcallmain(lua_State *L, int nargs, int nresults);
 
+/* Ctrl+C for a host, async-signal-safe: call it from a signal handler or
+ * from another thread. It interrupts the running Lua code at its next
+ * instruction (plain code gets lua5.4's "interrupted!" error, the main task
+ * its cancellation) and cancels the main task: the one asyncio.run or a
+ * loop:run_until_complete runs, or a top-level await's. L is the state's
+ * main thread (what alua_newstate returned). From a thread other than the
+ * one running the state it cannot stop code that never yields; the main
+ * task is cancelled when the loop next gets control. */
+ALUA_API void alua_interrupt(lua_State *L);
+
 /* ---- the host owns the main loop ------------------------------------- */
 
 /* What alua_step returns when it did not fail. */

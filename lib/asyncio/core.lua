@@ -23,7 +23,26 @@ end
 -- (src/lua/internal.h) maps the long-lived awaitables of the C types
 -- (operations of queues, events, locks; the shared sleeps) straight to
 -- their await function.
-local function await(x)
+local await
+
+-- x's __await metamethod aw gave what x stands for: awaits that instead.
+-- An __await that is not callable, or that gives back x itself (or, after
+-- a hundred steps, never anything but more __await objects), is an error
+-- instead of a crash or a loop that never ends.
+local function await_via(x, aw, depth)
+  if type(aw) ~= "function" and not (getmt(aw) and getmt(aw).__call) then
+    error(I.where() .. "bad argument #1 to 'await' (its __await metamethod must be a function, got " .. type(aw) .. ")", 0)
+  end
+  local r = aw(x)
+  if r == x then error(I.where() .. "bad argument #1 to 'await' (its __await metamethod returned the object itself)", 0) end
+  local mt = getmt(r)
+  local aw2 = type(mt) == "table" and mt.__asyncio == nil and rawget(mt, "__await") or nil
+  if aw2 == nil then return await(r) end
+  if depth >= 100 then error(I.where() .. "bad argument #1 to 'await' (__await metamethods nested too deep)", 0) end
+  return await_via(r, aw2, depth + 1)
+end
+
+function await(x)
   local hook = fast[x]
   if hook ~= nil then return hook(x) end
   local mt = getmt(x)
@@ -33,7 +52,7 @@ local function await(x)
     if kind == "coro" then return inline(x, take(x)) end
     if type(mt) == "table" then
       local aw = rawget(mt, "__await")
-      if aw ~= nil then return await(aw(x)) end
+      if aw ~= nil then return await_via(x, aw, 1) end
     end
   end
   return await_c(x)
@@ -48,9 +67,10 @@ function I.wrap(aw) return wrapper(aw) end
 local function pack(...) return {n = select("#", ...), ...} end
 
 -- asyncio.run(main, ...): runs main in a new loop, then cancels and waits for
--- leftover tasks and closes the loop; returns main's results. A trailing
--- plain table whose keys are all option names (debug, virtual_time) is the
--- option table, not an argument.
+-- leftover tasks and closes the loop; returns main's results. After a
+-- coroutine object, a trailing plain table is the option table (debug,
+-- virtual_time); after a function, one whose keys are all option names is
+-- (anything else is an argument of the function).
 local run_options = {debug = true, virtual_time = true}
 local function is_run_options(t)
   if type(t) ~= "table" or getmetatable(t) ~= nil or next(t) == nil then return false end
@@ -62,8 +82,15 @@ end
 
 function M.run(main, ...)
   local args = pack(...)
-  local opts = args.n > 0 and is_run_options(args[args.n]) and args[args.n] or nil
-  if opts then args.n = args.n - 1 end
+  local last = args[args.n]
+  local opts
+  if args.n > 0 and (is_run_options(last) or (M.iscoroutine(main) and type(last) == "table" and getmetatable(last) == nil)) then
+    opts = I.check_options(last, args.n + 1, "run", I.options.run)
+    args.n = args.n - 1
+  end
+  if M.iscoroutine(main) and args.n > 0 then
+    error(I.where() .. "bad argument #2 to 'run' (no arguments expected after a coroutine object)", 0)
+  end
   local vt = opts and opts.virtual_time
   if vt ~= nil and type(vt) ~= "boolean" then
     error("bad option 'virtual_time' to 'run' (boolean expected, got " .. type(vt) .. ")", 2)
@@ -83,6 +110,8 @@ function M.run(main, ...)
   elseif not M.iscoroutine(main) and type(main) ~= "function" then
     error("bad argument #1 to 'run' (coroutine object or function expected, got " .. type(main) .. ")", 2)
   end
+  -- Ctrl+C is counted across the main task and the shutdown after it
+  local _ <close> = I.sigint_scope()
   local loop = M.new_event_loop(vt ~= nil and {virtual_time = vt} or nil)
   if opts and opts.debug ~= nil then loop:set_debug(opts.debug) end
   local previous = I.swap_default_loop(loop)
@@ -92,7 +121,6 @@ function M.run(main, ...)
   else
     main_task = M.create_task(main, args_()) -- a plain function, called with the arguments
   end
-  I.sigint_install(loop, main_task)
   local results = pack(pcall(loop.run_until_complete, loop, main_task))
   -- shutdown: cancel what is left and let it finish
   local leftover = M.all_tasks(loop)
@@ -111,9 +139,12 @@ function M.run(main, ...)
       end
     end
   end
+  -- what the last passes queued as tasks ended (their done callbacks) runs
+  -- before the loop closes
+  I.run_due(loop)
   loop:close()
   I.swap_default_loop(previous)
-  if I.sigint_restore() and main_task:uncancel() == 0 then error(M.KeyboardInterrupt(), 0) end
+  -- run_until_complete raised KeyboardInterrupt if Ctrl+C cancelled main
   if not results[1] then error(results[2], 0) end
   return table.unpack(results, 2, results.n)
 end

@@ -40,7 +40,27 @@ define("SSLError", OSError)
 -- response, too many redirects, raise_for_status): fields url, method, and
 -- reason, status or curl_code.
 define("HTTPError")
+-- ExceptionGroup(message, exceptions): exceptions is the list of the
+-- errors it holds, whatever values they are (in Lua any value can be an
+-- error); ExceptionGroup(message, {exceptions = list, ...}) gives fields.
 define("ExceptionGroup", nil, {
+  __call = function(c, message, list)
+    local e = {type = "ExceptionGroup", message = message == nil and "" or message}
+    if list ~= nil and type(list) ~= "table" then
+      error(I.where() .. "bad argument #2 to 'ExceptionGroup' (list of errors expected, got " .. type(list) .. ")", 0)
+    end
+    if list ~= nil and getmetatable(list) == nil and rawget(list, "exceptions") ~= nil then
+      for k, v in pairs(list) do e[k] = v end
+    else
+      local exceptions = {}
+      if list then
+        local n = list.n or #list
+        for i = 1, n do exceptions[i] = list[i] end
+      end
+      e.exceptions = exceptions
+    end
+    return setmetatable(e, c)
+  end,
   __tostring = function(e)
     local n = e.exceptions and #e.exceptions or 0
     return string.format("ExceptionGroup: %s (%d sub-exception%s)",

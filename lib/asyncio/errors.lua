@@ -17,8 +17,17 @@ end
 local function class_tostring(c) return "<class '" .. rawget(c, "type") .. "'>" end
 
 local function new_error(c, message, fields)
-  local e = {type = rawget(c, "type"), message = message == nil and "" or message}
-  if fields then for k, v in pairs(fields) do e[k] = v end end
+  local make = rawget(c, "__make")
+  if make then return make(c, message, fields) end
+  local name = rawget(c, "type")
+  local e = {type = name, message = message == nil and "" or message}
+  if fields ~= nil then
+    if type(fields) ~= "table" then
+      error(I.where() .. string.format("bad argument #2 to '%s' (table of fields expected, got %s)", name,
+        type(fields)), 0)
+    end
+    for k, v in pairs(fields) do e[k] = v end
+  end
   return setmetatable(e, c)
 end
 
@@ -40,6 +49,7 @@ local function define(name, parent, extra)
     parent = parent,
     __name = name,
     __tostring = extra and extra.__tostring or describe,
+    __make = extra and extra.__call, -- a class's own cls(...), else new_error's
     __index = false,
   }
   cls.__index = cls

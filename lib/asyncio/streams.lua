@@ -16,10 +16,9 @@ local where = I.where
 
 local function argerror(n, fname, msg) error(where() .. format("bad argument #%d to '%s' (%s)", n, fname, msg), 0) end
 
-local function check_opts(opts, n, fname)
-  if opts ~= nil and type(opts) ~= "table" then argerror(n, fname, "option table expected, got " .. type(opts)) end
-  return opts or {}
-end
+-- The option table of fname (argument n): only the names it knows.
+local check_options, known = I.check_options, I.options
+local function check_opts(opts, n, fname) return check_options(opts, n, fname, known[fname]) end
 
 -- Turns a port argument into what getaddrinfo takes (an integer or a
 -- service name), or raises.
@@ -57,6 +56,7 @@ local getaddrinfo_c, numeric_family = I.getaddrinfo, I.numeric_family
 -- on the worker pool; numeric hosts are answered at once.
 M.getaddrinfo = async(function(host, port, opts)
   if host ~= nil and type(host) ~= "string" then argerror(1, "getaddrinfo", "host string or nil expected") end
+  if host == nil and port == nil then argerror(1, "getaddrinfo", "host and port cannot both be nil") end
   port = check_port(port, 2, "getaddrinfo", true)
   opts = check_opts(opts, 3, "getaddrinfo")
   local fam = host and numeric_family(host)
@@ -487,6 +487,12 @@ File.seek = async(function(self, whence, offset)
   local _ <close> = await(self._lock:acquire())
   whence = whence or "cur"
   offset = offset or 0
+  if whence ~= "set" and whence ~= "cur" and whence ~= "end" then
+    error(where() .. format("bad argument #1 to 'seek' (invalid option '%s')", tostring(whence)), 0)
+  end
+  if mtype(offset) ~= "integer" then
+    error(where() .. format("bad argument #2 to 'seek' (integer expected, got %s)", mtype(offset) or type(offset)), 0)
+  end
   if whence == "cur" then offset = offset - #self._buf end
   self._buf = ""
   return await(self._h:_seek(whence, offset))

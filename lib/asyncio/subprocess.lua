@@ -86,8 +86,8 @@ local function split_opts(...)
   return n, nil
 end
 
-local function start(argv, opts, fname)
-  opts = opts or {}
+local function start(argv, opts, fname, argn)
+  opts = I.check_options(opts, argn, fname, I.options.create_subprocess)
   local ok, child, fin, fout, ferr = pcall(spawn, argv, opts)
   if not ok then
     if type(child) == "string" then child = child:gsub("create_subprocess_exec", fname, 1) end
@@ -118,7 +118,7 @@ M.create_subprocess_exec = async(function(program, ...)
     end
     argv[i + 1] = tostring(a)
   end
-  return start(argv, opts, "create_subprocess_exec")
+  return start(argv, opts, "create_subprocess_exec", n + 2)
 end, "create_subprocess_exec")
 
 -- asyncio.create_subprocess_shell(cmd [, opts]): cmd run by /bin/sh -c.
@@ -126,8 +126,5 @@ M.create_subprocess_shell = async(function(cmd, opts)
   if type(cmd) ~= "string" then
     error(where() .. "bad argument #1 to 'create_subprocess_shell' (command string expected, got " .. type(cmd) .. ")", 0)
   end
-  if opts ~= nil and type(opts) ~= "table" then
-    error(where() .. "bad argument #2 to 'create_subprocess_shell' (option table expected, got " .. type(opts) .. ")", 0)
-  end
-  return start({"/bin/sh", "-c", cmd}, opts, "create_subprocess_shell")
+  return start({"/bin/sh", "-c", cmd}, opts, "create_subprocess_shell", 2)
 end, "create_subprocess_shell")

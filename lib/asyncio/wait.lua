@@ -10,7 +10,14 @@ local modes = {FIRST_COMPLETED = true, FIRST_EXCEPTION = true, ALL_COMPLETED = t
 -- The futures for a list of awaitables (coroutine objects become tasks).
 local function futures_of(list, fname)
   if type(list) ~= "table" then
-    error(string.format("bad argument #1 to '%s' (table expected, got %s)", fname, type(list)), 3)
+    error(I.where() .. string.format("bad argument #1 to '%s' (table expected, got %s)", fname, type(list)), 0)
+  end
+  -- every element checked before any task starts
+  for i = 1, #list do
+    if not I.isawaitable(list[i]) then
+      error(I.where() .. string.format("bad argument #1 to '%s' (awaitable expected at index %d, got %s)", fname, i,
+        type(list[i])), 0)
+    end
   end
   local fs = {}
   for i = 1, #list do fs[i] = M.ensure_future(list[i]) end
@@ -31,32 +38,36 @@ local function failed(f) return not f:cancelled() and f:exception() ~= nil end
 -- holds or the timeout passes, and returns the done and the pending ones, in
 -- input order. Never raises on timeout and never cancels anything.
 M.wait = M.async(function(list, opts)
-  opts = opts or {}
+  opts = I.check_options(opts, 2, "wait", I.options.wait)
   local fs = futures_of(list, "wait")
   if #fs == 0 then error("bad argument #1 to 'wait' (the list of awaitables is empty)", 2) end
   local timeout = check_timeout(opts.timeout, "wait")
   local when = opts.return_when or M.ALL_COMPLETED
   if not modes[when] then error("bad argument #2 to 'wait' (invalid 'return_when': " .. tostring(when) .. ")", 2) end
 
+  -- counted as they finish, so that each completion costs O(1)
+  local n, ndone, anyfailed = #fs, 0, false
+  local function count(f)
+    ndone = ndone + 1
+    if failed(f) then anyfailed = true end
+  end
   local function satisfied()
-    local ndone = 0
-    for i = 1, #fs do
-      local f = fs[i]
-      if f:done() then
-        ndone = ndone + 1
-        if when == M.FIRST_COMPLETED or (when == M.FIRST_EXCEPTION and failed(f)) then return true end
-      end
-    end
-    return ndone == #fs
+    return ndone == n or (when == M.FIRST_COMPLETED and ndone > 0) or (when == M.FIRST_EXCEPTION and anyfailed)
+  end
+  for i = 1, n do
+    if fs[i]:done() then count(fs[i]) end
   end
 
   if not satisfied() then
     local waiter = M.Future()
     I.label_future(waiter, {kind = "wait", text = string.format("(%d futures, %s)", #fs, when), awaits = fs})
-    local function wake()
+    local function wake(f)
+      count(f)
       if not waiter:done() and satisfied() then waiter:set_result() end
     end
-    for i = 1, #fs do fs[i]:add_done_callback(wake) end
+    for i = 1, n do
+      if not fs[i]:done() then fs[i]:add_done_callback(wake) end
+    end
     local handle
     if timeout then
       handle = M.get_running_loop():call_later(timeout, function()
@@ -65,7 +76,7 @@ M.wait = M.async(function(list, opts)
     end
     local _ <close> = setmetatable({}, {__close = function()
       if handle then handle:cancel() end
-      for i = 1, #fs do fs[i]:remove_done_callback(wake) end
+      for i = 1, n do fs[i]:remove_done_callback(wake) end
     end})
     M.await(waiter)
   end
@@ -81,7 +92,7 @@ end, "wait")
 -- future or task as it finishes, in completion order; raises TimeoutError
 -- when the timeout passes first.
 function M.as_completed(list, opts)
-  opts = opts or {}
+  opts = I.check_options(opts, 2, "as_completed", I.options.as_completed)
   local fs = futures_of(list, "as_completed")
   local timeout = check_timeout(opts.timeout, "as_completed")
   local loop = M.get_event_loop()
@@ -136,6 +147,9 @@ end
 -- asyncio.shield(aw): a future that follows aw, where cancelling the future
 -- (or the task awaiting it) leaves aw running.
 function M.shield(aw)
+  if not I.isawaitable(aw) then
+    error(I.where() .. "bad argument #1 to 'shield' (awaitable expected, got " .. type(aw) .. ")", 0)
+  end
   local inner = M.ensure_future(aw)
   if inner:done() then return inner end
   local outer = inner:get_loop():create_future()

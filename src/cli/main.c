@@ -61,10 +61,12 @@ static int interrupted;
 static int exit_code;
 
 /* Message handler: the error's message, the tasks it travelled through, and
- * this thread's traceback; a KeyboardInterrupt is reported without one. */
+ * this thread's traceback; a KeyboardInterrupt is reported without one, and
+ * so are the errors Ctrl+C raised (a top-level await's cancellation, plain
+ * code's "interrupted!"). */
 static int msghandler(lua_State *L) {
   extern void alua__push_error_report(lua_State * L, int erridx, lua_State *L1, int level);
-  if (is_interrupt(L, 1)) {
+  if (is_interrupt(L, 1) || alua__sigint_was_interrupt(L, 1)) {
     interrupted = 1;
     lua_pushliteral(L, "KeyboardInterrupt");
     return 1;

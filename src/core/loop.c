@@ -178,6 +178,12 @@ int ac_loop_external_end(ac_loop *loop) {
   return 0;
 }
 
+int ac_loop_due_now(const ac_loop *loop) {
+  if (!ac_list_empty(&loop->ready) || !ac_list_empty(&loop->running)) return 1;
+  const ac_timer *t = ac_heap_min(&loop->timers);
+  return t && t->deadline <= loop->now;
+}
+
 int ac_loop_alive(const ac_loop *loop) {
   return !ac_list_empty(&loop->ready) || !ac_list_empty(&loop->running) || loop->timers.count > 0 ||
          loop->nio > 0 || loop->external > 0;

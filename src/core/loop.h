@@ -115,6 +115,11 @@ static inline int ac_loop_external(const ac_loop *loop) { return loop->external;
  * external work outstanding. A loop that is not alive would sleep forever. */
 int ac_loop_alive(const ac_loop *loop);
 
+/* True when a pass run now has work without waiting or moving the clock: a
+ * callback is ready, or a timer is due at the loop's current time (under
+ * virtual time, a pass with neither would jump the clock instead). */
+int ac_loop_due_now(const ac_loop *loop);
+
 /* Closes the loop's descriptors and joins nothing; callbacks still queued are
  * dropped (their owners are responsible for them). */
 void ac_loop_close(ac_loop *loop);

@@ -5,6 +5,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "core/loop.h"
@@ -20,6 +21,26 @@
 
 struct lloop;
 struct task;
+struct alua__sites;
+
+/* Whether an awaitable must still be awaited (forgotten.c). */
+typedef struct alua__aw {
+  int site;             /* where it was made (or first handed out unawaited), 0 if unknown */
+  uint32_t pass;        /* rt->pass then */
+  uint32_t pending;     /* hand-outs not awaited yet (a fresh object: 1 until awaited) */
+} alua__aw;
+
+/* The record of a shared operation (q:get(), lock:acquire(), ...), first
+ * in every operation object (forgotten.c). */
+typedef struct alua__awop {
+  alua__aw aw;          /* as above */
+  ac_list link;         /* in rt->awops once a pass end found it pending */
+  const char *what;     /* how it was asked for: "q:get()" */
+  struct rt *rt;        /* the runtime it belongs to */
+} alua__awop;
+
+/* Shared operations handed out in the current pass (forgotten.c). */
+#define ALUA_AW_RING 256
 
 /* One per lua_State: what is running now, and the objects C needs from Lua.
  * Lives in a userdata in the registry, collected with the state. Every C
@@ -33,6 +54,8 @@ typedef struct rt {
   int ref_errors;           /* registry ref of the table of error classes */
   int ref_wrap;             /* registry ref: fn(aw) -> coroutine awaiting aw */
   int ref_chain;            /* registry ref: {value = err, [i] = traceback...} */
+  int ref_mt_task;          /* registry ref of the Task metatable (hot: no lookup by name) */
+  int ref_mt_coro_done;     /* registry ref of the consumed coroutine's metatable */
   int debug;                /* debug mode requested by ALUA_DEBUG */
   int virtual_time;         /* new loops run on virtual time unless told otherwise */
   struct alua__recorder *rec; /* trace or timeline being recorded, or NULL (observe/) */
@@ -46,6 +69,34 @@ typedef struct rt {
   struct lloop *hostfd_loop; /* the loop whose descriptor hostfd watches, or NULL */
   uint32_t lazy_made;       /* bit g: lazy part g made or being made (runtime/lazy.c) */
   int lazy_limit;           /* lazy parts from this index on read as absent (one earlier is being made) */
+  /* Ctrl+C (interrupt.c). The first two fields are written by
+   * alua_interrupt, possibly from a signal handler or another thread. */
+  int interrupts;           /* interrupts no loop pass has acted on (atomic) */
+  uint64_t interrupted_at;  /* ac_clock_ns() of the first of them (atomic) */
+  pthread_t thread;         /* thread that last ran this state's loop */
+  struct future *main_fut;  /* what an interrupt cancels, or NULL */
+  int ref_main;             /* registry ref keeping `main` alive */
+  int main_interrupted;     /* cancellations of `main` made by interrupts */
+  int main_hold;            /* the hook cancelled the running main task and watches it */
+  int unclaimed;            /* interrupts that found no pending `main` */
+  int stopped;              /* the hook stopped a task (1) or callback (2) holding the loop */
+  int toplevel_cancelled;   /* Ctrl+C cancelled a top-level await */
+  int plain_interrupted;    /* the hook raised "interrupted!" in plain code */
+  /* Forgotten awaits (forgotten.c, site.c). */
+  struct alua__sites *sites;  /* creation sites: cache and names */
+  ac_list awops;            /* shared operations found pending at a pass end */
+  alua__awop *ring[ALUA_AW_RING]; /* shared operations handed out in this pass */
+  unsigned ringn;           /* hand-outs recorded in `ring` this pass */
+  int aw_handed;            /* shared operations with a hand-out not awaited */
+  alua__awop zero_awop;     /* the shared sleep(0)'s record */
+  alua__awop sleep_awop;    /* the shared sleeper's record (sleep(d) without values) */
+  uint32_t pass;            /* loop passes ended so far (any loop of the state) */
+  int aw_fresh;             /* fresh awaitables made in this pass, not awaited yet */
+  int aw_collect;           /* pass ends left that run a collector step */
+  int nursery;              /* registry ref of the sleeps not awaited at once (forgotten.c) */
+  int nursery_n;            /* sleeps in it */
+  int ref_last_sleep;       /* registry ref of the holder of the last sleep made (its uservalue) */
+  alua__aw *last_sleep;     /* the record of that sleep, or NULL */
 } rt;
 
 /* lloop.slice outside any recorded step or callback. */
@@ -59,6 +110,7 @@ typedef struct lloop {
   lua_State *L;         /* thread that runs the loop now; valid while running */
   ac_list tasks;        /* unfinished tasks, in creation order */
   int ntasks;           /* length of `tasks` */
+  int nkeep;            /* handles, servers and watchers that keep the program running (alua__keepalive) */
   int nthreads;         /* threads kept for reuse in LOOP_UV_THREADS */
   int running;          /* inside run_until_complete / run_forever */
   int stopping;         /* stop() was called */
@@ -69,6 +121,7 @@ typedef struct lloop {
   int ref_threads;      /* registry ref of the table of reusable threads */
   int ref_handler;      /* registry ref of the exception handler, or LUA_NOREF */
   int ref_unretrieved;  /* registry ref: weak {[pointer] = failed future not yet looked at} */
+  int ref_watchers;     /* registry ref of {[fd] = descriptor watcher} (watch.c), or LUA_NOREF */
   int debug;            /* debug mode: slow-step warnings, creation sites */
   /* Steps and callbacks take the slow path that measures them (debug mode,
    * or a recorder in rt: see src/lua/observe/observe.h). */
@@ -186,17 +239,77 @@ typedef struct task {
   alua__taskstats stats; /* accounting (while lloop.observe) */
 } task;
 
+/* -- site.c: creation sites -- */
+/* The site of the caller of the C function running on L ("file:line" as an
+ * id); 0 when there is none. Cheap: see site.c. */
+int alua__site_here(lua_State *L, rt *r);
+/* Pushes the "file:line" of a site ("?" for 0). */
+void alua__push_site(lua_State *L, rt *r, int id);
+void alua__open_sites(lua_State *L, rt *r, int module, int internals);
+
+/* -- forgotten.c: awaitables never awaited (SPEC 2.1) -- */
+/* A fresh awaitable was made here: its finalizer warns unless it is taken. */
+void alua__aw_made(lua_State *L, rt *r, alua__aw *aw);
+/* A fresh awaitable was awaited (or otherwise taken): no warning. */
+static inline void alua__aw_taken(rt *r, alua__aw *aw) {
+  if (aw->pending == 0) return;
+  aw->pending = 0;
+  if (aw->pass == r->pass && r->aw_fresh > 0) r->aw_fresh--;
+}
+/* Sets up the record of a new shared operation of runtime r. */
+static inline void alua__awop_init(alua__awop *op, rt *r) {
+  op->aw.pending = 0;
+  op->aw.site = 0;
+  ac_list_init(&op->link);
+  op->what = NULL;
+  op->rt = r;
+}
+/* A shared operation was handed out here, as `what` ("q:get()"). */
+void alua__aw_handout(lua_State *L, alua__awop *op, const char *what);
+/* One hand-out of it was awaited (or taken by wait_for, gather, ...). */
+static inline void alua__awop_taken(alua__awop *op) {
+  if (op->aw.pending && --op->aw.pending == 0) op->rt->aw_handed--;
+}
+/* Finalizers: warn, as `what`, if the awaitable is still pending. */
+void alua__aw_gone(lua_State *L, rt *r, alua__aw *aw, const char *what);
+void alua__awop_gone(lua_State *L, alua__awop *op);
+/* The sleep on top was just made (aw its record); holder is the index of
+ * the holder (see forgotten.c). */
+void alua__aw_nurse(lua_State *L, rt *r, alua__aw *aw, int holder);
+/* After every loop pass: the collector step, and the shared operations
+ * left unawaited a whole pass (the common pass has nothing to do). */
+void alua__aw_pass_work(lua_State *L, rt *r);
+static inline void alua__aw_pass_end(lua_State *L, rt *r) {
+  if (r->aw_handed || r->last_sleep || r->nursery_n || r->aw_fresh || r->aw_collect || !ac_list_empty(&r->awops))
+    alua__aw_pass_work(L, r);
+  r->ringn = 0;
+  r->pass++;
+}
+/* At state close: the shared operations still pending (L NULL: not
+ * reported). */
+void alua__aw_close(lua_State *L, rt *r);
+void alua__open_forgotten(lua_State *L, rt *r, int module, int internals);
+
 /* A coroutine object: what calling an async function returns (see coro.c for
  * its uservalues). */
 typedef struct coro {
+  alua__aw aw;          /* never-awaited tracking (its creation site) */
   int nargs;            /* arguments stored after the function */
   uint8_t consumed;     /* awaited or wrapped in a task already */
 } coro;
 
+/* Whether an object (a handle, a server, a watcher's handle) keeps the
+ * program running after its main chunk (SPEC 2.2): while it is active and
+ * not unref()'d, it counts in its loop's nkeep. */
+typedef struct alua__keep {
+  uint8_t counted;      /* counted in lp->nkeep now */
+  uint8_t unref;        /* x:unref() was called (x:ref() undoes it) */
+} alua__keep;
+
 /* A callback scheduled by call_soon, call_later, call_at,
  * call_soon_threadsafe or add_signal_handler (handle.c). Uservalues: the
  * loop, the function, then its arguments. */
-enum handle_kind { HANDLE_SOON, HANDLE_TIMER, HANDLE_THREADSAFE, HANDLE_SIGNAL };
+enum handle_kind { HANDLE_SOON, HANDLE_TIMER, HANDLE_THREADSAFE, HANDLE_SIGNAL, HANDLE_WATCH };
 
 typedef struct handle {
   ac_callback cb;       /* ready-queue node (posted-list node when threadsafe) */
@@ -205,6 +318,8 @@ typedef struct handle {
   lua_Number when;      /* loop time it is due, in seconds (timers only) */
   int nargs;            /* arguments stored after the function */
   int ref;              /* anchor in the loop while scheduled, else LUA_NOREF */
+  void *owner;          /* HANDLE_WATCH: the descriptor watcher (watch.c), NULL once removed */
+  alua__keep keep;      /* keeps the program running while scheduled (not signal handlers) */
   uint8_t kind;         /* enum handle_kind */
   uint8_t cancelled;    /* cancel() was called */
 } handle;
@@ -271,7 +386,19 @@ int alua__iserror(lua_State *L, rt *r, int idx, const char *cls);
 void alua__push_oserror(lua_State *L, int err, const char *what, const char *why);
 /* Raises that object with `what` formatted from fmt; err is positive. */
 int alua__oserror(lua_State *L, int err, const char *fmt, ...);
+/* Pushes tostring(v) for the value at idx; when its __tostring raises (or
+ * memory runs out), a text that says so instead. Never raises: reports
+ * must not be lost to a bad error object. */
+void alua__push_tostring(lua_State *L, int idx);
 void alua__open_errors(lua_State *L, rt *r, int module, int internals);
+
+/* -- options.c: option tables -- */
+/* Checks the option table at idx (nil or none: no options): a table whose
+ * keys are all strings among `known` (NULL-terminated). Raises at the
+ * user's frame "bad argument #argn to 'fname' (option table expected, got
+ * T)" or "bad option 'k' to 'fname' (unknown option; options are ...)".
+ * lib/asyncio/options.lua is its twin for the Lua library. */
+void alua__check_options(lua_State *L, int idx, int argn, const char *fname, const char *const *known);
 
 /* -- runtime.c -- */
 rt *alua__rt(lua_State *L);                  /* upvalue 1 of a module function */
@@ -325,6 +452,12 @@ int alua__repr_end(luaL_Buffer *b);
 void alua__newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l);
 
 /* -- loop.c -- */
+/* Counts k in lp->nkeep while `active` and not unref'd; call it whenever
+ * either changes. */
+void alua__keepalive(lloop *lp, alua__keep *k, int active);
+/* x:ref() (ref 1) / x:unref() (ref 0) for the object at 1 with k, active
+ * as said; returns 1 (the object, for chaining). */
+int alua__keep_ref(lua_State *L, lloop *lp, alua__keep *k, int active, int ref);
 lloop *alua__checkloop(lua_State *L, int idx);
 /* The loop at idx, or an error if it is not a loop or is closed. */
 lloop *alua__checkopen(lua_State *L, int idx);
@@ -338,6 +471,10 @@ void alua__push_anchored(lua_State *L, lloop *lp, int ref);
 /* True when no callback, timer, descriptor or other thread can ever make
  * progress on lp: waiting any longer would hang forever. */
 int alua__loop_stuck(lloop *lp);
+/* What follows every pass of a loop, whoever runs it (loop runs, top-level
+ * awaits, alua_step): Ctrl+C, forgotten awaits, recordings, then the work
+ * posted from other threads. */
+void alua__after_pass(lua_State *L, lloop *lp);
 /* Runs lp until the future at idx is done; raises on misuse or deadlock,
  * positioned `level` levels up (see alua__error_at). */
 void alua__run_until(lua_State *L, lloop *lp, int idx, int level);
@@ -401,7 +538,7 @@ void alua__open_task(lua_State *L, rt *r, int module, int internals);
 /* -- coro.c -- */
 coro *alua__tocoro(lua_State *L, int idx);
 /* Marks the coroutine object at idx awaited or scheduled. */
-void alua__coro_consume(lua_State *L, int idx);
+void alua__coro_consume(lua_State *L, rt *r, int idx);
 /* Pushes a consumed coroutine object for the function at fnidx and the nargs
  * values after it (create_task with a plain function). */
 coro *alua__newcoro_for_task(lua_State *L, int fnidx, int nargs);
@@ -485,22 +622,43 @@ void alua__set_await_hook(lua_State *L, rt *r, lua_CFunction hook);
 void alua__await_fast_add(lua_State *L, int idx);
 
 /* -- gather.c -- */
+/* A gather was awaited or otherwise taken (see alua__future_taken). */
+void alua__gather_taken(rt *r, future *f);
+/* Its finalizer: warns if it never was. */
+void alua__gather_gc(lua_State *L, rt *r, future *f);
+/* Something looks at the future f's outcome (await, result, a done
+ * callback, ...): a gather is then not forgotten. */
+static inline void alua__future_taken(rt *r, future *f) {
+  if (f->kind == KIND_GATHER) alua__gather_taken(r, f);
+}
 /* Pushes the list of children of the gather at idx. */
 void alua__gather_push_children(lua_State *L, int idx);
 void alua__open_gather(lua_State *L, rt *r, int module, int internals);
 
-/* -- interrupt.c -- */
-/* Acts on a pending Ctrl+C (cancels the task asyncio.run registered); the
- * loop calls it after every pass. */
-void alua__interrupt_poll(lua_State *L);
+/* -- interrupt.c: Ctrl+C (see loop/interrupt.h) -- */
+/* Acts on interrupts no pass has acted on yet: cancels the main future,
+ * or counts them in r->unclaimed when there is none. Every loop pass is
+ * followed by a call. */
+void alua__interrupt_poll(lua_State *L, lloop *lp);
+/* Makes the future at idx what interrupts cancel, unless something is
+ * already; returns 1 if it did (then alua__interrupt_unclaim must follow). */
+int alua__interrupt_claim(lua_State *L, int idx);
+/* Forgets the main future; returns how many times interrupts cancelled it. */
+int alua__interrupt_unclaim(lua_State *L);
+/* Lists the state in the process-wide table alua_interrupt searches, and
+ * takes it out (at close). */
+void alua__interrupt_register(lua_State *L, rt *r);
+void alua__interrupt_unregister(rt *r);
 void alua__open_interrupt(lua_State *L, rt *r, int module, int internals);
 
 /* -- ops.c: awaitable operation objects of queues, locks and events -- */
 /* An operation object (q:get(), lock:acquire(), ...): awaiting it runs the
  * await hook of its metatable. Uservalue 1 is the object it acts on; a put
  * keeps its value in uservalue 2 until awaited. Larger operation records of
- * their own (sockets, streams, servers) start with the same kind byte. */
+ * their own (sockets, streams, HTTP transfers) start the same way: the
+ * awop, then the kind byte. */
 typedef struct alua__op {
+  alua__awop awop; /* handed out and not awaited yet (first: ops.c's finalizer reads it) */
   uint8_t kind;  /* which operation, as the owning type numbers them */
   uint8_t armed; /* uservalue 2 holds a value no await has taken yet */
   void *on;      /* the userdata it acts on (uservalue 1), for the hooks */
@@ -580,6 +738,13 @@ void alua__open_handle(lua_State *L, rt *r, int module, int internals);
 void alua__signals_close(lua_State *L, lloop *lp);
 void alua__open_signals(lua_State *L, rt *r, int module, int internals);
 
+/* -- watch.c: add_reader / add_writer, wait_readable / wait_writable -- */
+/* Removes the add_reader / add_writer callback whose handle is h. */
+void alua__watch_cancel(lua_State *L, handle *h);
+/* Unregisters every descriptor of lp (closing). */
+void alua__watchers_close(lua_State *L, lloop *lp);
+void alua__open_watch(lua_State *L, rt *r, int module, int internals);
+
 /* -- executor.c -- */
 /* Queues the C job j on lp's worker pool and pushes the future it completes.
  * Cancelling the future marks j abandoned (and drops it if no worker took it
@@ -638,6 +803,8 @@ void alua__hub_open(lua_State *L, rt *r);
  * and completions still queued are called with L == NULL, later ones too.
  * Never raises; runs no Lua code. */
 void alua__hub_close(rt *r);
+/* __gc of the runtime: alua__hub_close, and alua_fd's descriptor closed. */
+void alua__hub_gc(rt *r);
 /* Runs the work queued on the hub (loop thread, between passes); never
  * raises. Cheap when nothing is queued. */
 void alua__hub_drain(lua_State *L, rt *r);

@@ -378,3 +378,26 @@ Test(vtime, a_timer_due_during_external_work_fires_on_time, .init = setup, .fini
   cr_assert_lt(j.at, 30 * SEC);
   cr_assert_not(ac_loop_alive(&loop));
 }
+
+static void nop_cb(ac_callback *cb) { (void)cb; }
+
+Test(vtime, due_now_says_when_a_pass_would_not_jump, .init = setup, .fini = teardown) {
+  int log[2], n = 0;
+  uint64_t at[2];
+  trec t;
+  trec_init(&t, &loop, 1, log, at, &n);
+  cr_assert_not(ac_loop_due_now(&loop));
+  ac_loop_timer_start(&loop, &t.t, 5 * SEC);
+  cr_assert_not(ac_loop_due_now(&loop), "a later timer is not due");
+  ac_callback cb;
+  ac_callback_init(&cb, nop_cb);
+  ac_loop_enqueue(&loop, &cb);
+  cr_assert(ac_loop_due_now(&loop), "a ready callback is");
+  cr_assert_eq(ac_loop_run_once(&loop, 0), 1);
+  cr_assert_eq(n, 0, "the clock held while a callback was ready");
+  cr_assert_not(ac_loop_due_now(&loop));
+  cr_assert_eq(ac_loop_run_once(&loop, 0), 1);
+  cr_assert_eq(at[0], 5 * SEC);
+  ac_loop_timer_start(&loop, &t.t, ac_loop_now(&loop));
+  cr_assert(ac_loop_due_now(&loop), "a timer due at the current time is");
+}

@@ -19,13 +19,10 @@
 static pthread_mutex_t hubs_mu = PTHREAD_MUTEX_INITIALIZER;
 static alua__hub *hubs;
 
-/* __gc of the runtime: the state is closing without alua_close. */
-static int rt_gc(lua_State *L) {
-  rt *r = lua_touserdata(L, 1);
+void alua__hub_gc(rt *r) {
   alua__hub_close(r);
   if (r->hostfd >= 0) close(r->hostfd);
   r->hostfd = -1;
-  return 0;
 }
 
 void alua__hub_open(lua_State *L, rt *r) {
@@ -45,12 +42,6 @@ void alua__hub_open(lua_State *L, rt *r) {
   hubs = h;
   pthread_mutex_unlock(&hubs_mu);
   r->hub = h;
-  /* the runtime (on top) closes the hub when the state goes without
-   * alua_close */
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, rt_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
 }
 
 void alua__hub_unref(alua__hub *h) {
@@ -305,6 +296,7 @@ static int p_step(lua_State *L) {
   lp->running = 1;
   lp->L = L;
   r->running = lp;
+  r->thread = pthread_self();
   /* what was posted since the last pass runs in this one: a host that
    * completes futures and then steps resumes their tasks in this step */
   alua__hub_drain(L, r);
@@ -323,8 +315,7 @@ static int p_step(lua_State *L) {
       rc = ac_loop_run_once(core, 1);
     }
   }
-  alua__interrupt_poll(L);
-  alua__hub_drain(L, r);
+  alua__after_pass(L, lp);
   if (rc < 0 && rc != -EINTR) s->result = rc;
   else s->result = ac_loop_alive(core) || alua__hub_pending(r) ? ALUA_MORE : ALUA_IDLE;
   return 0;

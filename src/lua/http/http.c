@@ -108,6 +108,7 @@ typedef struct xfer {
 
 /* An operation on a transfer; kind and n move to the stack when awaited. */
 typedef struct xop {
+  alua__awop awop;          /* first, as in every operation (ops.c); internal: never handed out */
   uint8_t kind;             /* OP_* */
   uint8_t armed;            /* handed out and not awaited yet */
   lua_Integer n;            /* read size */
@@ -791,6 +792,7 @@ static int push_op(lua_State *L, xfer *x, int kind, lua_Integer n, int fnameidx)
   if (!o) {
     lua_pop(L, 1);
     o = lua_newuserdatauv(L, sizeof *o, OUV_N);
+    alua__awop_init(&o->awop, alua__rt(L));
     o->x = x;
     luaL_setmetatable(L, MT_XOP);
     lua_pushvalue(L, 1);

@@ -19,6 +19,7 @@
 #include "core/signal.h"
 #include "core/spawn.h"
 #include "lua/io/io.h"
+#include "lua/runtime/site.h"
 
 #define MT_CHILD "asyncio.ChildProcess"
 #define MT_CHILDOP "asyncio.ChildProcess operation"
@@ -208,7 +209,9 @@ static int k_wait(lua_State *L, int status, lua_KContext ctx) {
 
 /* The await hook of child:wait(): the return code once the child exited. */
 static int wait_await(lua_State *L) {
-  task *t = alua__current_task(L, alua__rt(L));
+  rt *r = alua__rt(L);
+  alua__awop_taken(lua_touserdata(L, 1));
+  task *t = alua__current_task(L, r);
   lua_getiuservalue(L, 1, 1);
   lchild *c = lua_touserdata(L, 2);
   if (c->ch.reaped) {
@@ -221,7 +224,9 @@ static int wait_await(lua_State *L) {
 
 static int ch_wait(lua_State *L) {
   checkchild(L, 1);
-  return alua__push_op(L, 1, CHUV_WAIT, 0, 0, MT_CHILDOP);
+  alua__push_op(L, 1, CHUV_WAIT, 0, 0, MT_CHILDOP);
+  alua__aw_handout_fast(L, lua_touserdata(L, -1), "process:wait()");
+  return 1;
 }
 
 static int ch_tostring(lua_State *L) {
@@ -241,23 +246,23 @@ static int read_spec(lua_State *L, int opts, const char *name, int which) {
   if (t == LUA_TNIL) {
   } else if (t == LUA_TNUMBER && lua_isinteger(L, -1)) {
     lua_Integer v = lua_tointeger(L, -1);
-    if (v == AC_SPAWN_STDOUT && which != 2) alua__user_error(L, "bad option '%s' (asyncio.STDOUT is only for stderr)", name);
-    if (v < AC_SPAWN_DEVNULL || v > 0x7fffffff) alua__user_error(L, "bad option '%s' (PIPE, DEVNULL, STDOUT or a descriptor expected)", name);
+    if (v == AC_SPAWN_STDOUT && which != 2) alua__user_error(L, "bad option '%s' to 'create_subprocess_exec' (asyncio.STDOUT is only for stderr)", name);
+    if (v < AC_SPAWN_DEVNULL || v > 0x7fffffff) alua__user_error(L, "bad option '%s' to 'create_subprocess_exec' (PIPE, DEVNULL, STDOUT or a descriptor expected)", name);
     kind = (int)v;
   } else if (t == LUA_TUSERDATA && luaL_testudata(L, -1, LUA_FILEHANDLE)) {
     luaL_Stream *p = lua_touserdata(L, -1);
-    if (!p->closef) alua__user_error(L, "bad option '%s' (the file is closed)", name);
+    if (!p->closef) alua__user_error(L, "bad option '%s' to 'create_subprocess_exec' (the file is closed)", name);
     fflush(p->f); /* what Lua buffered comes before what the child writes */
     kind = fileno(p->f);
   } else if (luaL_getmetafield(L, -1, "fileno") != LUA_TNIL || (t == LUA_TTABLE && lua_getfield(L, -1, "fileno") != LUA_TNIL)) {
     lua_pushvalue(L, -2);
     lua_call(L, 1, 1);
     if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0)
-      alua__user_error(L, "bad option '%s' (its fileno() is not a descriptor)", name);
+      alua__user_error(L, "bad option '%s' to 'create_subprocess_exec' (its fileno() is not a descriptor)", name);
     kind = (int)lua_tointeger(L, -1);
     lua_pop(L, 1);
   } else {
-    alua__user_error(L, "bad option '%s' (PIPE, DEVNULL, STDOUT, a descriptor or a file expected, got %s)", name,
+    alua__user_error(L, "bad option '%s' to 'create_subprocess_exec' (PIPE, DEVNULL, STDOUT, a descriptor or a file expected, got %s)", name,
                luaL_typename(L, -1));
   }
   lua_pop(L, 1);
@@ -291,7 +296,7 @@ static char **env_array(lua_State *L, int idx) {
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     if (lua_type(L, -2) != LUA_TSTRING || !lua_isstring(L, -1))
-      alua__user_error(L, "bad option 'env' (a table of string keys and string values expected)");
+      alua__user_error(L, "bad option 'env' to 'create_subprocess_exec' (a table of string keys and string values expected)");
     lua_pushfstring(L, "%s=%s", lua_tostring(L, -2), lua_tostring(L, -1));
     lua_rawseti(L, list, ++n);
     lua_pop(L, 1);
@@ -325,16 +330,17 @@ static int l_spawn(lua_State *L) {
   o.file = argv[0];
   o.envp = NULL;
   if (lua_getfield(L, 2, "env") != LUA_TNIL) {
-    luaL_checktype(L, -1, LUA_TTABLE);
+    if (!lua_istable(L, -1))
+      return alua__user_error(L, "bad option 'env' to 'create_subprocess_exec' (table expected, got %s)", luaL_typename(L, -1));
     o.envp = env_array(L, lua_gettop(L));
   }
   o.cwd = NULL;
   if (lua_getfield(L, 2, "cwd") != LUA_TNIL) {
-    if (lua_type(L, -1) != LUA_TSTRING) return alua__user_error(L, "bad option 'cwd' (string expected)");
+    if (lua_type(L, -1) != LUA_TSTRING) return alua__user_error(L, "bad option 'cwd' to 'create_subprocess_exec' (string expected, got %s)", luaL_typename(L, -1));
     o.cwd = lua_tostring(L, -1);
   }
   if (lua_getfield(L, 2, "executable") != LUA_TNIL) {
-    if (lua_type(L, -1) != LUA_TSTRING) return alua__user_error(L, "bad option 'executable' (string expected)");
+    if (lua_type(L, -1) != LUA_TSTRING) return alua__user_error(L, "bad option 'executable' to 'create_subprocess_exec' (string expected, got %s)", luaL_typename(L, -1));
     o.file = lua_tostring(L, -1);
   }
   o.new_session = lua_getfield(L, 2, "start_new_session") != LUA_TNIL && lua_toboolean(L, -1);

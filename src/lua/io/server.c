@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "lua/io/io.h"
+#include "lua/runtime/site.h"
 
 #define MT_SERVER "asyncio.Server"
 #define MT_SERVEROP "asyncio.Server operation"
@@ -67,6 +68,7 @@ typedef struct lserver {
   int active;                     /* connections whose handler has not finished */
   alua__stream_opts o;             /* options of accepted streams */
   double retry_delay;             /* seconds of an accept back-off */
+  alua__keep keep;                /* keeps the program running while serving */
   uint8_t serving;                /* watchers registered (or backing off) */
   uint8_t backing_off;            /* out of descriptors: waiting for `retry` */
   uint8_t closed;                 /* close() was called */
@@ -224,6 +226,7 @@ static void start(lua_State *L, lserver *srv, int idx) {
   if (srv->serving || srv->closed) return;
   srv->serving = 1;
   srv->anchor = alua__anchor(L, srv->lp, idx);
+  alua__keepalive(srv->lp, &srv->keep, 1);
   start_watchers(srv);
 }
 
@@ -233,6 +236,7 @@ static void server_close(lua_State *L, lserver *srv) {
   if (srv->closed) return;
   srv->closed = 1;
   srv->serving = 0;
+  alua__keepalive(srv->lp, &srv->keep, 0);
   stop_watchers(srv);
   if (!srv->lp->closed) ac_loop_timer_stop(&srv->lp->core, &srv->retry);
   for (int i = 0; i < srv->n; i++) {
@@ -443,6 +447,18 @@ static int sv_start_serving(lua_State *L) {
   return 0;
 }
 
+/* server:unref(): the program may end while the server still serves (as
+ * Node's server.unref()); server:ref() undoes it. Both return the server. */
+static int sv_unref(lua_State *L) {
+  lserver *srv = checkserver(L, 1);
+  return alua__keep_ref(L, srv->lp, &srv->keep, srv->serving && !srv->closed, 0);
+}
+
+static int sv_ref(lua_State *L) {
+  lserver *srv = checkserver(L, 1);
+  return alua__keep_ref(L, srv->lp, &srv->keep, srv->serving && !srv->closed, 1);
+}
+
 static int sv_get_loop(lua_State *L) {
   lua_getiuservalue(L, 1, SVUV_LOOP);
   checkserver(L, 1);
@@ -472,6 +488,7 @@ static int k_op(lua_State *L, int status, lua_KContext ctx) {
 /* The await hook of wait_closed and serve_forever: stack [op]. */
 static int op_await(lua_State *L) {
   alua__op *o = lua_touserdata(L, 1);
+  alua__awop_taken(&o->awop);
   task *t = alua__current_task(L, alua__rt(L));
   lserver *srv = o->on;
   lua_getiuservalue(L, 1, 1);
@@ -489,14 +506,18 @@ static int op_await(lua_State *L) {
  * connection handler has finished. */
 static int sv_wait_closed(lua_State *L) {
   checkserver(L, 1);
-  return alua__push_op(L, 1, SVUV_CLOSEDOP, 0, OP_WAIT_CLOSED, MT_SERVEROP);
+  alua__push_op(L, 1, SVUV_CLOSEDOP, 0, OP_WAIT_CLOSED, MT_SERVEROP);
+  alua__aw_handout_fast(L, lua_touserdata(L, -1), "server:wait_closed()");
+  return 1;
 }
 
 /* server:serve_forever(): serves until the server is closed; cancelling it
  * closes the server. */
 static int sv_serve_forever(lua_State *L) {
   checkserver(L, 1);
-  return alua__push_op(L, 1, SVUV_FOREVEROP, 0, OP_SERVE_FOREVER, MT_SERVEROP);
+  alua__push_op(L, 1, SVUV_FOREVEROP, 0, OP_SERVE_FOREVER, MT_SERVEROP);
+  alua__aw_handout_fast(L, lua_touserdata(L, -1), "server:serve_forever()");
+  return 1;
 }
 
 /* <Server sockets=127.0.0.1:4000 serving> */
@@ -536,6 +557,8 @@ void alua__open_server(lua_State *L, rt *r, int module, int internals) {
                                      {"is_serving", sv_is_serving},
                                      {"get_loop", sv_get_loop},
                                      {"active_connections", sv_active},
+                                     {"ref", sv_ref},
+                                     {"unref", sv_unref},
                                      {NULL, NULL}};
   static const luaL_Reg meta[] = {
       {"__tostring", sv_tostring}, {"__gc", sv_gc}, {"__close", sv_close}, {NULL, NULL}};

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lua/io/io.h"
+#include "lua/runtime/site.h"
 
 #define MT_SOCKOP "asyncio.socket operation"
 
@@ -182,6 +183,7 @@ static const char *const op_names[] = {"sock_recv", "sock_sendall", "sock_accept
 
 /* An operation: uservalue 1 the socket, 2 the data of sendall. */
 typedef struct sockop {
+  alua__awop awop;   /* handed out and not awaited yet (first: see ops.c) */
   uint8_t kind;      /* OP_* */
   uint8_t awaited;   /* an await has taken it */
   uint8_t started;   /* connect: the connect call was made */
@@ -324,7 +326,9 @@ static int k_op(lua_State *L, int status, lua_KContext ctx) {
 /* The await hook of the operations: stack [op]. */
 static int op_await(lua_State *L) {
   sockop *o = lua_touserdata(L, 1);
-  task *t = alua__current_task(L, alua__rt(L));
+  rt *r = alua__rt(L);
+  alua__awop_taken(&o->awop);
+  task *t = alua__current_task(L, r);
   if (o->awaited) return alua__user_error(L, "%s: this operation was already awaited", op_names[o->kind]);
   o->awaited = 1;
   lua_getiuservalue(L, 1, 1);
@@ -342,6 +346,10 @@ static sockop *newop(lua_State *L, int kind) {
   luaL_setmetatable(L, MT_SOCKOP);
   lua_pushvalue(L, 2);
   lua_setiuservalue(L, -2, 1);
+  static const char *const names[] = {"loop:sock_recv()", "loop:sock_sendall()", "loop:sock_accept()",
+                                      "loop:sock_connect()"};
+  alua__awop_init(&o->awop, alua__rt(L));
+  alua__aw_handout_fast(L, &o->awop, names[kind]);
   return o;
 }
 

@@ -47,6 +47,7 @@
 #include "core/file.h"
 #include "core/sepscan.h"
 #include "lua/io/io.h"
+#include "lua/runtime/site.h"
 
 #define MT_STREAM "asyncio.Stream"
 #define MT_READER "asyncio.StreamReader"
@@ -108,6 +109,7 @@ enum { R_READ, R_READLINE, R_READEXACTLY, R_READUNTIL, R_READY };
 static const char *const rop_names[] = {"read", "readline", "readexactly", "readuntil", "start_tls"};
 
 typedef struct rop {
+  alua__awop awop; /* handed out and not awaited yet (first: see ops.c) */
   uint8_t kind;  /* R_* */
   uint8_t armed; /* returned by a method and not awaited yet */
   lua_Integer n; /* read / readexactly size */
@@ -723,7 +725,9 @@ static int rop_await(lua_State *L) {
   rop *o = lua_touserdata(L, 1);
   if (!o->armed) return alua__user_error(L, "%s: this operation was already awaited; call the method again", rop_names[o->kind]);
   o->armed = 0;
-  task *t = alua__current_task(L, alua__rt(L));
+  rt *r = alua__rt(L);
+  alua__awop_taken(&o->awop);
+  task *t = alua__current_task(L, r);
   lua_getiuservalue(L, 1, OUV_CORE);
   lua_pushinteger(L, o->n);
   if (o->kind == R_READUNTIL || o->kind == R_READY) lua_getiuservalue(L, 1, OUV_SEP);
@@ -743,6 +747,7 @@ static int push_rop(lua_State *L, lstream *s, int kind, lua_Integer n, int sepid
   if (!o) {
     lua_pop(L, 1);
     o = lua_newuserdatauv(L, sizeof *o, OUV_N);
+    alua__awop_init(&o->awop, alua__rt(L));
     o->s = s;
     luaL_setmetatable(L, MT_READOP);
     lua_getiuservalue(L, 1, RUV_CORE);
@@ -759,6 +764,9 @@ static int push_rop(lua_State *L, lstream *s, int kind, lua_Integer n, int sepid
     lua_pushvalue(L, sepidx);
     lua_setiuservalue(L, -2, OUV_SEP);
   }
+  static const char *const names[] = {"reader:read()", "reader:readline()", "reader:readexactly()",
+                                      "reader:readuntil()"};
+  alua__aw_handout_fast(L, &o->awop, kind >= 0 && kind < 4 ? names[kind] : "a reader operation");
   return 1;
 }
 
@@ -945,6 +953,7 @@ static int k_wop(lua_State *L, int status, lua_KContext ctx) {
 
 static int wop_await(lua_State *L) {
   alua__op *o = lua_touserdata(L, 1);
+  alua__awop_taken(&o->awop);
   task *t = alua__current_task(L, alua__rt(L));
   lstream *s = o->on;
   /* the usual drain: nothing to wait for */
@@ -958,13 +967,17 @@ static int wop_await(lua_State *L) {
  * connection broke. */
 static int w_drain(lua_State *L) {
   checkwriter(L, 1);
-  return alua__push_op(L, 1, WUV_DRAIN, WUV_CORE, W_DRAIN, MT_WRITEOP);
+  alua__push_op(L, 1, WUV_DRAIN, WUV_CORE, W_DRAIN, MT_WRITEOP);
+  alua__aw_handout_fast(L, lua_touserdata(L, -1), "writer:drain()");
+  return 1;
 }
 
 /* writer:wait_closed(): waits until the descriptor is closed. */
 static int w_wait_closed(lua_State *L) {
   checkwriter(L, 1);
-  return alua__push_op(L, 1, WUV_CLOSED, WUV_CORE, W_WAIT_CLOSED, MT_WRITEOP);
+  alua__push_op(L, 1, WUV_CLOSED, WUV_CORE, W_WAIT_CLOSED, MT_WRITEOP);
+  alua__aw_handout_fast(L, lua_touserdata(L, -1), "writer:wait_closed()");
+  return 1;
 }
 
 /* writer:close(): stops reading (the reader sees the end of the stream),
@@ -1126,6 +1139,7 @@ void alua__stream_push_ready(lua_State *L, int widx, const char *fname) {
   widx = lua_absindex(L, widx);
   lstream *s = checkwriter(L, widx);
   rop *o = lua_newuserdatauv(L, sizeof *o, OUV_N);
+  alua__awop_init(&o->awop, alua__rt(L)); /* internal, awaited at once: not handed out */
   o->kind = R_READY;
   o->n = 0;
   o->armed = 1;

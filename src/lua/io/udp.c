@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lua/io/io.h"
+#include "lua/runtime/site.h"
 
 #define MT_UDP "asyncio.DatagramEndpoint"
 #define MT_UDPOP "asyncio.DatagramEndpoint operation"
@@ -197,7 +198,9 @@ static int k_recv(lua_State *L, int status, lua_KContext ctx) {
 }
 
 static int recv_await(lua_State *L) {
-  task *t = alua__current_task(L, alua__rt(L));
+  rt *r = alua__rt(L);
+  alua__awop_taken(lua_touserdata(L, 1));
+  task *t = alua__current_task(L, r);
   lua_getiuservalue(L, 1, 1);
   return do_recv(L, t, lua_touserdata(L, 2), 0);
 }
@@ -206,7 +209,9 @@ static int recv_await(lua_State *L) {
  * datagram. */
 static int u_recv(lua_State *L) {
   checkudp(L, 1);
-  return alua__push_op(L, 1, UUV_RECV, 0, 0, MT_UDPOP);
+  alua__push_op(L, 1, UUV_RECV, 0, 0, MT_UDPOP);
+  alua__aw_handout_fast(L, lua_touserdata(L, -1), "endpoint:recv()");
+  return 1;
 }
 
 static int u_getsockname(lua_State *L) {

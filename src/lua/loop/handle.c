@@ -93,11 +93,12 @@ static void run_handle(ac_callback *cb) {
   int top = lua_gettop(L);
   alua__push_anchored(L, lp, h->ref);
   int hidx = lua_gettop(L);
-  /* A signal handle stays registered (signals.c owns its anchor); the
-   * others ran their one time. */
-  if (h->kind != HANDLE_SIGNAL) {
+  /* A signal or descriptor handle stays registered (signals.c and watch.c
+   * own its anchor); the others ran their one time. */
+  if (h->kind != HANDLE_SIGNAL && h->kind != HANDLE_WATCH) {
     alua__unanchor(L, lp, h->ref);
     h->ref = LUA_NOREF;
+    alua__keepalive(lp, &h->keep, 0);
   }
   /* only a threadsafe handle can be cancelled after being queued: it sits on
    * the core's posted list, which cancel() may not touch */
@@ -132,6 +133,8 @@ handle *alua__newhandle(lua_State *L, lloop *lp, int kind, int fnidx, int nargs)
   h->when = 0;
   h->nargs = nargs;
   h->ref = LUA_NOREF;
+  h->owner = NULL;
+  h->keep.counted = h->keep.unref = 0;
   h->kind = (uint8_t)kind;
   h->cancelled = 0;
   luaL_setmetatable(L, kind == HANDLE_TIMER ? MT_TIMERHANDLE : MT_HANDLE);
@@ -157,6 +160,7 @@ static int l_call_soon(lua_State *L) {
   lloop *lp = alua__checkopen(L, 1);
   handle *h = newhandle(L, lp, HANDLE_SOON, 2, "call_soon");
   h->ref = alua__anchor(L, lp, -1);
+  alua__keepalive(lp, &h->keep, 1);
   ac_loop_enqueue(&lp->core, &h->cb);
   return 1;
 }
@@ -180,6 +184,7 @@ static int schedule_at(lua_State *L, lloop *lp, int fnidx, lua_Number when, uint
   handle *h = newhandle(L, lp, HANDLE_TIMER, fnidx, fname);
   h->when = when;
   h->ref = alua__anchor(L, lp, -1);
+  alua__keepalive(lp, &h->keep, 1);
   ac_loop_timer_start(&lp->core, &h->timer, deadline);
   return 1;
 }
@@ -215,6 +220,7 @@ static int l_call_soon_threadsafe(lua_State *L) {
   lloop *lp = alua__checkopen(L, 1);
   handle *h = newhandle(L, lp, HANDLE_THREADSAFE, 2, "call_soon_threadsafe");
   h->ref = alua__anchor(L, lp, -1);
+  alua__keepalive(lp, &h->keep, 1);
   /* the loop must not report a deadlock while this is on its way */
   ac_loop_external_begin(&lp->core);
   ac_loop_post(&lp->core, &h->cb);
@@ -227,6 +233,7 @@ static int h_cancel(lua_State *L) {
   if (h->cancelled) return 0;
   h->cancelled = 1;
   lloop *lp = h->loop;
+  alua__keepalive(lp, &h->keep, 0);
   switch (h->kind) {
   case HANDLE_SOON:
   case HANDLE_TIMER:
@@ -243,11 +250,35 @@ static int h_cancel(lua_State *L) {
     /* stays registered, but deliveries are ignored from now on */
     if (!lp->closed) ac_callback_cancel(&h->cb);
     break;
+  case HANDLE_WATCH:
+    /* as remove_reader / remove_writer */
+    alua__watch_cancel(L, h);
+    break;
   default:
     /* HANDLE_THREADSAFE: on the posted list until it runs, then skipped */
     break;
   }
   return 0;
+}
+
+/* True while the handle still keeps the program running when not
+ * unref()'d: scheduled (or registered, for a descriptor), not cancelled.
+ * Signal handlers never do. */
+static int active(handle *h) {
+  return h->kind != HANDLE_SIGNAL && h->ref != LUA_NOREF && !h->cancelled && !h->loop->closed;
+}
+
+/* handle:unref(): the program may end while this callback is still to
+ * come (as Node's timer.unref()); handle:ref() undoes it. Both return the
+ * handle. */
+static int h_unref(lua_State *L) {
+  handle *h = checkhandle(L, 1);
+  return alua__keep_ref(L, h->loop, &h->keep, active(h), 0);
+}
+
+static int h_ref(lua_State *L) {
+  handle *h = checkhandle(L, 1);
+  return alua__keep_ref(L, h->loop, &h->keep, active(h), 1);
 }
 
 static int h_cancelled(lua_State *L) { return alua__retbool(L, checkhandle(L, 1)->cancelled); }
@@ -288,6 +319,8 @@ static int h_tostring(lua_State *L) {
 void alua__open_handle(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg methods[] = {{"cancel", h_cancel},
                                      {"cancelled", h_cancelled},
+                                     {"ref", h_ref},
+                                     {"unref", h_unref},
                                      {"get_loop", h_get_loop},
                                      {"__tostring", h_tostring},
                                      {NULL, NULL}};

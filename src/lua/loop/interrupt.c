@@ -1,143 +1,438 @@
-/* Ctrl+C under asyncio.run (SPEC 2.2): the first SIGINT cancels the main
- * task, so its cleanup (<close> variables, pcall handlers) runs, and run then
- * raises KeyboardInterrupt; a second SIGINT stops the process at once. */
+/* Ctrl+C: one machine for the alua program, asyncio.run, loop runs,
+ * top-level await and the prompt (see interrupt.h), and alua_interrupt,
+ * the entry point a host calls from its own signal handler. */
+#include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "alua.h"
+#include "core/clock.h"
 #include "lua/internal.h"
 #include "lua/loop/interrupt.h"
 
-/* Why process-wide statics: a signal's disposition belongs to the process,
- * and a signal handler can reach nothing else. Only one asyncio.run at a
- * time can own SIGINT (run refuses to nest). */
-static volatile sig_atomic_t pending; /* SIGINTs the loop has not acted on */
-static volatile sig_atomic_t count;   /* SIGINTs since the handler was installed */
-static ac_loop *volatile wake_loop;   /* loop to wake, NULL when none */
-static struct sigaction previous;     /* disposition to restore */
-static int installed;                 /* our handler is in place */
-static int task_ref = LUA_NOREF;      /* registry ref of the task to cancel */
+/* How long code other than the main task may hold the loop after an
+ * interrupt before the hook stops it there, and how many instructions
+ * apart the hook looks again meanwhile. */
+#define HOLD_NS 500000000u
+#define RECHECK_COUNT 10000
 
-static void on_sigint(int sig) {
-  (void)sig;
-  if (count > 0) {
-    /* the second one: stop now, as the default disposition would */
-    signal(SIGINT, SIG_DFL);
-    raise(SIGINT);
-    return;
+/* -- the states alua_interrupt can find ---------------------------------- */
+
+/* Why a list of nodes that are never freed: alua_interrupt runs in signal
+ * handlers, which may neither lock nor follow a pointer to memory another
+ * thread could free. A node is claimed with `used`, filled, then published
+ * by storing L; taking it out stores NULL first. */
+typedef struct node {
+  struct node *next; /* next node; set before the node is published */
+  lua_State *L;      /* the state's main thread, NULL when free (atomic) */
+  rt *r;             /* its runtime (atomic) */
+  int used;          /* claimed by a state (atomic) */
+} node;
+
+static node *nodes; /* head of the list (atomic) */
+
+void alua__interrupt_register(lua_State *L, rt *r) {
+  node *n;
+  for (n = __atomic_load_n(&nodes, __ATOMIC_ACQUIRE); n; n = n->next) {
+    int expected = 0;
+    if (__atomic_compare_exchange_n(&n->used, &expected, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) break;
   }
-  count = 1;
-  pending = 1;
-  ac_loop *loop = wake_loop;
-  if (loop) ac_loop_wake(loop);
+  if (!n) {
+    n = calloc(1, sizeof *n);
+    if (!n) return; /* alua_interrupt then treats the state as a plain one */
+    n->used = 1;
+    n->next = __atomic_load_n(&nodes, __ATOMIC_ACQUIRE);
+    while (!__atomic_compare_exchange_n(&nodes, &n->next, n, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    }
+  }
+  __atomic_store_n(&n->r, r, __ATOMIC_RELEASE);
+  __atomic_store_n(&n->L, L, __ATOMIC_RELEASE);
 }
 
-/* -- Ctrl+C in plain code run by the alua program (lua.c's way) ---------- */
+static void drop_owners(lua_State *L);
 
-static lua_State *plain_L;             /* main thread running the chunk */
-static rt *plain_rt;                   /* its runtime */
-static struct sigaction plain_previous; /* disposition to restore */
-static int plain_installed;            /* on_sigint_plain is in place */
+void alua__interrupt_unregister(rt *r) {
+  drop_owners(r->main);
+  for (node *n = __atomic_load_n(&nodes, __ATOMIC_ACQUIRE); n; n = n->next) {
+    if (__atomic_load_n(&n->r, __ATOMIC_ACQUIRE) != r) continue;
+    __atomic_store_n(&n->L, NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&n->r, NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&n->used, 0, __ATOMIC_RELEASE);
+    return;
+  }
+}
 
-/* Set from the signal handler on the main thread: raises KeyboardInterrupt
- * at its next instruction, call or return. */
+static rt *find(lua_State *L) {
+  for (node *n = __atomic_load_n(&nodes, __ATOMIC_ACQUIRE); n; n = n->next)
+    if (__atomic_load_n(&n->L, __ATOMIC_ACQUIRE) == L) return __atomic_load_n(&n->r, __ATOMIC_ACQUIRE);
+  return NULL;
+}
+
+/* -- the hook -------------------------------------------------------------- */
+
+/* A debug hook the script set on a thread before an interrupt replaced it,
+ * put back when the interrupt's hook has run. One slot: a second thread's
+ * hook is not kept (lua5.4 keeps none). */
+static struct {
+  lua_State *L;      /* thread whose hook was replaced, or NULL */
+  lua_Hook hook;     /* its hook */
+  int mask;          /* its mask */
+  int count;         /* its count */
+} saved;
+
+static void interrupt_hook(lua_State *L, lua_Debug *ar);
+static void plain_hook(lua_State *L, lua_Debug *ar);
+
+/* Async-signal-safe: hooks co so that it stops at its next instruction
+ * (also at a call or return, to get out of C code sooner), as lua5.4's
+ * laction does. */
+static void hook_thread(lua_State *co, lua_Hook hook) {
+  lua_Hook old = lua_gethook(co);
+  if (old != interrupt_hook && old != plain_hook && old != NULL && saved.L == NULL) {
+    saved.hook = old;
+    saved.mask = lua_gethookmask(co);
+    saved.count = lua_gethookcount(co);
+    saved.L = co;
+  }
+  lua_sethook(co, hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+}
+
+/* Takes the interrupt hook off L, giving back the script's own. */
+static void unhook_thread(lua_State *L) {
+  if (saved.L == L) {
+    lua_sethook(L, saved.hook, saved.mask, saved.count);
+    saved.L = NULL;
+  } else if (lua_gethook(L) == interrupt_hook || lua_gethook(L) == plain_hook) {
+    lua_sethook(L, NULL, 0, 0);
+  }
+}
+
+/* Requests the cancellation of the running task t (at L's top) as
+ * task:cancel() does: it is raised at the task's next await. */
+static void request_cancel(lua_State *L, task *t) {
+  alua__push_anchored(L, t->f.loop, t->f.anchor);
+  lua_pushnil(L);
+  alua__future_cancel(L, -2);
+  lua_pop(L, 1);
+}
+
+/* Raises the cancellation requested of the running task t now, at L's
+ * current instruction, instead of at its next await. */
+static int deliver_cancel(lua_State *L, rt *r, task *t) {
+  t->must_cancel = 0;
+  alua__push_anchored(L, t->f.loop, t->f.anchor);
+  alua__push_cancelled(L, r, lua_gettop(L));
+  return lua_error(L);
+}
+
+/* True once the interrupt has waited HOLD_NS for the loop. */
+static int held_too_long(rt *r) {
+  return ac_clock_ns() - __atomic_load_n(&r->interrupted_at, __ATOMIC_ACQUIRE) >= HOLD_NS;
+}
+
+/* Looks again after RECHECK_COUNT instructions. */
+static void recheck(lua_State *L) { lua_sethook(L, interrupt_hook, LUA_MASKCOUNT, RECHECK_COUNT); }
+
+/* Runs at the interrupted thread's next instruction, unless the loop acted
+ * on the interrupt first (then it only removes itself). */
+static void interrupt_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  unhook_thread(L);
+  rt *r = alua__rt_state(L);
+  if (!r) luaL_error(L, "interrupted!");
+  int pending = __atomic_load_n(&r->interrupts, __ATOMIC_ACQUIRE);
+  task *cur = r->current;
+  int intask = cur && cur->co == L;
+  if (intask && &cur->f == r->main_fut && (pending || r->main_hold)) {
+    /* The main task runs: cancelled as task:cancel() would, at its next
+     * await; raised here only if it holds the loop for HOLD_NS, or at a
+     * second interrupt. */
+    if (pending) __atomic_store_n(&r->interrupts, 0, __ATOMIC_RELEASE);
+    if (pending && r->main_hold && cur->must_cancel) deliver_cancel(L, r, cur);
+    if (pending) {
+      r->main_hold = 1;
+      r->main_interrupted++;
+      request_cancel(L, cur);
+    }
+    if (!cur->must_cancel) {
+      r->main_hold = 0; /* delivered already, at an await */
+      return;
+    }
+    if (!held_too_long(r)) {
+      recheck(L);
+      return;
+    }
+    r->main_hold = 0;
+    deliver_cancel(L, r, cur);
+  }
+  if (pending == 0) return;
+  if (!intask && !r->running) {
+    /* plain Lua code: as lua5.4 */
+    __atomic_store_n(&r->interrupts, 0, __ATOMIC_RELEASE);
+    r->plain_interrupted = 1;
+    luaL_error(L, "interrupted!");
+  }
+  /* another task or a callback: it may yield any moment, and then the loop
+   * cancels the main task; stop it only when it does not */
+  if (pending < 2 && !held_too_long(r)) {
+    recheck(L);
+    return;
+  }
+  r->stopped = intask ? 1 : 2;
+  if (intask) {
+    request_cancel(L, cur);
+    deliver_cancel(L, r, cur);
+  }
+  luaL_error(L, "interrupted!");
+}
+
+/* Hook for a state without the asyncio module: lua5.4's. */
 static void plain_hook(lua_State *L, lua_Debug *ar) {
   (void)ar;
-  lua_sethook(L, NULL, 0, 0);
-  alua__push_error(L, plain_rt, "KeyboardInterrupt", NULL);
-  lua_error(L);
+  unhook_thread(L);
+  luaL_error(L, "interrupted!");
 }
 
-/* As lua.c's laction: the next SIGINT gets the default disposition (so a C
- * function that never returns can still be stopped), and the hook stops
- * the Lua code. While an event loop runs (top-level await), the main
- * thread waits in C: stop now, as the default disposition would. */
-static void on_sigint_plain(int sig) {
-  signal(sig, SIG_DFL);
-  if (plain_rt && plain_rt->running) {
-    raise(sig);
+ALUA_API void alua_interrupt(lua_State *L) {
+  int saved_errno = errno;
+  rt *r = find(L);
+  if (!r) {
+    hook_thread(L, plain_hook);
+    errno = saved_errno;
     return;
   }
-  lua_sethook(plain_L, plain_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT, 1);
+  if (__atomic_add_fetch(&r->interrupts, 1, __ATOMIC_ACQ_REL) == 1)
+    __atomic_store_n(&r->interrupted_at, ac_clock_ns(), __ATOMIC_RELEASE);
+  lloop *lp = r->running;
+  /* Only the thread that runs the state may hook its threads: from any
+   * other, the thread being hooked could finish and be freed meanwhile. */
+  if (pthread_equal(pthread_self(), r->thread)) {
+    task *cur = r->current;
+    lua_State *co = cur && cur->co ? cur->co : lp ? lp->L : r->main;
+    if (co) hook_thread(co, interrupt_hook);
+  }
+  if (lp) ac_loop_wake(&lp->core);
+  errno = saved_errno;
 }
+
+/* -- what the loop does about it -------------------------------------------- */
+
+void alua__interrupt_poll(lua_State *L, lloop *lp) {
+  rt *r = lp->rt;
+  if (__atomic_load_n(&r->interrupts, __ATOMIC_RELAXED) == 0) return;
+  int n = __atomic_exchange_n(&r->interrupts, 0, __ATOMIC_ACQ_REL);
+  if (n == 0) return;
+  future *m = r->main_fut;
+  if (m && m->state == FUT_PENDING && m->loop == lp) {
+    r->main_interrupted++;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_main);
+    lua_pushnil(L);
+    alua__future_cancel(L, -2);
+    lua_pop(L, 1);
+  } else {
+    r->unclaimed += n;
+  }
+}
+
+int alua__interrupt_claim(lua_State *L, int idx) {
+  future *f = alua__tofuture(L, idx);
+  rt *r = f->loop->rt;
+  if (r->main_fut) return 0;
+  lua_pushvalue(L, idx);
+  r->ref_main = luaL_ref(L, LUA_REGISTRYINDEX);
+  r->main_fut = f;
+  r->main_interrupted = 0;
+  return 1;
+}
+
+int alua__interrupt_unclaim(lua_State *L) {
+  rt *r = alua__rt_state(L);
+  int n = r->main_interrupted;
+  luaL_unref(L, LUA_REGISTRYINDEX, r->ref_main);
+  r->ref_main = LUA_NOREF;
+  r->main_fut = NULL;
+  r->main_interrupted = 0;
+  r->main_hold = 0;
+  return n;
+}
+
+int alua__sigint_take_unclaimed(lua_State *L, int *stopped) {
+  rt *r = alua__rt_state(L);
+  *stopped = r ? r->stopped : 0;
+  if (!r) return 0;
+  int n = r->unclaimed;
+  r->unclaimed = 0;
+  r->stopped = 0;
+  return n;
+}
+
+int alua__sigint_was_interrupt(lua_State *L, int idx) {
+  rt *r = alua__rt_state(L);
+  if (!r) return 0;
+  if (r->toplevel_cancelled && alua__iserror(L, r, idx, "CancelledError")) {
+    r->toplevel_cancelled = 0;
+    return 1;
+  }
+  size_t len;
+  const char *msg = lua_type(L, idx) == LUA_TSTRING ? lua_tolstring(L, idx, &len) : NULL;
+  static const char suffix[] = "interrupted!";
+  if (r->plain_interrupted && msg && len >= sizeof suffix - 1 && strcmp(msg + len - (sizeof suffix - 1), suffix) == 0) {
+    r->plain_interrupted = 0;
+    return 1;
+  }
+  return 0;
+}
+
+/* -- who owns SIGINT ---------------------------------------------------------- */
+
+#define MAX_OWNERS 32
+
+/* Why process-wide statics: SIGINT's disposition belongs to the process,
+ * and its handler can reach nothing else. */
+static struct {
+  lua_State *L;               /* main thread of the owner's state */
+  int kind;                   /* enum alua__sigint_owner */
+  int active;                 /* alua's handler is in place for it */
+  int installed;              /* this owner put it there */
+  struct sigaction previous;  /* disposition to restore when it did */
+} owners[MAX_OWNERS];
+static int depth;                      /* owners on the stack */
+static lua_State *volatile target;     /* state the handler interrupts, or NULL */
+static volatile sig_atomic_t kill_second; /* a second press stops the process */
+static volatile sig_atomic_t presses;  /* presses since the handler went in */
+
+static void on_sigint(int sig) {
+  int saved_errno = errno;
+  if (kill_second && presses > 0) {
+    /* the second one: stop now, as the default disposition would */
+    signal(sig, SIG_DFL);
+    raise(sig);
+    errno = saved_errno;
+    return;
+  }
+  if (presses < 1000) presses++;
+  lua_State *L = target;
+  if (L) alua_interrupt(L);
+  errno = saved_errno;
+}
+
+/* The handler follows the innermost owner that has it. */
+static void retarget(void) {
+  target = NULL;
+  kill_second = 0;
+  for (int i = depth - 1; i >= 0; i--) {
+    if (!owners[i].active) continue;
+    target = owners[i].L;
+    kill_second = owners[i].kind != ALUA_SIGINT_REPL;
+    return;
+  }
+}
+
+int alua__sigint_acquire(lua_State *L, int kind) {
+  rt *r = alua__rt_state(L);
+  if (!r || depth >= MAX_OWNERS) return -1;
+  struct sigaction current;
+  if (sigaction(SIGINT, NULL, &current) != 0) return -1;
+  int ours = !(current.sa_flags & SA_SIGINFO) && current.sa_handler == on_sigint;
+  int take = ours || kind != ALUA_SIGINT_RUN || current.sa_handler == SIG_DFL;
+  int i = depth;
+  owners[i].L = r->main;
+  owners[i].kind = kind;
+  owners[i].active = 0;
+  owners[i].installed = 0;
+  if (take && !ours) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    presses = 0;
+    if (sigaction(SIGINT, &sa, &owners[i].previous) == 0) owners[i].installed = 1;
+  }
+  owners[i].active = take && (ours || owners[i].installed);
+  depth++;
+  retarget();
+  return i;
+}
+
+void alua__sigint_release(lua_State *L, int token) {
+  if (token < 0 || token >= depth) return;
+  /* owners are released in order; an owner left behind by an error is
+   * released with the one below it */
+  for (int i = depth - 1; i >= token; i--)
+    if (owners[i].installed) sigaction(SIGINT, &owners[i].previous, NULL);
+  depth = token;
+  retarget();
+  if (depth == 0) {
+    /* nobody handles Ctrl+C now: an interrupt nothing acted on is dropped */
+    rt *r = alua__rt_state(L);
+    if (r) {
+      __atomic_store_n(&r->interrupts, 0, __ATOMIC_RELEASE);
+      r->unclaimed = 0;
+      unhook_thread(r->main);
+    }
+  }
+}
+
+/* The state of L is closing: its owners go (whatever they installed is put
+ * back), so that the handler never reaches a closed state. */
+static void drop_owners(lua_State *L) {
+  int j = 0;
+  for (int i = 0; i < depth; i++) {
+    if (owners[i].L == L) {
+      if (owners[i].installed) sigaction(SIGINT, &owners[i].previous, NULL);
+      continue;
+    }
+    owners[j++] = owners[i];
+  }
+  depth = j;
+  retarget();
+}
+
+static int plain_token = -1;
 
 void alua__sigint_plain_begin(lua_State *L) {
-  if (plain_installed) return;
-  if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.rt") != LUA_TUSERDATA) {
-    lua_pop(L, 1);
-    return;
-  }
-  plain_rt = lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  plain_L = plain_rt->main;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigint_plain;
-  sigemptyset(&sa.sa_mask);
-  plain_installed = sigaction(SIGINT, &sa, &plain_previous) == 0;
+  if (plain_token >= 0) return;
+  rt *r = alua__rt_state(L);
+  if (r) r->plain_interrupted = r->toplevel_cancelled = 0;
+  plain_token = alua__sigint_acquire(L, ALUA_SIGINT_PROGRAM);
 }
 
 void alua__sigint_plain_end(lua_State *L) {
-  if (!plain_installed) return;
-  sigaction(SIGINT, &plain_previous, NULL);
-  plain_installed = 0;
-  if (lua_gethook(L) == plain_hook) lua_sethook(L, NULL, 0, 0); /* set too late to fire */
+  if (plain_token < 0) return;
+  alua__sigint_release(L, plain_token);
+  plain_token = -1;
 }
 
-/* -- Ctrl+C under asyncio.run ---------------------------------------------- */
+/* -- for asyncio.run ------------------------------------------------------------- */
 
-/* internals.sigint_install(loop, task): cancel `task` on Ctrl+C while `loop`
- * runs. Does nothing if SIGINT is not at its default disposition (a host or
- * the script handles it); the alua program's handler for plain code counts
- * as the default. */
-static int l_sigint_install(lua_State *L) {
-  lloop *lp = alua__checkloop(L, 1);
-  luaL_checkany(L, 2);
-  struct sigaction current;
-  if (installed || sigaction(SIGINT, NULL, &current) != 0) return 0;
-  if (current.sa_handler != SIG_DFL && current.sa_handler != on_sigint_plain) return 0;
-  lua_pushvalue(L, 2);
-  task_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  pending = count = 0;
-  wake_loop = &lp->core;
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigint;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &previous);
-  installed = 1;
-  lua_pushboolean(L, 1);
+#define MT_SIGINT_SCOPE "asyncio.sigint scope"
+
+/* Closing the scope releases its hold on SIGINT (once). */
+static int scope_close(lua_State *L) {
+  int *token = luaL_checkudata(L, 1, MT_SIGINT_SCOPE);
+  if (*token >= 0) alua__sigint_release(L, *token);
+  *token = -1;
+  return 0;
+}
+
+/* internals.sigint_scope(): holds SIGINT for asyncio.run until the value
+ * returned is closed (a <close> variable), so that the presses are counted
+ * across the main task and the shutdown that follows it. */
+static int l_sigint_scope(lua_State *L) {
+  int *token = lua_newuserdatauv(L, sizeof *token, 0);
+  *token = -1;
+  luaL_setmetatable(L, MT_SIGINT_SCOPE);
+  *token = alua__sigint_acquire(L, ALUA_SIGINT_RUN);
   return 1;
-}
-
-/* internals.sigint_restore(): puts the previous disposition back; returns
- * true if Ctrl+C was pressed meanwhile. */
-static int l_sigint_restore(lua_State *L) {
-  if (!installed) return 0;
-  sigaction(SIGINT, &previous, NULL);
-  installed = 0;
-  wake_loop = NULL;
-  luaL_unref(L, LUA_REGISTRYINDEX, task_ref);
-  task_ref = LUA_NOREF;
-  lua_pushboolean(L, count > 0);
-  pending = count = 0;
-  return 1;
-}
-
-void alua__interrupt_poll(lua_State *L) {
-  if (!pending) return;
-  pending = 0;
-  if (task_ref == LUA_NOREF) return;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, task_ref);
-  future *f = alua__tofuture(L, -1);
-  if (f && f->state == FUT_PENDING) {
-    lua_pushnil(L);
-    alua__future_cancel(L, -2);
-  }
-  lua_pop(L, 1);
 }
 
 void alua__open_interrupt(lua_State *L, rt *r, int module, int internals) {
-  static const luaL_Reg funcs[] = {
-      {"sigint_install", l_sigint_install}, {"sigint_restore", l_sigint_restore}, {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"__close", scope_close}, {NULL, NULL}};
+  alua__newclass(L, r, MT_SIGINT_SCOPE, methods);
+  lua_pop(L, 1);
+  static const luaL_Reg funcs[] = {{"sigint_scope", l_sigint_scope}, {NULL, NULL}};
   alua__setfuncs_at(L, r, internals, funcs);
+  (void)module;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lua/internal.h"
+#include "lua/loop/interrupt.h"
 #include "lua/observe/observe.h"
 #include "lua/runtime/lazy.h"
 
@@ -54,7 +55,7 @@ static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
   memset(lp, 0, sizeof *lp);
   lp->rt = r;
   lp->selfref = lp->ref_anchors = lp->ref_threads = lp->ref_handler = lp->ref_unretrieved = LUA_NOREF;
-  lp->ref_leftovers = LUA_NOREF;
+  lp->ref_leftovers = lp->ref_watchers = LUA_NOREF;
   ac_list_init(&lp->tasks);
   ac_list_init(&lp->link);
   ac_list_init(&lp->resources);
@@ -112,10 +113,58 @@ static void closeloop(lua_State *L, lloop *lp);
  * progress: waiting any longer would hang forever. */
 int alua__loop_stuck(lloop *lp) { return !ac_loop_alive(&lp->core) && !alua__hub_pending(lp->rt); }
 
+void alua__keepalive(lloop *lp, alua__keep *k, int active) {
+  int want = active && !k->unref;
+  if (want == k->counted) return;
+  k->counted = (uint8_t)want;
+  lp->nkeep += want ? 1 : -1;
+}
+
+int alua__keep_ref(lua_State *L, lloop *lp, alua__keep *k, int active, int ref) {
+  k->unref = !ref;
+  alua__keepalive(lp, k, active);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* Raises KeyboardInterrupt, as Ctrl+C does in Python. */
+static int raise_keyboard_interrupt(lua_State *L, rt *r) {
+  alua__push_error(L, r, "KeyboardInterrupt", NULL);
+  return lua_error(L);
+}
+
+void alua__after_pass(lua_State *L, lloop *lp) {
+  alua__interrupt_poll(L, lp);
+  alua__aw_pass_end(L, lp->rt);
+  alua__observe_poll(L);
+  alua__hub_drain(L, lp->rt);
+}
+
+/* Marks lp running on L, or not running (L NULL); returns the loop that
+ * work posted from other threads went to before. */
+static ac_loop *set_running(lua_State *L, lloop *lp, ac_loop *posts) {
+  rt *r = lp->rt;
+  lp->running = L != NULL;
+  lp->L = L;
+  r->running = L ? lp : NULL;
+  if (!L) lp->stopping = 0;
+  if (L) {
+    r->thread = pthread_self();
+    alua__observe_update(lp);
+  }
+  return alua__hub_target(r, L ? &lp->core : posts);
+}
+
+/* How run() was called: a run_until_complete / run_forever, or a top-level
+ * await (whose cancellation the main chunk sees as a task would). */
+enum { RUN_CALL, RUN_TOPLEVEL };
+
 /* What run() hands its protected part. */
 struct passes {
   lloop *lp;        /* the loop */
   int withf;        /* wait for the future at 2, else until stop() */
+  int claimed;      /* the future is what Ctrl+C cancels */
+  int interrupted;  /* Ctrl+C came with no main task: stop the run */
   const char *err;  /* why the passes stopped early, or NULL */
 };
 
@@ -125,6 +174,7 @@ struct passes {
 static int p_passes(lua_State *L) {
   struct passes *p = lua_touserdata(L, 1);
   lloop *lp = p->lp;
+  rt *r = lp->rt;
   future *f = p->withf ? alua__tofuture(L, 2) : NULL;
   /* stop() checked after each pass: called before the run, it still lets
    * one pass run, as in asyncio */
@@ -138,175 +188,73 @@ static int p_passes(lua_State *L) {
       p->err = strerror(-rc);
       break;
     }
-    alua__interrupt_poll(L);
-    alua__observe_poll(L);
-    alua__hub_drain(L, lp->rt);
+    alua__after_pass(L, lp);
+    if (r->unclaimed && !p->claimed) {
+      p->interrupted = 1;
+      break;
+    }
     if (lp->stopping) break;
+  }
+  if (f && f->state != FUT_PENDING && !p->err && !p->interrupted && !lp->stopping &&
+      (!ac_loop_is_virtual_time(&lp->core) || ac_loop_due_now(&lp->core))) {
+    /* asyncio stops from a done callback of f: the pass after the one that
+     * completed f runs what was queued by then (f's done callbacks, calls
+     * made by its last step, timers now due) before run returns. On
+     * virtual time that pass must not jump the clock to a later timer. */
+    int rc = ac_loop_run_once(&lp->core, 0);
+    if (rc < 0 && rc != -EINTR) p->err = strerror(-rc);
+    alua__after_pass(L, lp);
   }
   return 0;
 }
 
-/* Runs passes until the future at idx is done (idx 0: until stop()); the
- * loop must not be running already. When nothing can ever complete the
- * future, raises the deadlock report. An error escaping a pass (out of
- * memory) leaves the loop not running before it propagates. */
-static void run(lua_State *L, lloop *lp, int idx, int level) {
+/* Runs passes until the future at idx is done (idx 0: until stop()), then
+ * the pass that asyncio's stop-from-a-done-callback runs; the loop must not
+ * be running already. When nothing can ever complete the future, raises
+ * the deadlock report. The future is what Ctrl+C cancels (interrupt.h)
+ * unless something else is; when Ctrl+C did cancel it, a
+ * run_until_complete raises KeyboardInterrupt instead of its
+ * CancelledError, as asyncio.run does. Without a future, Ctrl+C stops the
+ * loop with KeyboardInterrupt. An error escaping a pass (out of memory)
+ * leaves the loop not running before it propagates. */
+static void run(lua_State *L, lloop *lp, int idx, int level, int how) {
   rt *r = lp->rt;
+  future *f = idx ? alua__tofuture(L, idx) : NULL;
   if (lp->closed) alua__error_at(L, level, "event loop is closed");
   if (lp->running) alua__error_at(L, level, "this event loop is already running");
   if (r->running) alua__error_at(L, level, "cannot run an event loop while another loop is running");
-  struct passes p = {lp, idx != 0, NULL};
   lua_pushcfunction(L, p_passes);
+  int claimed = f && alua__interrupt_claim(L, idx);
+  struct passes p = {lp, idx != 0, claimed, 0, NULL};
   lua_pushlightuserdata(L, &p);
   if (idx) lua_pushvalue(L, idx);
   else lua_pushnil(L);
-  lp->running = 1;
-  lp->L = L;
-  r->running = lp;
-  alua__observe_update(lp);
-  ac_loop *host = alua__hub_target(r, &lp->core);
+  ac_loop *posts = set_running(L, lp, NULL);
+  int token = alua__sigint_acquire(L, ALUA_SIGINT_RUN);
   int status = lua_pcall(L, 2, 1, 0);
-  lp->running = 0;
-  lp->stopping = 0;
-  lp->L = NULL;
-  r->running = NULL;
-  alua__hub_target(r, host);
+  int cancels = claimed ? alua__interrupt_unclaim(L) : 0;
+  alua__sigint_release(L, token);
+  set_running(NULL, lp, posts);
   if (status != LUA_OK) lua_error(L);
   if (lua_isstring(L, -1)) alua__error_at(L, level, "%s", lua_tostring(L, -1));
   lua_pop(L, 1);
   if (p.err) alua__error_at(L, level, "%s", p.err);
+  if (p.interrupted) {
+    r->unclaimed = 0;
+    raise_keyboard_interrupt(L, r);
+  }
+  if (cancels && f->state == FUT_CANCELLED) {
+    /* as asyncio.run: unless something else cancelled it too (uncancel()
+     * says so), the cancellation was Ctrl+C's */
+    if (f->kind == KIND_TASK && --((task *)f)->cancel_requests > 0) return;
+    if (how == RUN_TOPLEVEL) r->toplevel_cancelled = 1;
+    else raise_keyboard_interrupt(L, r);
+  }
 }
 
 void alua__run_until(lua_State *L, lloop *lp, int idx, int level) {
   alua__checkfuture(L, idx);
-  run(L, lp, lua_absindex(L, idx), level);
-}
-
-/* Protected part of run_tasks: lp at 1 (light userdata). Returns the
- * poller's status and the deadlock report, or nil. */
-static int p_run_tasks(lua_State *L) {
-  lloop *lp = lua_touserdata(L, 1);
-  int rc = 0;
-  while (lp->ntasks > 0 && !alua__loop_stuck(lp) && !lp->stopping) {
-    rc = ac_loop_run_once(&lp->core, 1);
-    if (rc < 0 && rc != -EINTR) break;
-    rc = 0;
-    alua__observe_poll(L);
-    alua__hub_drain(L, lp->rt);
-  }
-  lua_pushinteger(L, rc);
-  /* the report reads the tasks as they wait: before the loop closes */
-  if (rc == 0 && lp->ntasks > 0 && alua__loop_stuck(lp)) alua__push_deadlock_report(L, lp, 0);
-  else lua_pushnil(L);
-  return 2;
-}
-
-/* Runs lp (not running) until its tasks are done or nothing can wake them;
- * returns 0 or a negative errno from the poller, and pushes the deadlock
- * report when tasks are left that nothing can wake, else nil. Errors
- * escaping a pass propagate once the loop is no longer running. */
-static int run_tasks(lua_State *L, lloop *lp) {
-  rt *r = lp->rt;
-  lua_pushcfunction(L, p_run_tasks);
-  lua_pushlightuserdata(L, lp);
-  lp->running = 1;
-  lp->L = L;
-  r->running = lp;
-  alua__observe_update(lp);
-  ac_loop *host = alua__hub_target(r, &lp->core);
-  int status = lua_pcall(L, 1, 2, 0);
-  lp->running = 0;
-  lp->stopping = 0;
-  lp->L = NULL;
-  r->running = NULL;
-  alua__hub_target(r, host);
-  if (status != LUA_OK) lua_error(L);
-  int rc = (int)lua_tointeger(L, -2);
-  lua_remove(L, -2);
-  return rc;
-}
-
-/* internals.finish_tasks(): at program end, runs the default loop until its
- * tasks are done or nothing can wake them, then closes it. */
-static int l_finish_tasks(lua_State *L) {
-  rt *r = alua__rt(L);
-  if (r->ref_default_loop == LUA_NOREF || r->running) return 0;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_default_loop);
-  lloop *lp = lua_touserdata(L, -1);
-  if (lp->closed) return 0;
-  int rc = run_tasks(L, lp);
-  if (rc < 0) return luaL_error(L, "event loop failed: %s", strerror(-rc));
-  int stuck = !lua_isnil(L, -1);
-  closeloop(L, lp);
-  if (stuck) return lua_error(L);
-  return 0;
-}
-
-/* Turns an awaitable at idx into a future of loop lp (coroutine objects and
- * functions become tasks); replaces it in place. */
-static void ensure_future(lua_State *L, lloop *lp, int idx) {
-  idx = lua_absindex(L, idx);
-  if (alua__tofuture(L, idx)) return;
-  if (alua__tocoro(L, idx) || lua_isfunction(L, idx)) {
-    alua__newtask(L, lp, idx, 0);
-  } else {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->rt->ref_wrap);
-    lua_pushvalue(L, idx);
-    lua_call(L, 1, 1);
-    alua__newtask(L, lp, lua_gettop(L), 0);
-    lua_remove(L, -2);
-  }
-  lua_replace(L, idx);
-}
-
-/* loop:run_until_complete(aw): runs until aw is done and returns its results. */
-static int l_run_until_complete(lua_State *L) {
-  lloop *lp = alua__checkopen(L, 1);
-  luaL_checkany(L, 2);
-  lua_settop(L, 2);
-  ensure_future(L, lp, 2);
-  run(L, lp, 2, 1);
-  if (alua__tofuture(L, 2)->state == FUT_PENDING) return luaL_error(L, "event loop stopped before the future completed");
-  return alua__future_push_result(L, 2);
-}
-
-static int l_run_forever(lua_State *L) {
-  lloop *lp = alua__checkopen(L, 1);
-  run(L, lp, 0, 1);
-  return 0;
-}
-
-static int l_stop(lua_State *L) {
-  lloop *lp = alua__checkloop(L, 1);
-  lp->stopping = 1;
-  ac_loop_wake(&lp->core);
-  return 0;
-}
-
-/* Removes the signal handlers, shuts the worker pool down (waiting for its
- * jobs) and closes the core. L is NULL in a finalizer at state close:
- * anchors are left alone then. Otherwise what is still there once close has
- * torn down its own (handlers, jobs) is recorded as left behind. */
-static void teardown(lua_State *L, lloop *lp) {
-  alua__host_loop_closing(L, lp);
-  alua__signals_close(L, lp);
-  alua__executor_close(L, lp);
-  if (L) alua__leftovers_record(L, lp);
-  ac_list_remove(&lp->link);
-  lp->closed = 1;
-  ac_loop_close(&lp->core);
-}
-
-static void closeloop(lua_State *L, lloop *lp) {
-  if (lp->closed) return;
-  alua__report_unretrieved(L, lp);
-  teardown(L, lp);
-  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_threads);
-  lp->ref_threads = LUA_NOREF;
-  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_handler);
-  lp->ref_handler = LUA_NOREF;
-  luaL_unref(L, LUA_REGISTRYINDEX, lp->selfref);
-  lp->selfref = LUA_NOREF;
+  run(L, lp, lua_absindex(L, idx), level, RUN_TOPLEVEL);
 }
 
 /* Cancels every unfinished task of lp. They are listed first, because a
@@ -329,6 +277,175 @@ static void cancel_all(lua_State *L, lloop *lp) {
   lua_pop(L, 1);
 }
 
+/* What run_tasks runs passes for, besides unfinished tasks. */
+enum {
+  TASKS_ONLY,   /* closing the state: the tasks' cleanup */
+  TASKS_KEEP,   /* program end: and what keeps a program alive (SPEC 2.2) */
+  TASKS_DUE     /* asyncio.run's end: and what is due at once, a bounded number of passes */
+};
+
+/* Protected part of run_tasks: lp at 1 and the interrupted flag at 2 (light
+ * userdata), the TASKS_* mode at 3. Returns the poller's status and the
+ * deadlock report, or nil. */
+static int p_run_tasks(lua_State *L) {
+  lloop *lp = lua_touserdata(L, 1);
+  int *interrupted = lua_touserdata(L, 2);
+  int mode = (int)lua_tointeger(L, 3);
+  rt *r = lp->rt;
+  int rc = 0, due = 100;
+  for (;;) {
+    int more = lp->ntasks > 0 || (mode == TASKS_KEEP && lp->nkeep > 0 && !*interrupted) ||
+               (mode == TASKS_DUE && due-- > 0 && ac_loop_due_now(&lp->core));
+    if (!more || alua__loop_stuck(lp) || lp->stopping) break;
+    rc = ac_loop_run_once(&lp->core, 1);
+    if (rc < 0 && rc != -EINTR) break;
+    rc = 0;
+    alua__after_pass(L, lp);
+    if (r->unclaimed) {
+      r->unclaimed = 0;
+      if (!*interrupted) cancel_all(L, lp);
+      *interrupted = 1;
+    }
+  }
+  lua_pushinteger(L, rc);
+  /* the report reads the tasks as they wait: before the loop closes */
+  if (rc == 0 && lp->ntasks > 0 && alua__loop_stuck(lp)) alua__push_deadlock_report(L, lp, 0);
+  else lua_pushnil(L);
+  return 2;
+}
+
+/* Runs lp (not running) until its tasks are done (and what the TASKS_*
+ * mode adds) or nothing can make progress; returns 0 or a negative errno
+ * from the poller, and pushes the deadlock report when tasks are left that
+ * nothing can wake, else nil. Ctrl+C cancels the tasks (their cleanup runs)
+ * and stops waiting for the rest: *interrupted is set then. Errors escaping
+ * a pass propagate once the loop is no longer running. */
+static int run_tasks(lua_State *L, lloop *lp, int mode, int *interrupted) {
+  *interrupted = 0;
+  lua_pushcfunction(L, p_run_tasks);
+  lua_pushlightuserdata(L, lp);
+  lua_pushlightuserdata(L, interrupted);
+  lua_pushinteger(L, mode);
+  ac_loop *posts = set_running(L, lp, NULL);
+  int token = alua__sigint_acquire(L, ALUA_SIGINT_RUN);
+  int status = lua_pcall(L, 3, 2, 0);
+  alua__sigint_release(L, token);
+  set_running(NULL, lp, posts);
+  if (status != LUA_OK) lua_error(L);
+  int rc = (int)lua_tointeger(L, -2);
+  lua_remove(L, -2);
+  return rc;
+}
+
+/* internals.run_due(loop): asyncio.run's last passes, once its leftover
+ * tasks are done: what they queued as they ended (their done callbacks: a
+ * server closing their connections) runs before the loop closes, as in the
+ * shutdown steps of Python's asyncio.run. At most 100 passes, so that a
+ * callback that schedules itself again cannot hold the shutdown. */
+static int l_run_due(lua_State *L) {
+  lloop *lp = alua__checkopen(L, 1);
+  if (lp->running) return luaL_error(L, "this event loop is already running");
+  int interrupted;
+  int rc = run_tasks(L, lp, TASKS_DUE, &interrupted);
+  if (rc < 0) return luaL_error(L, "event loop failed: %s", strerror(-rc));
+  if (!lua_isnil(L, -1)) return lua_error(L);
+  if (interrupted) return raise_keyboard_interrupt(L, lp->rt);
+  return 0;
+}
+
+/* internals.finish_tasks(): at program end, runs the default loop while
+ * anything could still run user code (SPEC 2.2: unfinished tasks, and the
+ * handles, servers and watchers not unref()'d) and something can make
+ * progress, then closes it. Ctrl+C cancels the tasks (their cleanup runs),
+ * stops waiting for the rest, and raises KeyboardInterrupt. */
+static int l_finish_tasks(lua_State *L) {
+  rt *r = alua__rt(L);
+  if (r->ref_default_loop == LUA_NOREF || r->running) return 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_default_loop);
+  lloop *lp = lua_touserdata(L, -1);
+  if (lp->closed) return 0;
+  int interrupted;
+  int rc = run_tasks(L, lp, TASKS_KEEP, &interrupted);
+  if (rc < 0) return luaL_error(L, "event loop failed: %s", strerror(-rc));
+  int stuck = !lua_isnil(L, -1);
+  closeloop(L, lp);
+  if (stuck) return lua_error(L);
+  if (interrupted) return raise_keyboard_interrupt(L, r);
+  return 0;
+}
+
+/* Turns an awaitable at idx into a future of loop lp (coroutine objects and
+ * functions become tasks); replaces it in place. */
+static void ensure_future(lua_State *L, lloop *lp, int idx) {
+  idx = lua_absindex(L, idx);
+  future *f = alua__tofuture(L, idx);
+  if (f) {
+    alua__future_taken(lp->rt, f);
+    return;
+  }
+  if (alua__tocoro(L, idx) || lua_isfunction(L, idx)) {
+    alua__newtask(L, lp, idx, 0);
+  } else {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->rt->ref_wrap);
+    lua_pushvalue(L, idx);
+    lua_call(L, 1, 1);
+    alua__newtask(L, lp, lua_gettop(L), 0);
+    lua_remove(L, -2);
+  }
+  lua_replace(L, idx);
+}
+
+/* loop:run_until_complete(aw): runs until aw is done and returns its results. */
+static int l_run_until_complete(lua_State *L) {
+  lloop *lp = alua__checkopen(L, 1);
+  luaL_checkany(L, 2);
+  lua_settop(L, 2);
+  ensure_future(L, lp, 2);
+  run(L, lp, 2, 1, RUN_CALL);
+  if (alua__tofuture(L, 2)->state == FUT_PENDING) return luaL_error(L, "event loop stopped before the future completed");
+  return alua__future_push_result(L, 2);
+}
+
+static int l_run_forever(lua_State *L) {
+  lloop *lp = alua__checkopen(L, 1);
+  run(L, lp, 0, 1, RUN_CALL);
+  return 0;
+}
+
+static int l_stop(lua_State *L) {
+  lloop *lp = alua__checkloop(L, 1);
+  lp->stopping = 1;
+  ac_loop_wake(&lp->core);
+  return 0;
+}
+
+/* Removes the signal handlers, shuts the worker pool down (waiting for its
+ * jobs) and closes the core. L is NULL in a finalizer at state close:
+ * anchors are left alone then. Otherwise what is still there once close has
+ * torn down its own (handlers, jobs) is recorded as left behind. */
+static void teardown(lua_State *L, lloop *lp) {
+  alua__host_loop_closing(L, lp);
+  alua__watchers_close(L, lp);
+  alua__signals_close(L, lp);
+  alua__executor_close(L, lp);
+  if (L) alua__leftovers_record(L, lp);
+  ac_list_remove(&lp->link);
+  lp->closed = 1;
+  ac_loop_close(&lp->core);
+}
+
+static void closeloop(lua_State *L, lloop *lp) {
+  if (lp->closed) return;
+  alua__report_unretrieved(L, lp);
+  teardown(L, lp);
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_threads);
+  lp->ref_threads = LUA_NOREF;
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_handler);
+  lp->ref_handler = LUA_NOREF;
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->selfref);
+  lp->selfref = LUA_NOREF;
+}
+
 int alua__shutdown(lua_State *L) {
   rt *r = alua__rt_state(L);
   if (!r) return 0;
@@ -337,8 +454,9 @@ int alua__shutdown(lua_State *L) {
     lloop *lp = ac_container_of(r->loops.next, lloop, link);
     alua__pushloop(L, lp);
     if (lp->ntasks > 0) {
+      int interrupted;
       cancel_all(L, lp);
-      run_tasks(L, lp);
+      run_tasks(L, lp, TASKS_ONLY, &interrupted);
       lua_pop(L, 1);
     }
     closeloop(L, lp);
@@ -420,7 +538,11 @@ static int l_ensure_future(lua_State *L) {
   rt *r = alua__rt(L);
   luaL_checkany(L, 1);
   lua_settop(L, 1);
-  if (alua__tofuture(L, 1)) return 1;
+  future *f = alua__tofuture(L, 1);
+  if (f) {
+    alua__future_taken(r, f);
+    return 1;
+  }
   if (!lua_isfunction(L, 1) && !alua__isawaitable(L, 1)) return luaL_typeerror(L, 1, "awaitable");
   lua_settop(L, 1);
   lloop *lp = alua__push_current_loop(L, r);
@@ -447,20 +569,13 @@ static int l_get_event_loop(lua_State *L) {
 static int l_new_event_loop(lua_State *L) {
   rt *r = alua__rt(L);
   int virtual_time = r->virtual_time;
-  if (!lua_isnoneornil(L, 1)) {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, 1)) {
-      if (lua_type(L, -2) != LUA_TSTRING || strcmp(lua_tostring(L, -2), "virtual_time") != 0) {
-        lua_pop(L, 1);
-        return luaL_error(L, "bad option '%s' to 'new_event_loop' (unknown option)", luaL_tolstring(L, -1, NULL));
-      }
-      if (!lua_isboolean(L, -1))
-        return luaL_error(L, "bad option 'virtual_time' to 'new_event_loop' (boolean expected, got %s)",
-                          luaL_typename(L, -1));
-      virtual_time = lua_toboolean(L, -1);
-      lua_pop(L, 1);
-    }
+  static const char *const known[] = {"virtual_time", NULL};
+  alua__check_options(L, 1, 1, "new_event_loop", known);
+  if (!lua_isnoneornil(L, 1) && lua_getfield(L, 1, "virtual_time") != LUA_TNIL) {
+    if (!lua_isboolean(L, -1))
+      return alua__user_error(L, "bad option 'virtual_time' to 'new_event_loop' (boolean expected, got %s)",
+                              luaL_typename(L, -1));
+    virtual_time = lua_toboolean(L, -1);
   }
   newloop(L, r, virtual_time);
   return 1;
@@ -518,6 +633,6 @@ void alua__open_loop(lua_State *L, rt *r, int module, int internals) {
                                    {NULL, NULL}};
   alua__setfuncs_at(L, r, module, funcs);
   static const luaL_Reg internal[] = {
-      {"swap_default_loop", l_swap_default_loop}, {"finish_tasks", l_finish_tasks}, {NULL, NULL}};
+      {"swap_default_loop", l_swap_default_loop}, {"finish_tasks", l_finish_tasks}, {"run_due", l_run_due}, {NULL, NULL}};
   alua__setfuncs_at(L, r, internals, internal);
 }

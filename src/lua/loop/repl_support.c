@@ -5,12 +5,15 @@
 #include <string.h>
 
 #include "lua/internal.h"
+#include "lua/loop/interrupt.h"
 #include "lua/observe/observe.h"
 #include "lua/loop/repl_support.h"
 
 /* Why process-wide statics: the prompt's readline callbacks and signal
  * handlers receive no user data, and SIGINT belongs to the process, so
- * there is one prompt at a time. */
+ * there is one prompt at a time. Ctrl+C itself is interrupt.c's: the
+ * statement is its main task, and the prompt takes the presses no
+ * statement took. */
 static struct {
   lua_State *L;              /* main thread: runs the loop and the prompt */
   rt *r;                     /* runtime of L's state */
@@ -19,15 +22,11 @@ static struct {
   ac_io in;                  /* input watcher */
   void (*on_input)(void *);  /* what runs when it is readable */
   void *ud;                  /* its argument */
-  task *volatile stmt;       /* statement's task while it runs, else NULL */
+  task *stmt;                /* statement's task while it runs, else NULL */
   int stmt_ref;              /* registry ref of that task */
   int deadlock_ref;          /* registry ref of the deadlock report that cancelled it */
-  volatile sig_atomic_t interrupted; /* Ctrl+C cancelled the statement */
-  volatile sig_atomic_t pending;     /* SIGINTs not acted on yet */
-  int stopped;               /* a hook raised KeyboardInterrupt outside the statement */
-  int sigint_installed;      /* our SIGINT handler is in place */
-  struct sigaction previous; /* SIGINT disposition to restore */
-} S = {.loop_ref = LUA_NOREF, .stmt_ref = LUA_NOREF, .deadlock_ref = LUA_NOREF};
+  int sigint;                /* token of the prompt's hold on SIGINT, or -1 */
+} S = {.loop_ref = LUA_NOREF, .stmt_ref = LUA_NOREF, .deadlock_ref = LUA_NOREF, .sigint = -1};
 
 /* Runs f protected with the nargs values on top; on error leaves the
  * message on top and returns its status. */
@@ -39,76 +38,22 @@ static int protect(lua_State *L, lua_CFunction f, int nargs, int nres) {
 
 /* -- Ctrl+C -------------------------------------------------------------- */
 
-/* Count hook set from the signal handler on the thread that runs Lua code
- * now. It fires at that thread's next instruction and acts only if the
- * prompt has not handled the Ctrl+C meanwhile: in the statement it raises
- * CancelledError (the statement ends as if cancelled); elsewhere, after a
- * second Ctrl+C nobody acted on (a task or callback that never yields), it
- * raises KeyboardInterrupt there. */
-static void interrupt_hook(lua_State *L, lua_Debug *ar) {
-  (void)ar;
-  lua_sethook(L, NULL, 0, 0);
-  if (!S.pending || !S.r) return;
-  task *cur = S.r->current;
-  if (cur && cur == S.stmt && cur->co == L) {
-    S.pending = 0;
-    S.interrupted = 1;
-    alua__push_error(L, S.r, "CancelledError", NULL);
-    lua_error(L);
-  }
-  if (S.pending >= 2) {
-    S.pending = 0;
-    S.stopped = cur && cur->co == L ? ALUA_REPL_STOPPED_TASK : ALUA_REPL_STOPPED_CALLBACK;
-    alua__push_error(L, S.r, "KeyboardInterrupt", NULL);
-    lua_error(L);
-  }
-}
-
-/* Why a hook as well as the flag: the loop sees the flag only after the
- * pass, which never ends while Lua code runs without awaiting. Only a
- * thread being resumed right now gets the hook (r->current is set around
- * lua_resume), so the thread is alive. lua_sethook is safe in a signal
- * handler (lua.c relies on it). */
-static void on_sigint(int sig) {
-  (void)sig;
-  int saved = errno;
-  if (S.pending < 100) S.pending++;
-  if (S.lp) ac_loop_wake(&S.lp->core);
-  task *cur = S.r ? S.r->current : NULL;
-  if (cur && cur == S.stmt && cur->co) {
-    lua_sethook(cur->co, interrupt_hook, LUA_MASKCOUNT, 1);
-  } else if (S.pending >= 2 && S.L) {
-    lua_sethook(cur && cur->co ? cur->co : S.L, interrupt_hook, LUA_MASKCOUNT, 1);
-  }
-  errno = saved;
-}
-
-static void sigint_install(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_sigint;
-  sa.sa_flags = SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  S.pending = 0;
-  S.sigint_installed = sigaction(SIGINT, &sa, &S.previous) == 0;
-}
-
-static void sigint_restore(void) {
-  if (!S.sigint_installed) return;
-  sigaction(SIGINT, &S.previous, NULL);
-  S.sigint_installed = 0;
-}
-
 int alua__repl_take_interrupts(int *stopped) {
-  int n = S.pending;
-  S.pending = 0;
-  *stopped = S.stopped;
-  S.stopped = 0;
-  return n;
+  if (!S.L) {
+    *stopped = 0;
+    return 0;
+  }
+  return alua__sigint_take_unclaimed(S.L, stopped);
 }
 
 void alua__repl_wake(void) {
   if (S.lp) ac_loop_wake(&S.lp->core);
+}
+
+static void sigint_release(void) {
+  if (S.sigint < 0) return;
+  alua__sigint_release(S.L, S.sigint);
+  S.sigint = -1;
 }
 
 /* -- entering and leaving ------------------------------------------------ */
@@ -143,8 +88,9 @@ int alua__repl_enter(lua_State *L) {
   lp->running = 1;
   lp->L = L;
   lp->rt->running = lp;
+  lp->rt->thread = pthread_self();
   ac_io_init(&S.in, -1, NULL);
-  sigint_install();
+  S.sigint = alua__sigint_acquire(L, ALUA_SIGINT_REPL);
   return 0;
 }
 
@@ -159,12 +105,13 @@ static int p_clear_await(lua_State *L) {
 void alua__repl_leave(lua_State *L) {
   if (!S.lp) return;
   alua__repl_unwatch(L);
-  sigint_restore();
+  sigint_release();
   if (protect(L, p_clear_await, 0, 0) != LUA_OK) lua_pop(L, 1);
   S.lp->running = 0;
   S.lp->stopping = 0;
   S.lp->L = NULL;
   S.r->running = NULL;
+  if (S.stmt) alua__interrupt_unclaim(L);
   luaL_unref(L, LUA_REGISTRYINDEX, S.stmt_ref);
   S.stmt_ref = LUA_NOREF;
   S.stmt = NULL;
@@ -179,7 +126,8 @@ void alua__repl_leave(lua_State *L) {
 
 int alua__repl_pass(lua_State *L, int may_block) {
   int rc = ac_loop_run_once(&S.lp->core, may_block);
-  alua__interrupt_poll(L);
+  alua__interrupt_poll(L, S.lp);
+  alua__aw_pass_end(L, S.r);
   alua__observe_poll(L);
   S.lp->stopping = 0;
   return rc == -EINTR ? 0 : rc < 0 ? rc : 0;
@@ -222,8 +170,8 @@ static int p_start(lua_State *L) {
 int alua__repl_start(lua_State *L) {
   if (protect(L, p_start, 1, 1) != LUA_OK) return -1;
   S.stmt = lua_touserdata(L, -1);
+  alua__interrupt_claim(L, -1);
   S.stmt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  S.interrupted = 0;
   return 0;
 }
 
@@ -275,6 +223,7 @@ int alua__repl_result(lua_State *L, int *nvalues) {
     return ALUA_REPL_RUNNING;
   }
   S.stmt = NULL;
+  int interrupted = alua__interrupt_unclaim(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, S.stmt_ref);
   luaL_unref(L, LUA_REGISTRYINDEX, S.stmt_ref);
   S.stmt_ref = LUA_NOREF;
@@ -288,7 +237,7 @@ int alua__repl_result(lua_State *L, int *nvalues) {
   }
   luaL_unref(L, LUA_REGISTRYINDEX, S.deadlock_ref);
   S.deadlock_ref = LUA_NOREF;
-  if (t->f.state == FUT_CANCELLED && S.interrupted) {
+  if (t->f.state == FUT_CANCELLED && interrupted) {
     lua_pop(L, 1);
     return ALUA_REPL_INTERRUPTED;
   }
@@ -318,7 +267,7 @@ static int p_cancel(lua_State *L) {
 
 int alua__repl_interrupt_statement(lua_State *L) {
   if (!S.stmt || S.stmt->f.state != FUT_PENDING) return 0;
-  S.interrupted = 1;
+  S.r->main_interrupted++;
   lua_rawgeti(L, LUA_REGISTRYINDEX, S.stmt_ref);
   if (protect(L, p_cancel, 1, 1) != LUA_OK) {
     lua_pop(L, 1);
@@ -354,7 +303,7 @@ static int p_cancel_all(lua_State *L) {
 int alua__repl_shutdown(lua_State *L) {
   if (!S.lp) return 0;
   alua__repl_unwatch(L);
-  sigint_restore();
+  sigint_release();
   if (S.lp->ntasks == 0) return 0;
   if (protect(L, p_cancel_all, 0, 0) != LUA_OK) lua_pop(L, 1);
   while (S.lp->ntasks > 0 && !alua__loop_stuck(S.lp)) {

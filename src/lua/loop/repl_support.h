@@ -21,7 +21,8 @@ enum alua__repl_outcome {
 
 /* Makes the default loop (created if needed) the running loop of L's
  * state, with L (the main thread) as its thread, sets internals.repl_await
- * (asyncio.run at the prompt awaits its argument) and takes over SIGINT.
+ * (asyncio.run at the prompt awaits its argument) and takes SIGINT (a
+ * second Ctrl+C never stops the process).
  * Returns 0, or -1 with an error message pushed. */
 int alua__repl_enter(lua_State *L);
 
@@ -51,15 +52,15 @@ int alua__repl_start(lua_State *L);
  * number of values pushed. */
 int alua__repl_result(lua_State *L, int *nvalues);
 
-/* What a second Ctrl+C stopped when the loop did not get control back. */
+/* What the interrupt hook stopped when the loop did not get control back. */
 enum { ALUA_REPL_STOPPED_TASK = 1, ALUA_REPL_STOPPED_CALLBACK };
 
-/* Number of Ctrl+C presses since the last call that neither a hook nor the
- * prompt has acted on yet; resets it. Called after each pass. *stopped is
- * set (ALUA_REPL_STOPPED_*) when a second Ctrl+C, while something other
- * than the statement ran without yielding, raised KeyboardInterrupt there
- * (that task fails; a callback's error goes to the exception handler), 0
- * otherwise. */
+/* Number of Ctrl+C presses since the last call that no statement took
+ * (loop/interrupt.h: the statement is the main task); resets it. Called
+ * after each pass. *stopped is set (ALUA_REPL_STOPPED_*) when something
+ * other than the statement held the loop after a Ctrl+C and was stopped
+ * where it ran (that task is cancelled; a callback's error goes to the
+ * exception handler), 0 otherwise. */
 int alua__repl_take_interrupts(int *stopped);
 
 /* Cancels the statement's task because of Ctrl+C; alua__repl_result then

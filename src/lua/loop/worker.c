@@ -152,8 +152,14 @@ static int xrun(lua_State *W) {
   int which;
   if (status == LUA_OK) {
     int n = lua_gettop(W) - 1;
-    if (alua__marshal(W, 2, n, &j->out, why, sizeof why, &which) < 0)
-      set_errmsg(j, "result #%d of the worker function cannot be copied back: it is %s", which, why);
+    if (alua__marshal(W, 2, n, &j->out, why, sizeof why, &which) < 0) {
+      if (which > 0)
+        set_errmsg(j, "result #%d of the worker function cannot be copied back: it is %s", which, why);
+      else if (strcmp(why, "not enough memory") == 0)
+        set_errmsg(j, "%s", why);
+      else /* not one value's fault */
+        set_errmsg(j, "the results of the worker function cannot be copied back: %s", why);
+    }
     return 0;
   }
   j->failed = 1;

@@ -194,6 +194,29 @@ static int l_where(lua_State *L) {
   return 1;
 }
 
+/* Protected part of alua__push_tostring: the value at 1. */
+static int tostring_p(lua_State *L) {
+  luaL_tolstring(L, 1, NULL);
+  return 1;
+}
+
+void alua__push_tostring(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx);
+  int top = lua_gettop(L);
+  lua_pushcfunction(L, tostring_p);
+  lua_pushvalue(L, idx);
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK) return;
+  int err = top + 1;
+  const char *why = lua_type(L, err) == LUA_TSTRING ? lua_tostring(L, err) : luaL_typename(L, err);
+  if (luaL_getmetafield(L, idx, "__name") != LUA_TSTRING) {
+    lua_settop(L, err);
+    lua_pushstring(L, luaL_typename(L, idx));
+  }
+  lua_pushfstring(L, "(a %s whose __tostring failed: %s)", lua_tostring(L, err + 1), why);
+  lua_replace(L, err);
+  lua_settop(L, err);
+}
+
 void alua__open_errors(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg funcs[] = {{"oserror", l_oserror}, {"where", l_where}, {NULL, NULL}};
   alua__setfuncs_at(L, r, internals, funcs);

@@ -26,14 +26,14 @@ static void default_report(lua_State *L, int ctx) {
       lua_pop(L, 1);
       continue;
     }
-    luaL_tolstring(L, -1, NULL);
+    alua__push_tostring(L, -1);
     lua_remove(L, -2);
     lua_pushfstring(L, "\n%s: ", *f);
     luaL_addvalue(&b);
     luaL_addvalue(&b);
   }
   if (lua_getfield(L, ctx, "exception") != LUA_TNIL) {
-    luaL_tolstring(L, -1, NULL);
+    alua__push_tostring(L, -1);
     lua_remove(L, -2);
     luaL_addstring(&b, "\nerror: ");
     luaL_addvalue(&b);
@@ -76,7 +76,8 @@ static void report_ctx(lua_State *L, lloop *lp) {
   lua_pushvalue(L, ctx);
   lua_pushlightuserdata(L, lp);
   if (lua_pcall(L, 2, 0, 0) != LUA_OK) {
-    fprintf(stderr, "Unhandled error in exception handler: %s\n", luaL_tolstring(L, -1, NULL));
+    alua__push_tostring(L, -1);
+    fprintf(stderr, "Unhandled error in exception handler: %s\n", lua_tostring(L, -1));
     lua_pop(L, 2);
     lua_pushcfunction(L, report_call);
     lua_pushvalue(L, ctx);

@@ -150,6 +150,17 @@ void alua__run_lib(lua_State *L, const char *name, int module, int internals) {
   luaL_error(L, "asyncio: library file '%s' is missing from the build", name);
 }
 
+/* The runtime is collected with its state: alua_interrupt and alua_post
+ * must stop finding it then (the state is closing without alua_close, or
+ * alua_close has come this far). */
+static int rt_gc(lua_State *L) {
+  rt *r = lua_touserdata(L, 1);
+  alua__interrupt_unregister(r);
+  alua__aw_close(L, r);
+  alua__hub_gc(r);
+  return 0;
+}
+
 static rt *get_rt(lua_State *L) {
   if (lua_getfield(L, LUA_REGISTRYINDEX, RT_KEY) == LUA_TUSERDATA) {
     rt *r = lua_touserdata(L, -1);
@@ -163,23 +174,36 @@ static rt *get_rt(lua_State *L) {
   r->main = lua_tothread(L, -1);
   lua_pop(L, 1);
   r->lazy_limit = 32;
-  r->ref_default_loop = r->ref_errors = r->ref_wrap = r->ref_chain = r->ref_leftovers = LUA_NOREF;
+  r->ref_default_loop = r->ref_errors = r->ref_wrap = r->ref_chain = r->ref_leftovers = r->ref_main = LUA_NOREF;
+  r->ref_mt_task = r->ref_mt_coro_done = LUA_NOREF;
   ac_list_init(&r->loops);
+  r->thread = pthread_self();
+  ac_list_init(&r->awops);
   const char *dbg = getenv("ALUA_DEBUG");
   r->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
   alua__hub_open(L, r);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, rt_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
   lua_setfield(L, LUA_REGISTRYINDEX, RT_KEY);
+  alua__interrupt_register(r->main, r);
   return r;
 }
 
 void alua__set_virtual_time(lua_State *L, int on) { get_rt(L)->virtual_time = on != 0; }
 
 /* The module's base, the first part made on first use (lazy.c): the error
- * classes every program may meet, then the C types, then await and run.
- * These are its openers. */
+ * classes every program may meet, then the C types, the checks of option
+ * tables, then await and run. These are its openers. */
 static void open_errors_lib(lua_State *L, rt *r, int module, int internals) {
   (void)r;
   alua__run_lib(L, "asyncio.errors", module, internals);
+}
+
+static void open_options_lib(lua_State *L, rt *r, int module, int internals) {
+  (void)r;
+  alua__run_lib(L, "asyncio.options", module, internals);
 }
 
 static void open_loaders(lua_State *L, rt *r, int module, int internals) {
@@ -202,6 +226,8 @@ static void open_core_lib(lua_State *L, rt *r, int module, int internals) {
 const alua__opener alua__base_openers[] = {
     open_errors_lib,
     alua__open_errors,
+    alua__open_sites,
+    alua__open_forgotten,
     alua__open_coro,
     alua__open_future,
     alua__open_task,
@@ -210,12 +236,14 @@ const alua__opener alua__base_openers[] = {
     alua__open_report,
     alua__open_handle,
     alua__open_signals,
+    alua__open_watch,
     alua__open_worker,
     alua__open_debug,
     alua__open_await,
     alua__open_interrupt,
     alua__open_observe,
     open_loaders,
+    open_options_lib,
     open_core_lib,
     NULL,
 };

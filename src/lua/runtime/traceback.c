@@ -126,10 +126,30 @@ static int push_chain(lua_State *L, int erridx) {
   return count;
 }
 
+/* True when the error at erridx ended a task (its chain is recorded). */
+static int from_task(lua_State *L, int erridx) {
+  rt *r = alua__rt_state(L);
+  if (!r || r->ref_chain == LUA_NOREF) return 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_chain);
+  lua_getfield(L, -1, "value");
+  int same = lua_rawequal(L, -1, erridx);
+  lua_pop(L, 2);
+  return same;
+}
+
 void alua__push_error_report(lua_State *L, int erridx, lua_State *L1, int level) {
   erridx = lua_absindex(L, erridx);
   int base = lua_gettop(L);
-  push_message(L, erridx);
+  /* An error from a task is reported even when its __tostring raises (the
+   * task's name and traceback matter more); any other goes as lua.c shows
+   * it, with its __tostring called directly (lua5.4's own tests look at
+   * the stack from there). */
+  if (from_task(L, erridx) && luaL_getmetafield(L, erridx, "__tostring") != LUA_TNIL) {
+    lua_pop(L, 1);
+    alua__push_tostring(L, erridx);
+  } else {
+    push_message(L, erridx);
+  }
   int tasks = push_chain(L, erridx);
   lua_pushstring(L, tasks ? "\nawaited by the main chunk:" : "\nstack traceback:");
   luaL_traceback(L, L1, NULL, level);

@@ -3,6 +3,7 @@
  * nothing: a parked task is only its own step link on `waiters`, so a
  * hundred thousand idle tasks cost nothing beyond their threads. */
 #include "lua/internal.h"
+#include "lua/runtime/site.h"
 
 #define MT_EVENT "asyncio.Event"
 #define MT_WAIT "asyncio.Event operation"
@@ -32,7 +33,9 @@ static int k_wait(lua_State *L, int status, lua_KContext ctx) {
 /* The await hook of ev:wait(): stack [op]; returns true once the flag is
  * set. */
 static int wait_await(lua_State *L) {
-  task *t = alua__current_task(L, alua__rt(L));
+  rt *r = alua__rt(L);
+  alua__awop_taken(lua_touserdata(L, 1));
+  task *t = alua__current_task(L, r);
   lua_getiuservalue(L, 1, 1);
   event *e = lua_touserdata(L, 2);
   if (e->set) {
@@ -45,7 +48,9 @@ static int wait_await(lua_State *L) {
 /* ev:wait(): an awaitable that returns true once the event is set. */
 static int e_wait(lua_State *L) {
   checkevent(L, 1);
-  return alua__push_op(L, 1, EUV_WAIT, 0, 0, MT_WAIT);
+  alua__push_op(L, 1, EUV_WAIT, 0, 0, MT_WAIT);
+  alua__aw_handout_fast(L, lua_touserdata(L, -1), "ev:wait()");
+  return 1;
 }
 
 static int e_set(lua_State *L) {

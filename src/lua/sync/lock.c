@@ -13,6 +13,7 @@
  * nothing. The acquire operation and the guard are created once per object,
  * so acquiring and handing over allocate nothing. */
 #include "lua/internal.h"
+#include "lua/runtime/site.h"
 
 enum { P_LOCK, P_SEMAPHORE, P_BOUNDED };
 static const char *const kind_names[] = {"Lock", "Semaphore", "BoundedSemaphore"};
@@ -65,6 +66,8 @@ static void hand_on(permits *p) {
 static void release(lua_State *L, permits *p) {
   if (p->kind == P_LOCK && p->value > 0) luaL_error(L, "release() of a Lock that is not acquired");
   if (p->kind == P_BOUNDED && p->value >= p->bound) luaL_error(L, "BoundedSemaphore released too many times");
+  if (p->value == LUA_MAXINTEGER)
+    alua__user_error(L, "release: the Semaphore's value would pass math.maxinteger");
   hand_on(p);
 }
 
@@ -127,7 +130,9 @@ static int k_acquire(lua_State *L, int status, lua_KContext ctx) {
 
 /* The await hook of acquire: stack [op]. */
 static int acquire_await(lua_State *L) {
-  task *t = alua__current_task(L, alua__rt(L));
+  rt *r = alua__rt(L);
+  alua__awop_taken(lua_touserdata(L, 1));
+  task *t = alua__current_task(L, r);
   lua_getiuservalue(L, 1, 1);
   permits *p = lua_touserdata(L, 2);
   if (!islocked(p)) {
@@ -161,9 +166,12 @@ static int guard_tostring(lua_State *L) {
 
 /* x:acquire(): an awaitable that returns the guard once a permit is taken. */
 static int p_acquire(lua_State *L) {
+  static const char *const names[] = {"lock:acquire()", "semaphore:acquire()", "semaphore:acquire()"};
   permits *p = checkpermits(L, 1);
   /* an acquire operation's kind is its lock's */
-  return alua__push_op(L, 1, PUV_ACQUIRE, 0, p->kind, MT_ACQUIRE);
+  alua__push_op(L, 1, PUV_ACQUIRE, 0, p->kind, MT_ACQUIRE);
+  alua__aw_handout_fast(L, lua_touserdata(L, -1), names[p->kind]);
+  return 1;
 }
 
 static int p_release(lua_State *L) {

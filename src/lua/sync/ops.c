@@ -6,11 +6,14 @@
  * Owners make one of each kind (up front, or on first use with
  * alua__push_op) and return it every time, so asking for an operation
  * allocates nothing. */
+#include <stddef.h>
+
 #include "lua/internal.h"
 
 alua__op *alua__newop(lua_State *L, int idx, int kind, int nuv, const char *mt) {
   idx = lua_absindex(L, idx);
   alua__op *o = lua_newuserdatauv(L, sizeof *o, nuv);
+  alua__awop_init(&o->awop, alua__rt_state(L));
   o->kind = (uint8_t)kind;
   o->armed = 0;
   o->on = lua_touserdata(L, idx);
@@ -19,6 +22,13 @@ alua__op *alua__newop(lua_State *L, int idx, int kind, int nuv, const char *mt) 
   lua_setiuservalue(L, -2, 1);
   alua__await_fast_add(L, -1);
   return o;
+}
+
+/* Finalizer of every operation: one handed out and never awaited warns
+ * (forgotten.c). Every operation's record starts with its alua__awop. */
+static int op_gc(lua_State *L) {
+  alua__awop_gone(L, lua_touserdata(L, 1));
+  return 0;
 }
 
 int alua__push_op(lua_State *L, int idx, int uv, int onuv, int kind, const char *mt) {
@@ -36,16 +46,17 @@ int alua__push_op(lua_State *L, int idx, int uv, int onuv, int kind, const char 
 /* __tostring of every operation: "<awaitable " .. prefix .. names[kind] ..
  * "()>", from upvalues 1 (the metatable name), 2 (prefix), 3 (names). */
 static int op_tostring(lua_State *L) {
-  const uint8_t *kind = luaL_checkudata(L, 1, lua_tostring(L, lua_upvalueindex(1)));
+  /* every operation record starts as alua__op does: its awop, then kind */
+  const uint8_t *o = luaL_checkudata(L, 1, lua_tostring(L, lua_upvalueindex(1)));
   const char *const *names = lua_touserdata(L, lua_upvalueindex(3));
-  lua_pushfstring(L, "<awaitable %s%s()>", lua_tostring(L, lua_upvalueindex(2)), names[*kind]);
+  lua_pushfstring(L, "<awaitable %s%s()>", lua_tostring(L, lua_upvalueindex(2)), names[o[offsetof(alua__op, kind)]]);
   return 1;
 }
 
 void alua__newopclass(lua_State *L, rt *r, const char *name, lua_CFunction hook, const char *prefix,
                       const char *const *names) {
-  const luaL_Reg none[] = {{NULL, NULL}};
-  alua__newclass(L, r, name, none);
+  const luaL_Reg methods[] = {{"__gc", op_gc}, {NULL, NULL}};
+  alua__newclass(L, r, name, methods);
   lua_pushstring(L, name);
   lua_pushstring(L, prefix);
   lua_pushlightuserdata(L, (void *)names);

@@ -22,6 +22,7 @@
 #include <limits.h>
 
 #include "lua/internal.h"
+#include "lua/runtime/site.h"
 
 enum { Q_FIFO, Q_LIFO, Q_PRIORITY };
 static const char *const kind_names[] = {"Queue", "LifoQueue", "PriorityQueue"};
@@ -260,7 +261,9 @@ static int k_join(lua_State *L, int status, lua_KContext ctx) {
 /* The await hook of queue operations: stack [op]. */
 static int op_await(lua_State *L) {
   alua__op *o = lua_touserdata(L, 1);
-  task *t = alua__current_task(L, alua__rt(L));
+  rt *r = alua__rt(L);
+  alua__awop_taken(&o->awop);
+  task *t = alua__current_task(L, r);
   lua_getiuservalue(L, 1, OPUV_QUEUE);
   queue *q = lua_touserdata(L, 2);
   switch (o->kind) {
@@ -283,10 +286,17 @@ static int op_await(lua_State *L) {
 /* -- methods ---------------------------------------------------------- */
 
 /* q:get(): an awaitable that returns the next item. */
+/* Hands out the operation on top as `what` (forgotten.c); returns 1. Upvalue
+ * 1 of every caller is the runtime. */
+static int handout(lua_State *L, const char *what) {
+  alua__aw_handout_fast(L, lua_touserdata(L, -1), what);
+  return 1;
+}
+
 static int q_get(lua_State *L) {
   checkqueue(L, 1);
   lua_getiuservalue(L, 1, QUV_GET);
-  return 1;
+  return handout(L, "q:get()");
 }
 
 /* True when argument 1 is the queue a bound method belongs to (upvalue
@@ -300,7 +310,7 @@ static int is_bound(lua_State *L) {
 static int bound_get(lua_State *L) {
   if (!is_bound(L)) return q_get(L);
   lua_pushvalue(L, lua_upvalueindex(3));
-  return 1;
+  return handout(L, "q:get()");
 }
 
 /* Rejects nil in a priority queue: it cannot be ordered. */
@@ -321,6 +331,7 @@ static int arm_put(lua_State *L) {
   lua_pushvalue(L, 2);
   lua_setiuservalue(L, -2, OPUV_VALUE);
   o->armed = 1;
+  alua__aw_handout_fast(L, &o->awop, "q:put()");
   return 1;
 }
 
@@ -350,13 +361,13 @@ static int bound_put(lua_State *L) {
 static int q_join(lua_State *L) {
   checkqueue(L, 1);
   lua_getiuservalue(L, 1, QUV_JOIN);
-  return 1;
+  return handout(L, "q:join()");
 }
 
 static int bound_join(lua_State *L) {
   if (!is_bound(L)) return q_join(L);
   lua_pushvalue(L, lua_upvalueindex(3));
-  return 1;
+  return handout(L, "q:join()");
 }
 
 static int q_get_nowait(lua_State *L) {

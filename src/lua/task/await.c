@@ -4,17 +4,26 @@
 #include <stdio.h>
 
 #include "lua/internal.h"
+#include "lua/runtime/site.h"
 #include "lua/observe/observe.h"
 
 /* A sleep awaitable: the delay, and the values to return as uservalues.
  * sleep(d) without values returns one shared sleeper armed with d, which
  * the await disarms (as a queue's put operation): no object per sleep. */
 typedef struct sleeper {
+  alua__aw aw;      /* never-awaited tracking (forgotten.c); first */
   lua_Number delay; /* seconds; <= 0 yields once, +inf never wakes */
   int nvalues;      /* values returned when the sleep ends */
   uint8_t shared;   /* the shared sleeper: awaiting it takes its delay once */
   uint8_t armed;    /* shared: holds a delay no await has taken yet */
+  uint8_t zero;     /* the shared sleep(0), awaited any number of times */
 } sleeper;
+
+/* Marks both sleep metatables. */
+static const char sleep_key = 0;
+
+/* The sleep at idx (either metatable), or NULL. */
+static sleeper *tosleeper(lua_State *L, int idx) { return alua__tomarked(L, idx, &sleep_key); }
 
 task *alua__current_task(lua_State *L, rt *r) {
   task *t = r->current;
@@ -74,7 +83,9 @@ static int await_toplevel(lua_State *L, rt *r) {
   if (!alua__isawaitable(L, 1)) return alua__error_at(L, 2, "attempt to await a %s value", luaL_typename(L, 1));
   lloop *lp = alua__push_current_loop(L, r);
   int loopidx = lua_gettop(L);
-  if (!alua__tofuture(L, 1)) {
+  future *f = alua__tofuture(L, 1);
+  if (f) alua__future_taken(r, f);
+  if (!f) {
     lua_getfield(L, loopidx, "create_task");
     lua_pushvalue(L, loopidx);
     if (alua__tocoro(L, 1)) {
@@ -144,6 +155,7 @@ static int l_await(lua_State *L) {
   }
   future *f = alua__tofuture(L, 1);
   if (f) {
+    alua__future_taken(r, f);
     task *t = alua__current_task(L, r);
     if (f == &t->f) return alua__error_at(L, 2, "a task cannot await itself");
     if (f->state != FUT_PENDING) return alua__future_push_result(L, 1);
@@ -163,6 +175,13 @@ static int l_await(lua_State *L) {
 static int sleep_await(lua_State *L) {
   rt *r = alua__rt(L);
   sleeper *s = lua_touserdata(L, 1);
+  /* an await that raises below still counts: the mistake was not to forget */
+  if (s->zero)
+    alua__awop_taken(&r->zero_awop);
+  else if (s->shared)
+    alua__awop_taken(&r->sleep_awop);
+  else
+    alua__aw_taken(r, &s->aw);
   task *t = alua__current_task(L, r);
   lua_Number d = s->delay;
   if (s->shared) {
@@ -187,13 +206,15 @@ static int sleep_await(lua_State *L) {
 
 /* asyncio.sleep(delay, ...): an awaitable that returns ... after delay
  * seconds. Upvalues: the runtime, the shared sleep(0), the metatable, the
- * shared sleeper. */
+ * shared sleeper, the holder of the last fresh sleep (forgotten.c). */
 static int l_sleep(lua_State *L) {
   lua_Number d = luaL_checknumber(L, 1);
   if (d != d) return luaL_argerror(L, 1, "delay is NaN");
   int n = lua_gettop(L) - 1;
+  rt *r = lua_touserdata(L, lua_upvalueindex(1));
   if (d <= 0 && n == 0) {
     lua_pushvalue(L, lua_upvalueindex(2)); /* the shared sleep(0) */
+    alua__aw_handout_fast(L, &r->zero_awop, "asyncio.sleep()");
     return 1;
   }
   if (n == 0) {
@@ -202,6 +223,7 @@ static int l_sleep(lua_State *L) {
       s->armed = 1;
       s->delay = d;
       lua_pushvalue(L, lua_upvalueindex(4));
+      alua__aw_handout_fast(L, &r->sleep_awop, "asyncio.sleep()");
       return 1;
     }
     /* an earlier sleep() was not awaited yet: that one keeps its delay */
@@ -209,7 +231,9 @@ static int l_sleep(lua_State *L) {
   sleeper *s = lua_newuserdatauv(L, sizeof *s, n);
   s->delay = d;
   s->nvalues = n;
-  s->shared = s->armed = 0;
+  s->shared = s->armed = s->zero = 0;
+  alua__aw_made(L, r, &s->aw);
+  alua__aw_nurse(L, r, &s->aw, lua_upvalueindex(5));
   lua_pushvalue(L, lua_upvalueindex(3));
   lua_setmetatable(L, -2);
   for (int i = 1; i <= n; i++) {
@@ -219,8 +243,16 @@ static int l_sleep(lua_State *L) {
   return 1;
 }
 
+/* The never-awaited warning of a sleep (SPEC 2.1). */
+static int sleep_gc(lua_State *L) {
+  sleeper *s = lua_touserdata(L, 1);
+  alua__aw_gone(L, alua__rt(L), &s->aw, "asyncio.sleep()");
+  return 0;
+}
+
 static int sleep_tostring(lua_State *L) {
-  sleeper *s = luaL_checkudata(L, 1, MT_SLEEP);
+  sleeper *s = tosleeper(L, 1);
+  if (!s) return luaL_typeerror(L, 1, MT_SLEEP);
   lua_pushfstring(L, "<sleep %f>", (double)s->delay);
   return 1;
 }
@@ -244,6 +276,12 @@ int alua__isawaitable(lua_State *L, int idx) {
   return 1;
 }
 
+/* internals.isawaitable(x): what ensure_future accepts (functions too). */
+static int l_isawaitable(lua_State *L) {
+  lua_pushboolean(L, lua_isfunction(L, 1) || alua__isawaitable(L, 1));
+  return 1;
+}
+
 /* internals.intask(): true when the caller runs as the current task's body. */
 static int l_intask(lua_State *L) {
   rt *r = alua__rt(L);
@@ -260,9 +298,22 @@ static int l_running_loop(lua_State *L) {
 }
 
 void alua__open_await(lua_State *L, rt *r, int module, int internals) {
+  /* the tracked twin: a sleep not awaited in the pass that made it gets it
+   * (forgotten.c), so that its finalizer can warn */
+  static const luaL_Reg tracked[] = {{"__tostring", sleep_tostring}, {"__gc", sleep_gc}, {NULL, NULL}};
+  alua__newclass(L, r, "asyncio.sleep (tracked)", tracked);
+  alua__tag_awaitable(L, "c");
+  alua__set_await_hook(L, r, sleep_await);
+  lua_pushboolean(L, 1);
+  lua_rawsetp(L, -2, &sleep_key);
+  lua_pushliteral(L, MT_SLEEP);
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
   static const luaL_Reg methods[] = {{"__tostring", sleep_tostring}, {NULL, NULL}};
   alua__newclass(L, r, MT_SLEEP, methods);
   alua__tag_awaitable(L, "c");
+  lua_pushboolean(L, 1);
+  lua_rawsetp(L, -2, &sleep_key);
   int mt = lua_gettop(L);
   alua__set_await_hook(L, r, sleep_await);
   lua_newtable(L); /* the fast-await table, weak-keyed */
@@ -277,19 +328,24 @@ void alua__open_await(lua_State *L, rt *r, int module, int internals) {
   for (int i = 0; i < 2; i++) {
     /* the shared sleep(0), then the shared sleeper */
     sleeper *s = lua_newuserdatauv(L, sizeof *s, 0);
+    s->aw.pending = 0;
+    s->aw.site = 0;
     s->delay = 0;
     s->nvalues = 0;
     s->shared = (uint8_t)i;
+    s->zero = (uint8_t)(i == 0);
     s->armed = 0;
     lua_pushvalue(L, mt);
     lua_setmetatable(L, -2);
     alua__await_fast_add(L, -1);
     if (i == 0) lua_pushvalue(L, mt);
   }
-  lua_pushcclosure(L, l_sleep, 4);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_last_sleep);
+  lua_pushcclosure(L, l_sleep, 5);
   lua_setfield(L, module, "sleep");
   lua_pop(L, 1);
   static const luaL_Reg funcs[] = {
-      {"await", l_await}, {"intask", l_intask}, {"running_loop", l_running_loop}, {NULL, NULL}};
+      {"await", l_await}, {"intask", l_intask}, {"running_loop", l_running_loop}, {"isawaitable", l_isawaitable},
+      {NULL, NULL}};
   alua__setfuncs_at(L, r, internals, funcs);
 }

@@ -27,12 +27,13 @@ static coro *checkcoro(lua_State *L, int idx) {
 /* Why a second metatable: the never-awaited warning needs __gc, and every
  * finalizer costs the collector. Once awaited or wrapped in a task, the
  * object switches to the twin without __gc. */
-void alua__coro_consume(lua_State *L, int idx) {
+void alua__coro_consume(lua_State *L, rt *r, int idx) {
   coro *c = lua_touserdata(L, idx);
   if (c->consumed) return;
   c->consumed = 1;
+  alua__aw_taken(r, &c->aw);
   idx = lua_absindex(L, idx);
-  luaL_getmetatable(L, MT_CORO_DONE);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_mt_coro_done);
   lua_setmetatable(L, idx);
 }
 
@@ -40,6 +41,8 @@ void alua__coro_consume(lua_State *L, int idx) {
  * at nameidx (0 for none), `nargs` arguments starting at argidx. */
 static coro *build(lua_State *L, int mtidx, int fnidx, int nameidx, int argidx, int nargs) {
   coro *c = lua_newuserdatauv(L, sizeof *c, nargs + 2);
+  c->aw.pending = 0;
+  c->aw.site = 0;
   c->nargs = nargs;
   c->consumed = 0;
   lua_pushvalue(L, mtidx);
@@ -60,8 +63,10 @@ static coro *build(lua_State *L, int mtidx, int fnidx, int nameidx, int argidx, 
 /* The function an async function is: upvalues rt, fn, name, metatable. */
 static int coro_call(lua_State *L) {
   int n = lua_gettop(L);
-  build(L, lua_upvalueindex(4), lua_upvalueindex(2), lua_upvalueindex(3), 1, n);
-  if (alua__debug_coros(alua__rt(L))) alua__debug_record(L, -1);
+  rt *r = alua__rt(L);
+  coro *c = build(L, lua_upvalueindex(4), lua_upvalueindex(2), lua_upvalueindex(3), 1, n);
+  alua__aw_made(L, r, &c->aw);
+  if (alua__debug_coros(r)) alua__debug_record(L, -1);
   return 1;
 }
 
@@ -98,7 +103,7 @@ static int l_take(lua_State *L) {
   rt *r = alua__rt(L);
   if (!r->current || r->current->co != L) return 0; /* not in a task: the C await decides */
   if (c->consumed) return alua__error_at(L, 2, "cannot reuse already awaited coroutine");
-  alua__coro_consume(L, 1);
+  alua__coro_consume(L, r, 1);
   luaL_checkstack(L, c->nargs + 1, "too many arguments");
   for (int i = 0; i < c->nargs + 1; i++) lua_getiuservalue(L, 1, i == 0 ? CORO_UV_FN : CORO_UV_ARGS + i - 1);
   return c->nargs + 1;
@@ -137,17 +142,21 @@ static void pushsite(lua_State *L, int idx) {
 
 void alua__coro_push_fn(lua_State *L, int idx) { pushfn(L, lua_absindex(L, idx)); }
 
-/* The never-awaited warning (SPEC 2.1). */
+/* The never-awaited warning (SPEC 2.1): "coroutine 'f' created at
+ * x.lua:12 was never awaited" (where it was defined when the creation site
+ * is unknown). */
 static int coro_gc(lua_State *L) {
   coro *c = lua_touserdata(L, 1);
   if (c->consumed) return 0;
+  rt *r = alua__rt(L);
   pushname(L, 1);
-  pushsite(L, 1);
-  if (alua__debug_push_site(L, 1)) /* debug mode: where it was created */
-    fprintf(stderr, "coroutine '%s' (%s) was never awaited, created at %s\n", lua_tostring(L, -3),
-            lua_tostring(L, -2), lua_tostring(L, -1));
-  else
-    fprintf(stderr, "coroutine '%s' (%s) was never awaited\n", lua_tostring(L, -2), lua_tostring(L, -1));
+  if (c->aw.site) {
+    alua__push_site(L, r, c->aw.site);
+    fprintf(stderr, "coroutine '%s' created at %s was never awaited\n", lua_tostring(L, -2), lua_tostring(L, -1));
+  } else {
+    pushsite(L, 1);
+    fprintf(stderr, "coroutine '%s' (defined at %s) was never awaited\n", lua_tostring(L, -2), lua_tostring(L, -1));
+  }
   fflush(stderr);
   return 0;
 }
@@ -169,7 +178,7 @@ static int l_coro_name(lua_State *L) {
 /* c:close(): marks a coroutine object as dealt with, silencing the warning. */
 static int coro_close(lua_State *L) {
   checkcoro(L, 1);
-  alua__coro_consume(L, 1);
+  alua__coro_consume(L, alua__rt(L), 1);
   return 0;
 }
 
@@ -189,8 +198,13 @@ void alua__open_coro(lua_State *L, rt *r, int module, int internals) {
     lua_rawsetp(L, -2, &coro_key);
     /* a consumed one goes to the C await, which reports the reuse */
     alua__tag_awaitable(L, i == 0 ? "c" : "coro");
+    if (i == 0) {
+      lua_pushvalue(L, -1);
+      r->ref_mt_coro_done = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
   }
-  lua_pushcfunction(L, coro_gc);
+  lua_pushlightuserdata(L, r);
+  lua_pushcclosure(L, coro_gc, 1);
   lua_setfield(L, -2, "__gc");
   lua_setfield(L, internals, "CORO");
   lua_pop(L, 1);

@@ -164,6 +164,7 @@ int alua__future_cancel(lua_State *L, int idx) {
  * reported, as asyncio does when the object dies. */
 static int f_gc(lua_State *L) {
   future *f = lua_touserdata(L, 1);
+  if (f->kind == KIND_GATHER) alua__gather_gc(L, alua__rt(L), f);
   if (f->failed && !f->retrieved) {
     f->retrieved = 1;
     alua__future_report(L, 1);
@@ -178,12 +179,13 @@ static int f_done(lua_State *L) { return alua__retbool(L, checkf(L)->state != FU
 static int f_cancelled(lua_State *L) { return alua__retbool(L, checkf(L)->state == FUT_CANCELLED); }
 
 static int f_result(lua_State *L) {
-  checkf(L);
+  alua__future_taken(alua__rt(L), checkf(L));
   return alua__future_push_result(L, 1);
 }
 
 static int f_exception(lua_State *L) {
   future *f = checkf(L);
+  alua__future_taken(alua__rt(L), f);
   if (f->state == FUT_PENDING) return alua__raise(L, f->loop->rt, "InvalidStateError", "exception is not set");
   if (f->state == FUT_CANCELLED) {
     alua__push_cancelled(L, f->loop->rt, 1);
@@ -196,7 +198,7 @@ static int f_exception(lua_State *L) {
 }
 
 static int f_cancel(lua_State *L) {
-  checkf(L);
+  alua__future_taken(alua__rt(L), checkf(L));
   lua_settop(L, 2);
   if (!lua_isnil(L, 2)) luaL_checkstring(L, 2);
   lua_pushboolean(L, alua__future_cancel(L, 1));
@@ -265,6 +267,7 @@ void alua__future_release(lua_State *L, future *f) {
 
 static int f_add_done_callback(lua_State *L) {
   future *f = checkf(L);
+  alua__future_taken(alua__rt(L), f);
   luaL_checktype(L, 2, LUA_TFUNCTION);
   cbnode *n = lua_newuserdatauv(L, sizeof *n, 1);
   lua_pushvalue(L, 2);
@@ -356,7 +359,7 @@ void alua__future_describe_outcome(lua_State *L, luaL_Buffer *b, int idx) {
     lua_pushfstring(L, "'%s'", lua_tostring(L, -1));
     lua_remove(L, -2);
   } else {
-    luaL_tolstring(L, -1, NULL);
+    alua__push_tostring(L, -1);
     lua_remove(L, -2);
   }
   luaL_addvalue(b);
@@ -413,7 +416,8 @@ void alua__newfutureclass(lua_State *L, rt *r, const char *name, const luaL_Reg 
   }
   lua_pushvalue(L, -1);
   lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, f_gc);
+  lua_pushlightuserdata(L, r);
+  lua_pushcclosure(L, f_gc, 1);
   lua_setfield(L, -2, "__gc");
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, twin);

@@ -2,6 +2,8 @@
  * with the list of their first results, in argument order. The per-child
  * waiter nodes live inside the gather record itself: one allocation for any
  * number of children. */
+#include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "lua/internal.h"
@@ -19,6 +21,7 @@ typedef struct gnode {
 
 typedef struct gather {
   future f;                  /* the outer future: must be first */
+  alua__aw aw;               /* never-awaited tracking (forgotten.c) */
   int n;                     /* number of children */
   int remaining;             /* children whose node has not fired yet */
   int noderef;               /* anchor held until every node has fired */
@@ -96,6 +99,10 @@ static void child_done(ac_callback *cb) {
   lua_settop(L, top);
 }
 
+void alua__gather_taken(rt *r, future *f) { alua__aw_taken(r, &((gather *)f)->aw); }
+
+void alua__gather_gc(lua_State *L, rt *r, future *f) { alua__aw_gone(L, r, &((gather *)f)->aw, "asyncio.gather()"); }
+
 int alua__gather_cancel(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   int msg = lua_gettop(L);
@@ -115,61 +122,114 @@ int alua__gather_cancel(lua_State *L, int idx) {
   return any;
 }
 
-/* A trailing plain table (no metatable) is the option table. */
-static int options_at(lua_State *L, int n) {
-  if (n < 1 || !lua_istable(L, n)) return 0;
-  if (lua_getmetatable(L, n)) {
+/* True for a plain table: no metatable, so neither an awaitable nor an
+ * object. */
+static int plain_table(lua_State *L, int idx) {
+  if (!lua_istable(L, idx)) return 0;
+  if (lua_getmetatable(L, idx)) {
     lua_pop(L, 1);
     return 0;
   }
-  return n;
+  return 1;
 }
 
-/* asyncio.gather(aw, ... [, {return_exceptions = true}]) */
+/* The list form gather(list [, opts]): a plain table first, then nothing
+ * but an option table. A lone plain table without a first element and
+ * with other keys is the option table of a gather of nothing. */
+static int list_form(lua_State *L, int top) {
+  if (top < 1 || top > 2 || !plain_table(L, 1)) return 0;
+  if (top == 2) return lua_isnil(L, 2) || plain_table(L, 2);
+  int listy = lua_rawgeti(L, 1, 1) != LUA_TNIL;
+  lua_pop(L, 1);
+  if (listy) return 1;
+  lua_pushnil(L);
+  int empty = !lua_next(L, 1);
+  if (!empty) lua_pop(L, 2);
+  return empty;
+}
+
+/* Checks that the value on top can be a child: an error about argument
+ * `arg` (element `elem` of the list when > 0) if not. */
+static void check_child(lua_State *L, int arg, lua_Integer elem) {
+  int i = lua_gettop(L);
+  if (lua_isfunction(L, i) || alua__isawaitable(L, i)) return;
+  if (elem > 0)
+    luaL_argerror(L, arg, lua_pushfstring(L, "awaitable expected at index %I, got %s", (LUAI_UACINT)elem,
+                                          luaL_typename(L, i)));
+  luaL_typeerror(L, arg, "awaitable");
+}
+
+/* Turns the awaitable on top into a child future of lp (replaced in place),
+ * as ensure_future does: futures as they are; coroutine objects, functions
+ * (called in the task) and other awaitables become tasks. */
+static void to_child(lua_State *L, rt *r, lloop *lp) {
+  int i = lua_gettop(L);
+  future *f = alua__tofuture(L, i);
+  if (f) {
+    alua__future_taken(r, f);
+    return;
+  }
+  if (alua__tocoro(L, i) || lua_isfunction(L, i)) {
+    alua__newtask(L, lp, i, 0);
+  } else {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_wrap);
+    lua_pushvalue(L, i);
+    lua_call(L, 1, 1);
+    alua__newtask(L, lp, lua_gettop(L), 0);
+    lua_remove(L, -2);
+  }
+  lua_replace(L, i);
+}
+
+/* asyncio.gather(aw, ... [, {return_exceptions = true}]) or
+ * asyncio.gather(list [, opts]): the list form takes any number of
+ * awaitables, with no argument per awaitable (Lua's stack limit). */
 static int l_gather(lua_State *L) {
   rt *r = alua__rt(L);
   int top = lua_gettop(L);
-  int opts = options_at(L, top);
-  int n = opts ? top - 1 : top;
+  int list = list_form(L, top);
+  int opts = list ? (top == 2 && !lua_isnil(L, 2) ? 2 : 0) : plain_table(L, top) ? top : 0;
+  lua_Integer n = list ? (lua_Integer)lua_rawlen(L, 1) : opts ? top - 1 : top;
   int return_exceptions = 0;
+  static const char *const known[] = {"return_exceptions", NULL};
+  if (opts) alua__check_options(L, opts, opts, "gather", known);
   if (opts) {
     lua_getfield(L, opts, "return_exceptions");
     return_exceptions = lua_toboolean(L, -1);
     lua_pop(L, 1);
   }
+  if (n > INT_MAX / 2 || (size_t)n > (SIZE_MAX - sizeof(gather)) / sizeof(gnode))
+    return luaL_argerror(L, 1, "too many awaitables");
   lloop *lp = alua__push_current_loop(L, r);
-  int loopidx = lua_gettop(L);
-  /* children: futures as they are; coroutine objects, functions (called in
-   * the task) and other awaitables become tasks, as ensure_future does */
-  lua_createtable(L, n, 0);
+  lua_pop(L, 1);
+  /* every argument checked before any task starts */
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (list) lua_rawgeti(L, 1, i);
+    else lua_pushvalue(L, (int)i);
+    check_child(L, list ? 1 : (int)i, list ? i : 0);
+    lua_pop(L, 1);
+  }
+  lua_createtable(L, (int)n, 0);
   int children = lua_gettop(L);
-  for (int i = 1; i <= n; i++) {
-    if (alua__tofuture(L, i)) {
-      lua_pushvalue(L, i);
-    } else if (alua__tocoro(L, i) || lua_isfunction(L, i)) {
-      alua__newtask(L, lp, i, 0);
-    } else if (alua__isawaitable(L, i)) {
-      lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_wrap);
-      lua_pushvalue(L, i);
-      lua_call(L, 1, 1);
-      alua__newtask(L, lp, lua_gettop(L), 0);
-      lua_remove(L, -2);
-    } else {
-      return luaL_typeerror(L, i, "awaitable");
-    }
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (list) lua_rawgeti(L, 1, i);
+    else lua_pushvalue(L, (int)i);
+    to_child(L, r, lp);
     lua_rawseti(L, children, i);
   }
   gather *g = lua_newuserdatauv(L, sizeof *g + (size_t)n * sizeof(gnode), GATHER_NUV - 1);
   int gidx = lua_gettop(L);
   alua__future_init(L, &g->f, lp, KIND_GATHER);
-  g->n = g->remaining = n;
+  alua__aw_made(L, r, &g->aw);
+  g->n = g->remaining = (int)n;
   g->noderef = LUA_NOREF;
   g->return_exceptions = (uint8_t)return_exceptions;
   g->cancel_requested = 0;
-  luaL_setmetatable(L, MT_GATHER);
+  /* the metatable with a finalizer: a gather nobody awaits warns */
+  luaL_setmetatable(L, MT_GATHER " (failed)");
   lua_pushvalue(L, children);
   lua_setiuservalue(L, gidx, GATHER_UV_CHILDREN);
-  lua_createtable(L, n, 1);
+  lua_createtable(L, (int)n, 1);
   lua_pushinteger(L, n);
   lua_setfield(L, -2, "n");
   if (n == 0) {
@@ -189,7 +249,6 @@ static int l_gather(lua_State *L) {
     if (c->state == FUT_PENDING) ac_list_push_back(&c->waiters, &node->cb.link);
     else ac_loop_enqueue(&lp->core, &node->cb);
   }
-  (void)loopidx;
   return 1;
 }
 

@@ -59,7 +59,8 @@ task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs) {
   t->woken = lp->slice; /* its first step: its creator's doing */
   memset(&t->stats, 0, sizeof t->stats);
   t->id = ++r->next_task_id;
-  luaL_setmetatable(L, MT_TASK);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_mt_task);
+  lua_setmetatable(L, -2);
   if (!c && alua__iscoroutinefunction(L, idx)) {
     /* an async function: its call makes the coroutine object to run */
     luaL_checkstack(L, nargs + 1, "too many arguments");
@@ -67,9 +68,9 @@ task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs) {
     lua_call(L, nargs, 1);
     c = alua__tocoro(L, -1);
     if (!c) luaL_error(L, "async function did not return a coroutine object");
-    alua__coro_consume(L, -1);
+    alua__coro_consume(L, r, -1);
   } else if (c) {
-    alua__coro_consume(L, idx);
+    alua__coro_consume(L, r, idx);
     lua_pushvalue(L, idx);
   } else {
     luaL_checktype(L, idx, LUA_TFUNCTION);
@@ -429,7 +430,9 @@ static int t_get_coro(lua_State *L) {
 static int t_tostring(lua_State *L) {
   task *t = checktask(L, 1);
   luaL_Buffer b;
-  alua__repr_begin(L, &b, "Task %s name='", t->f.state == FUT_PENDING     ? "pending"
+  /* as asyncio: a pending task with a cancel request it has not taken
+   * back (uncancel) reads "cancelling", whether it has seen it yet or not */
+  alua__repr_begin(L, &b, "Task %s name='", t->f.state == FUT_PENDING     ? (t->cancel_requests > 0 ? "cancelling" : "pending")
                                             : t->f.state == FUT_CANCELLED ? "cancelled"
                                                                           : "finished");
   alua__task_pushname(L, 1);
@@ -502,13 +505,21 @@ static int t_print_stack(lua_State *L) {
   return 0;
 }
 
-/* Reads the trailing option table {name = ...} of create_task, if any: a
- * plain table (no metatable) whose only key is `name`. */
-static int is_options(lua_State *L, int idx) {
-  if (!lua_istable(L, idx) || lua_getmetatable(L, idx)) {
-    if (lua_istable(L, idx)) lua_pop(L, 1);
+/* True for a plain table (no metatable) at idx. */
+static int plain_table(lua_State *L, int idx) {
+  if (!lua_istable(L, idx)) return 0;
+  if (lua_getmetatable(L, idx)) {
+    lua_pop(L, 1);
     return 0;
   }
+  return 1;
+}
+
+/* After a function, a trailing plain table is create_task's option table
+ * only when `name` is its only key (anything else is an argument of the
+ * function). */
+static int is_options(lua_State *L, int idx) {
+  if (!plain_table(L, idx)) return 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
@@ -521,13 +532,15 @@ static int is_options(lua_State *L, int idx) {
 }
 
 int alua__create_task_at(lua_State *L, lloop *lp, int first) {
+  static const char *const known[] = {"name", NULL};
   int n = lua_gettop(L);
-  int opts = n > first && is_options(L, n) ? n : 0;
-  if (!alua__tocoro(L, first) && !lua_isfunction(L, first))
-    return luaL_typeerror(L, first, "coroutine object or function");
+  int coro = alua__tocoro(L, first) != NULL;
+  if (!coro && !lua_isfunction(L, first)) return luaL_typeerror(L, first, "coroutine object or function");
+  /* after a coroutine object (which takes no arguments) it always is */
+  int opts = n > first && (coro ? plain_table(L, n) : is_options(L, n)) ? n : 0;
+  if (opts) alua__check_options(L, opts, opts - first + 1, "create_task", known);
   int nargs = (opts ? opts : n + 1) - first - 1;
-  if (alua__tocoro(L, first) && nargs > 0)
-    return luaL_argerror(L, first + 1, "no arguments expected after a coroutine object");
+  if (coro && nargs > 0) return luaL_argerror(L, first + 1, "no arguments expected after a coroutine object");
   alua__newtask(L, lp, first, nargs);
   if (opts && lua_getfield(L, opts, "name") != LUA_TNIL) {
     if (lua_type(L, -1) != LUA_TSTRING) return luaL_argerror(L, opts, "'name' must be a string");
@@ -579,6 +592,8 @@ void alua__open_task(lua_State *L, rt *r, int module, int internals) {
                                      {"print_stack", t_print_stack}, {"__tostring", t_tostring},
                                      {NULL, NULL}};
   alua__newfutureclass(L, r, MT_TASK, methods);
+  lua_pushvalue(L, -1);
+  r->ref_mt_task = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_setfield(L, internals, "Task");
   static const luaL_Reg funcs[] = {{"create_task", l_create_task},
                                    {"current_task", l_current_task},

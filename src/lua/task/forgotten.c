@@ -1,0 +1,206 @@
+/* Forgotten awaits (SPEC 2.1): an awaitable that is never awaited or
+ * scheduled warns on stderr, naming it and the line that made it:
+ * "asyncio.sleep() created at script.lua:3 was never awaited".
+ *
+ * - Fresh objects (coroutine objects, gathers, descriptor waits) are
+ *   garbage once forgotten: their finalizer warns if they were never
+ *   taken. So that this comes within a pass or two of the mistake, a pass
+ *   at whose end an object made during it is still unawaited is followed
+ *   by collector steps (young collections in generational mode) at its end
+ *   and the next one's.
+ *
+ * - sleep(d) and sleep(0) without values hand out one of two shared
+ *   sleepers (await.c): those are shared operations, below. The other
+ *   sleeps (with values, or made while the shared one is armed and not
+ *   awaited yet) are fresh, but can still be many, too many to all have
+ *   finalizers (each costs the collector far more than the sleep itself).
+ *   The last one made is held (one uservalue store); making another while
+ *   it is not awaited moves it to the nursery. A pass end gives the
+ *   finalizer (a second metatable) only to the sleeps held or in the
+ *   nursery and not awaited, so `await asyncio.sleep(d, v)` never gets one.
+ *
+ * - Shared operations (q:get(), lock:acquire(), ev:wait(), ...: one object
+ *   per owner, handed out again and again) are never garbage while their
+ *   owner lives. One that was handed out and is still not awaited at the
+ *   end of the pass after the one that handed it out is reported then
+ *   (awaiting it, or handing it to wait_for / gather / shield, whose task
+ *   awaits it in the next pass, is in time). A hand-out while an earlier
+ *   one is pending counts as one more; the earlier keeps the record, since
+ *   the later is usually awaited at once.
+ *
+ * The common path (an await right after the call) costs the creation site
+ * (site.c) and a few stores; the rest runs only at the end of a pass that
+ * left something unawaited. */
+#include <stdio.h>
+
+#include "lua/internal.h"
+#include "lua/runtime/site.h"
+
+/* Metatable of the sleeps a pass end found not awaited (with __gc). */
+#define MT_SLEEP_TRACKED "asyncio.sleep (tracked)"
+
+static void warn(lua_State *L, rt *r, const char *what, int site) {
+  alua__push_site(L, r, site);
+  fprintf(stderr, "%s created at %s was never awaited\n", what, lua_tostring(L, -1));
+  fflush(stderr);
+  lua_pop(L, 1);
+}
+
+void alua__aw_made(lua_State *L, rt *r, alua__aw *aw) {
+  aw->site = alua__site_fast(L, r);
+  aw->pass = r->pass;
+  aw->pending = 1;
+  r->aw_fresh++;
+}
+
+void alua__aw_handout(lua_State *L, alua__awop *op, const char *what) {
+  if (op->aw.pending++) return;
+  rt *r = op->rt;
+  op->aw.site = alua__site_fast(L, r);
+  op->aw.pass = r->pass;
+  op->what = what;
+  r->aw_handed++;
+  r->ring[r->ringn++ % ALUA_AW_RING] = op;
+}
+
+void alua__aw_gone(lua_State *L, rt *r, alua__aw *aw, const char *what) {
+  if (aw->pending == 0) return;
+  aw->pending = 0;
+  warn(L, r, what, aw->site);
+}
+
+void alua__awop_gone(lua_State *L, alua__awop *op) {
+  rt *r = op->rt;
+  for (unsigned i = 0; i < ALUA_AW_RING && i < r->ringn; i++)
+    if (r->ring[i] == op) r->ring[i] = NULL;
+  ac_list_remove(&op->link);
+  ac_list_init(&op->link);
+  if (op->aw.pending == 0) return;
+  op->aw.pending = 0;
+  r->aw_handed--;
+  warn(L, r, op->what ? op->what : "an asyncio operation", op->aw.site);
+}
+
+/* Moves the held sleep to the nursery (the holder, a userdata whose
+ * uservalue 1 is the last sleep made, at index h). */
+static void to_nursery(lua_State *L, rt *r, int h) {
+  h = lua_absindex(L, h);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->nursery);
+  lua_getiuservalue(L, h, 1);
+  lua_rawseti(L, -2, ++r->nursery_n);
+  lua_pop(L, 1);
+}
+
+void alua__aw_nurse(lua_State *L, rt *r, alua__aw *aw, int holder) {
+  if (r->last_sleep && r->last_sleep->pending) to_nursery(L, r, holder);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, holder, 1);
+  r->last_sleep = aw;
+}
+
+/* The pass ends: the held sleep and those in the nursery that are still
+ * not awaited get the metatable with the finalizer; both are emptied. */
+static void sweep_nursery(lua_State *L, rt *r) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_last_sleep);
+  int h = lua_gettop(L);
+  if (r->last_sleep && r->last_sleep->pending) to_nursery(L, r, h);
+  r->last_sleep = NULL;
+  lua_pushnil(L);
+  lua_setiuservalue(L, h, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->nursery);
+  int t = lua_gettop(L);
+  for (int i = 1; i <= r->nursery_n; i++) {
+    if (lua_rawgeti(L, t, i) == LUA_TUSERDATA) {
+      alua__aw *aw = lua_touserdata(L, -1);
+      if (aw->pending) {
+        luaL_setmetatable(L, MT_SLEEP_TRACKED);
+        r->aw_fresh++;
+      }
+    }
+    lua_settop(L, t);
+    lua_pushnil(L);
+    lua_rawseti(L, t, i);
+  }
+  lua_settop(L, h - 1);
+  r->nursery_n = 0;
+}
+
+void alua__aw_pass_work(lua_State *L, rt *r) {
+  if (r->last_sleep || r->nursery_n) sweep_nursery(L, r);
+  if (r->aw_fresh) {
+    r->aw_fresh = 0;
+    r->aw_collect = 2;
+  }
+  if (r->aw_collect) {
+    r->aw_collect--;
+    lua_gc(L, LUA_GCSTEP, 0);
+  }
+  /* the hand-outs of this pass still pending join those of earlier passes */
+  unsigned n = r->ringn < ALUA_AW_RING ? r->ringn : ALUA_AW_RING;
+  for (unsigned i = 0; i < n; i++) {
+    alua__awop *op = r->ring[i];
+    if (op && op->aw.pending && !ac_list_linked(&op->link)) ac_list_push_back(&r->awops, &op->link);
+  }
+  r->ringn = 0;
+  for (ac_list *it = r->awops.next; it != &r->awops;) {
+    alua__awop *op = ac_container_of(it, alua__awop, link);
+    it = it->next;
+    if (op->aw.pending && op->aw.pass == r->pass) continue;
+    ac_list_remove(&op->link);
+    ac_list_init(&op->link);
+    if (op->aw.pending == 0) continue;
+    /* handed out a pass ago and still not awaited */
+    op->aw.pending = 0;
+    r->aw_handed--;
+    warn(L, r, op->what, op->aw.site);
+  }
+}
+
+void alua__aw_close(lua_State *L, rt *r) {
+  /* sleeps made after the last pass end, never awaited: left at exit */
+  if (L && r->nursery != LUA_NOREF) {
+    if (r->last_sleep && r->last_sleep->pending) {
+      r->last_sleep->pending = 0;
+      warn(L, r, "asyncio.sleep()", r->last_sleep->site);
+    }
+    r->last_sleep = NULL;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->nursery);
+    for (int i = 1; i <= r->nursery_n; i++) {
+      if (lua_rawgeti(L, -1, i) == LUA_TUSERDATA) {
+        alua__aw *aw = lua_touserdata(L, -1);
+        if (aw->pending) {
+          aw->pending = 0;
+          warn(L, r, "asyncio.sleep()", aw->site);
+        }
+      }
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    r->nursery_n = 0;
+  }
+  unsigned n = r->ringn < ALUA_AW_RING ? r->ringn : ALUA_AW_RING;
+  for (unsigned i = 0; i < n; i++) {
+    alua__awop *op = r->ring[i];
+    if (op && op->aw.pending && !ac_list_linked(&op->link)) ac_list_push_back(&r->awops, &op->link);
+  }
+  r->ringn = 0;
+  while (!ac_list_empty(&r->awops)) {
+    alua__awop *op = ac_container_of(r->awops.next, alua__awop, link);
+    ac_list_remove(&op->link);
+    ac_list_init(&op->link);
+    if (op->aw.pending && L) warn(L, r, op->what, op->aw.site);
+    op->aw.pending = 0;
+  }
+  r->aw_handed = 0;
+}
+
+void alua__open_forgotten(lua_State *L, rt *r, int module, int internals) {
+  (void)module;
+  (void)internals;
+  lua_newtable(L);
+  r->nursery = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_newuserdatauv(L, 0, 1);
+  r->ref_last_sleep = luaL_ref(L, LUA_REGISTRYINDEX);
+  alua__awop_init(&r->zero_awop, r);
+  alua__awop_init(&r->sleep_awop, r);
+}
