@@ -57,6 +57,8 @@ typedef struct rt {
   int ref_mt_task;          /* registry ref of the Task metatable (hot: no lookup by name) */
   int ref_mt_coro_done;     /* registry ref of the consumed coroutine's metatable */
   int debug;                /* debug mode requested by ALUA_DEBUG */
+  int report_at_once;       /* the prompt runs: failed tasks nobody awaits are reported at the pass end */
+  int fresh_failures;       /* such a task failed in this pass (future.report_soon) */
   int virtual_time;         /* new loops run on virtual time unless told otherwise */
   struct alua__recorder *rec; /* trace or timeline being recorded, or NULL (observe/) */
   uint32_t slices;          /* slice numbers used by recordings so far (observe/record.c) */
@@ -164,6 +166,7 @@ typedef struct future {
   uint8_t retrieved;   /* the error was looked at: no "never retrieved" report */
   int nresults;        /* result count; >1 means FUT_UV_RESULT is a table */
   int ncallbacks;      /* Lua done callbacks registered and not yet run */
+  uint8_t report_soon; /* failed with nobody waiting, at the prompt: report at the pass end */
   lloop *loop;         /* loop the future belongs to */
   ac_list waiters;     /* ac_callbacks moved to the ready queue at completion */
   int anchor;          /* ref in the loop's anchors while it must stay alive */
@@ -708,6 +711,11 @@ void alua__report_context(lua_State *L, lloop *lp);
 void alua__future_report(lua_State *L, int idx);
 /* Reports every failed future of lp whose error nobody retrieved; at close. */
 void alua__report_unretrieved(lua_State *L, lloop *lp);
+/* At the prompt, at a pass end: reports the tasks that failed in the pass
+ * with nobody waiting for them and whose error is still not retrieved
+ * (the statement's own task excepted), as Node reports an unhandled
+ * rejection, instead of when they are collected. */
+void alua__report_fresh_failures(lua_State *L, lloop *lp);
 void alua__open_report(lua_State *L, rt *r, int module, int internals);
 
 /* -- traceback.c -- */

@@ -9,6 +9,7 @@ the test creates, so no test depends on how fast the machine is.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -562,6 +563,46 @@ def case_pipe(s):
         (p.stdout, p.stderr)
 
 
+def case_failed_task(s):
+    """A background task that fails with nobody awaiting it is reported at
+    the end of the loop pass in which it failed, above the next prompt (as
+    Node reports an unhandled rejection), not when it is collected; one
+    that is awaited, or gathered by the statement, is not reported."""
+    src = ("asyncio.create_task(function() error('lost') end)\n"
+           "await asyncio.sleep(0)\n"
+           "print('next')\n"
+           "t = asyncio.create_task(function() await asyncio.sleep(0) error('awaited') end)\n"
+           "print(pcall(asyncio.await, t))\n"
+           "await asyncio.gather(asyncio.create_task(function() error('gathered') end))\n"
+           "print('end')\n")
+    p = subprocess.run([ALUA, "-i"], input=src.encode(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=60, cwd=TMP)
+    out = re.sub(r"0x[0-9a-f]+", "ADDR", p.stdout.decode())
+    assert p.returncode == 0, (p.returncode, out)
+    assert out.splitlines()[2:] == [
+        "> asyncio.create_task(function() error('lost') end)",
+        "<Task pending name='Task-1' coro=<function <stdin:1>() running at stdin:1>>",
+        "> await asyncio.sleep(0)",
+        "Task exception was never retrieved",
+        "task: <Task finished name='Task-1' error=stdin:1: lost>",
+        "error: stdin:1: lost",
+        "stack traceback:",
+        "\t[C]: in function 'error'",
+        "\tstdin:1: in function <stdin:1>",
+        "> print('next')", "next",
+        "> t = asyncio.create_task(function() await asyncio.sleep(0) error('awaited') end)",
+        "> print(pcall(asyncio.await, t))", "false\tstdin:1: awaited",
+        "> await asyncio.gather(asyncio.create_task(function() error('gathered') end))",
+        "stdin:1: gathered",
+        "stack traceback (task 'Task-3'):",
+        "\t[C]: in function 'error'",
+        "\tstdin:1: in function <stdin:1>",
+        "awaited by the statement:",
+        "\t(...tail calls...)",
+        "> print('end')", "end",
+        "> "], out
+
+
 CASES = {
     "await": (case_await, []),
     "background": (case_background, []),
@@ -576,6 +617,7 @@ CASES = {
     "values": (case_values, []),
     "help": (case_help, []),
     "help_complete": (case_help_complete, None),
+    "failed_task": (case_failed_task, None),
 }
 
 

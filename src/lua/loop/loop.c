@@ -138,6 +138,7 @@ void alua__after_pass(lua_State *L, lloop *lp) {
   alua__aw_pass_end(L, lp->rt);
   alua__observe_poll(L);
   alua__hub_drain(L, lp->rt);
+  if (lp->rt->fresh_failures) alua__report_fresh_failures(L, lp);
 }
 
 /* Marks lp running on L, or not running (L NULL); returns the loop that

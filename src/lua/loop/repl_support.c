@@ -66,6 +66,7 @@ static int p_enter(lua_State *L) {
   lua_pop(L, 1);
   if (r->running) return luaL_error(L, "an event loop is already running");
   alua__push_current_loop(L, r);
+  r->report_at_once = 1;
   if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.internals") == LUA_TTABLE) {
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, "repl_await");
@@ -111,6 +112,7 @@ void alua__repl_leave(lua_State *L) {
   S.lp->stopping = 0;
   S.lp->L = NULL;
   S.r->running = NULL;
+  S.r->report_at_once = 0;
   if (S.stmt) alua__interrupt_unclaim(L);
   luaL_unref(L, LUA_REGISTRYINDEX, S.stmt_ref);
   S.stmt_ref = LUA_NOREF;
@@ -126,9 +128,7 @@ void alua__repl_leave(lua_State *L) {
 
 int alua__repl_pass(lua_State *L, int may_block) {
   int rc = ac_loop_run_once(&S.lp->core, may_block);
-  alua__interrupt_poll(L, S.lp);
-  alua__aw_pass_end(L, S.r);
-  alua__observe_poll(L);
+  alua__after_pass(L, S.lp);
   S.lp->stopping = 0;
   return rc == -EINTR ? 0 : rc < 0 ? rc : 0;
 }

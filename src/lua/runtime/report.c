@@ -127,6 +127,28 @@ void alua__report_unretrieved(lua_State *L, lloop *lp) {
   lp->ref_unretrieved = LUA_NOREF;
 }
 
+void alua__report_fresh_failures(lua_State *L, lloop *lp) {
+  rt *r = lp->rt;
+  r->fresh_failures = 0;
+  if (lp->ref_unretrieved == LUA_NOREF) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
+  int t = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, t)) {
+    future *f = lua_touserdata(L, -1);
+    if (f && f->report_soon) {
+      f->report_soon = 0;
+      /* one that something awaited or looked at since is not reported */
+      if (!f->retrieved && f != r->main_fut && ac_list_empty(&f->waiters) && f->ncallbacks == 0) {
+        f->retrieved = 1;
+        alua__future_report(L, lua_gettop(L));
+      }
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
 /* Reports the unretrieved error of the future at idx ("Task exception was
  * never retrieved"). */
 void alua__future_report(lua_State *L, int idx) {

@@ -89,10 +89,14 @@ void alua__future_set_error(lua_State *L, int idx) {
   if (lua_getfield(L, -1, "__gctwin") == LUA_TTABLE) lua_setmetatable(L, idx);
   else lua_pop(L, 1);
   lua_pop(L, 1);
+  lloop *lp = f->loop;
+  if (lp->rt->report_at_once && f->kind == KIND_TASK && ac_list_empty(&f->waiters)) {
+    f->report_soon = 1;
+    lp->rt->fresh_failures = 1;
+  }
   /* before the one step that allocates: out of memory there, the future is
    * done all the same (its report then waits for the collector) */
   wake_waiters(f);
-  lloop *lp = f->loop;
   if (lp->ref_unretrieved != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
     lua_pushvalue(L, idx);
