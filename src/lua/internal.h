@@ -427,6 +427,16 @@ void alua__push_weaktable(lua_State *L, const void *key, const char *mode);
 /* The userdata at idx if its metatable has a value under the light key
  * `key` (how a type with several metatables is recognised), else NULL. */
 void *alua__tomarked(lua_State *L, int idx, const void *key);
+/* True for a plain table at idx: no metatable, so neither an awaitable nor
+ * an object (how list and option arguments are told apart). */
+static inline int alua__is_plain_table(lua_State *L, int idx) {
+  if (!lua_istable(L, idx)) return 0;
+  if (lua_getmetatable(L, idx)) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  return 1;
+}
 /* Push a value and return 1: the whole body of a getter,
  *   static int q_qsize(lua_State *L) { return alua__retint(L, checkqueue(L, 1)->count); } */
 static inline int alua__retbool(lua_State *L, int b) {
@@ -474,6 +484,11 @@ void alua__push_anchored(lua_State *L, lloop *lp, int ref);
 /* True when no callback, timer, descriptor or other thread can ever make
  * progress on lp: waiting any longer would hang forever. */
 int alua__loop_stuck(lloop *lp);
+/* Turns the awaitable at idx into a future of lp, replaced in place, as
+ * asyncio.ensure_future: futures and tasks as they are (taken: no "never
+ * awaited" warning), coroutine objects and functions become tasks, other
+ * awaitables are wrapped in one. */
+void alua__ensure_future(lua_State *L, lloop *lp, int idx);
 /* What follows every pass of a loop, whoever runs it (loop runs, top-level
  * awaits, alua_step): Ctrl+C, forgotten awaits, recordings, then the work
  * posted from other threads. */
@@ -672,8 +687,13 @@ alua__op *alua__newop(lua_State *L, int idx, int kind, int nuv, const char *mt);
 /* Pushes the operation kept in uservalue uv of the object at idx (returns
  * 1); the first time, makes it (of kind, metatable mt, one uservalue)
  * acting on uservalue onuv of that object, or on the object itself when
- * onuv is 0, and keeps it. */
-int alua__push_op(lua_State *L, int idx, int uv, int onuv, int kind, const char *mt);
+ * onuv is 0, and keeps it. The operation is handed out as `what` (a
+ * static string, "ev:wait()"): it warns if it is never awaited. */
+int alua__push_op(lua_State *L, int idx, int uv, int onuv, int kind, const char *mt, const char *what);
+/* The start of an operation's await hook, stack [op]: marks the operation
+ * taken (no "never awaited" warning), pushes the object it acts on
+ * (uservalue 1) at index 2 and returns it; *t is the awaiting task. */
+void *alua__op_await_begin(lua_State *L, task **t);
 /* Creates the metatable `name` of operations awaited through `hook`; pops
  * it. An operation of kind k shows as "<awaitable PREFIXnames[k]()>", as
  * "<awaitable q:get()>"; names must outlive the state (a static array). */

@@ -19,7 +19,6 @@
 #include "core/signal.h"
 #include "core/spawn.h"
 #include "lua/io/io.h"
-#include "lua/runtime/site.h"
 
 #define MT_CHILD "asyncio.ChildProcess"
 #define MT_CHILDOP "asyncio.ChildProcess operation"
@@ -209,11 +208,8 @@ static int k_wait(lua_State *L, int status, lua_KContext ctx) {
 
 /* The await hook of child:wait(): the return code once the child exited. */
 static int wait_await(lua_State *L) {
-  rt *r = alua__rt(L);
-  alua__awop_taken(lua_touserdata(L, 1));
-  task *t = alua__current_task(L, r);
-  lua_getiuservalue(L, 1, 1);
-  lchild *c = lua_touserdata(L, 2);
+  task *t;
+  lchild *c = alua__op_await_begin(L, &t);
   if (c->ch.reaped) {
     lua_pushinteger(L, ac_child_returncode(&c->ch));
     return 1;
@@ -224,9 +220,7 @@ static int wait_await(lua_State *L) {
 
 static int ch_wait(lua_State *L) {
   checkchild(L, 1);
-  alua__push_op(L, 1, CHUV_WAIT, 0, 0, MT_CHILDOP);
-  alua__aw_handout_fast(L, lua_touserdata(L, -1), "process:wait()");
-  return 1;
+  return alua__push_op(L, 1, CHUV_WAIT, 0, 0, MT_CHILDOP, "process:wait()");
 }
 
 static int ch_tostring(lua_State *L) {

@@ -506,18 +506,14 @@ static int op_await(lua_State *L) {
  * connection handler has finished. */
 static int sv_wait_closed(lua_State *L) {
   checkserver(L, 1);
-  alua__push_op(L, 1, SVUV_CLOSEDOP, 0, OP_WAIT_CLOSED, MT_SERVEROP);
-  alua__aw_handout_fast(L, lua_touserdata(L, -1), "server:wait_closed()");
-  return 1;
+  return alua__push_op(L, 1, SVUV_CLOSEDOP, 0, OP_WAIT_CLOSED, MT_SERVEROP, "server:wait_closed()");
 }
 
 /* server:serve_forever(): serves until the server is closed; cancelling it
  * closes the server. */
 static int sv_serve_forever(lua_State *L) {
   checkserver(L, 1);
-  alua__push_op(L, 1, SVUV_FOREVEROP, 0, OP_SERVE_FOREVER, MT_SERVEROP);
-  alua__aw_handout_fast(L, lua_touserdata(L, -1), "server:serve_forever()");
-  return 1;
+  return alua__push_op(L, 1, SVUV_FOREVEROP, 0, OP_SERVE_FOREVER, MT_SERVEROP, "server:serve_forever()");
 }
 
 /* <Server sockets=127.0.0.1:4000 serving> */

@@ -967,17 +967,13 @@ static int wop_await(lua_State *L) {
  * connection broke. */
 static int w_drain(lua_State *L) {
   checkwriter(L, 1);
-  alua__push_op(L, 1, WUV_DRAIN, WUV_CORE, W_DRAIN, MT_WRITEOP);
-  alua__aw_handout_fast(L, lua_touserdata(L, -1), "writer:drain()");
-  return 1;
+  return alua__push_op(L, 1, WUV_DRAIN, WUV_CORE, W_DRAIN, MT_WRITEOP, "writer:drain()");
 }
 
 /* writer:wait_closed(): waits until the descriptor is closed. */
 static int w_wait_closed(lua_State *L) {
   checkwriter(L, 1);
-  alua__push_op(L, 1, WUV_CLOSED, WUV_CORE, W_WAIT_CLOSED, MT_WRITEOP);
-  alua__aw_handout_fast(L, lua_touserdata(L, -1), "writer:wait_closed()");
-  return 1;
+  return alua__push_op(L, 1, WUV_CLOSED, WUV_CORE, W_WAIT_CLOSED, MT_WRITEOP, "writer:wait_closed()");
 }
 
 /* writer:close(): stops reading (the reader sees the end of the stream),

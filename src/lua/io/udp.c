@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "lua/io/io.h"
-#include "lua/runtime/site.h"
 
 #define MT_UDP "asyncio.DatagramEndpoint"
 #define MT_UDPOP "asyncio.DatagramEndpoint operation"
@@ -198,20 +197,16 @@ static int k_recv(lua_State *L, int status, lua_KContext ctx) {
 }
 
 static int recv_await(lua_State *L) {
-  rt *r = alua__rt(L);
-  alua__awop_taken(lua_touserdata(L, 1));
-  task *t = alua__current_task(L, r);
-  lua_getiuservalue(L, 1, 1);
-  return do_recv(L, t, lua_touserdata(L, 2), 0);
+  task *t;
+  void *u = alua__op_await_begin(L, &t);
+  return do_recv(L, t, u, 0);
 }
 
 /* ep:recv(): an awaitable that returns data, host, port of the next
  * datagram. */
 static int u_recv(lua_State *L) {
   checkudp(L, 1);
-  alua__push_op(L, 1, UUV_RECV, 0, 0, MT_UDPOP);
-  alua__aw_handout_fast(L, lua_touserdata(L, -1), "endpoint:recv()");
-  return 1;
+  return alua__push_op(L, 1, UUV_RECV, 0, 0, MT_UDPOP, "endpoint:recv()");
 }
 
 static int u_getsockname(lua_State *L) {

@@ -375,9 +375,7 @@ static int l_finish_tasks(lua_State *L) {
   return 0;
 }
 
-/* Turns an awaitable at idx into a future of loop lp (coroutine objects and
- * functions become tasks); replaces it in place. */
-static void ensure_future(lua_State *L, lloop *lp, int idx) {
+void alua__ensure_future(lua_State *L, lloop *lp, int idx) {
   idx = lua_absindex(L, idx);
   future *f = alua__tofuture(L, idx);
   if (f) {
@@ -401,7 +399,7 @@ static int l_run_until_complete(lua_State *L) {
   lloop *lp = alua__checkopen(L, 1);
   luaL_checkany(L, 2);
   lua_settop(L, 2);
-  ensure_future(L, lp, 2);
+  alua__ensure_future(L, lp, 2);
   run(L, lp, 2, 1, RUN_CALL);
   if (alua__tofuture(L, 2)->state == FUT_PENDING) return luaL_error(L, "event loop stopped before the future completed");
   return alua__future_push_result(L, 2);
@@ -548,7 +546,7 @@ static int l_ensure_future(lua_State *L) {
   lua_settop(L, 1);
   lloop *lp = alua__push_current_loop(L, r);
   lua_pop(L, 1);
-  ensure_future(L, lp, 1);
+  alua__ensure_future(L, lp, 1);
   return 1;
 }
 

@@ -3,7 +3,6 @@
  * nothing: a parked task is only its own step link on `waiters`, so a
  * hundred thousand idle tasks cost nothing beyond their threads. */
 #include "lua/internal.h"
-#include "lua/runtime/site.h"
 
 #define MT_EVENT "asyncio.Event"
 #define MT_WAIT "asyncio.Event operation"
@@ -33,11 +32,8 @@ static int k_wait(lua_State *L, int status, lua_KContext ctx) {
 /* The await hook of ev:wait(): stack [op]; returns true once the flag is
  * set. */
 static int wait_await(lua_State *L) {
-  rt *r = alua__rt(L);
-  alua__awop_taken(lua_touserdata(L, 1));
-  task *t = alua__current_task(L, r);
-  lua_getiuservalue(L, 1, 1);
-  event *e = lua_touserdata(L, 2);
+  task *t;
+  event *e = alua__op_await_begin(L, &t);
   if (e->set) {
     lua_pushboolean(L, 1);
     return 1;
@@ -48,9 +44,7 @@ static int wait_await(lua_State *L) {
 /* ev:wait(): an awaitable that returns true once the event is set. */
 static int e_wait(lua_State *L) {
   checkevent(L, 1);
-  alua__push_op(L, 1, EUV_WAIT, 0, 0, MT_WAIT);
-  alua__aw_handout_fast(L, lua_touserdata(L, -1), "ev:wait()");
-  return 1;
+  return alua__push_op(L, 1, EUV_WAIT, 0, 0, MT_WAIT, "ev:wait()");
 }
 
 static int e_set(lua_State *L) {

@@ -13,7 +13,6 @@
  * nothing. The acquire operation and the guard are created once per object,
  * so acquiring and handing over allocate nothing. */
 #include "lua/internal.h"
-#include "lua/runtime/site.h"
 
 enum { P_LOCK, P_SEMAPHORE, P_BOUNDED };
 static const char *const kind_names[] = {"Lock", "Semaphore", "BoundedSemaphore"};
@@ -130,11 +129,8 @@ static int k_acquire(lua_State *L, int status, lua_KContext ctx) {
 
 /* The await hook of acquire: stack [op]. */
 static int acquire_await(lua_State *L) {
-  rt *r = alua__rt(L);
-  alua__awop_taken(lua_touserdata(L, 1));
-  task *t = alua__current_task(L, r);
-  lua_getiuservalue(L, 1, 1);
-  permits *p = lua_touserdata(L, 2);
+  task *t;
+  permits *p = alua__op_await_begin(L, &t);
   if (!islocked(p)) {
     p->value--;
     p->owner = t;
@@ -169,9 +165,7 @@ static int p_acquire(lua_State *L) {
   static const char *const names[] = {"lock:acquire()", "semaphore:acquire()", "semaphore:acquire()"};
   permits *p = checkpermits(L, 1);
   /* an acquire operation's kind is its lock's */
-  alua__push_op(L, 1, PUV_ACQUIRE, 0, p->kind, MT_ACQUIRE);
-  alua__aw_handout_fast(L, lua_touserdata(L, -1), names[p->kind]);
-  return 1;
+  return alua__push_op(L, 1, PUV_ACQUIRE, 0, p->kind, MT_ACQUIRE, names[p->kind]);
 }
 
 static int p_release(lua_State *L) {

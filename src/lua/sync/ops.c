@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "lua/internal.h"
+#include "lua/runtime/site.h"
 
 alua__op *alua__newop(lua_State *L, int idx, int kind, int nuv, const char *mt) {
   idx = lua_absindex(L, idx);
@@ -31,15 +32,25 @@ static int op_gc(lua_State *L) {
   return 0;
 }
 
-int alua__push_op(lua_State *L, int idx, int uv, int onuv, int kind, const char *mt) {
+void *alua__op_await_begin(lua_State *L, task **t) {
+  rt *r = alua__rt(L);
+  alua__awop_taken(lua_touserdata(L, 1));
+  *t = alua__current_task(L, r);
+  lua_getiuservalue(L, 1, 1);
+  return lua_touserdata(L, 2);
+}
+
+int alua__push_op(lua_State *L, int idx, int uv, int onuv, int kind, const char *mt, const char *what) {
   idx = lua_absindex(L, idx);
-  if (lua_getiuservalue(L, idx, uv) == LUA_TUSERDATA) return 1;
-  lua_pop(L, 1);
-  if (onuv) lua_getiuservalue(L, idx, onuv);
-  alua__newop(L, onuv ? -1 : idx, kind, 1, mt);
-  if (onuv) lua_remove(L, -2);
-  lua_pushvalue(L, -1);
-  lua_setiuservalue(L, idx, uv);
+  if (lua_getiuservalue(L, idx, uv) != LUA_TUSERDATA) {
+    lua_pop(L, 1);
+    if (onuv) lua_getiuservalue(L, idx, onuv);
+    alua__newop(L, onuv ? -1 : idx, kind, 1, mt);
+    if (onuv) lua_remove(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, idx, uv);
+  }
+  alua__aw_handout_fast(L, lua_touserdata(L, -1), what);
   return 1;
 }
 

@@ -53,15 +53,7 @@ void alua__aw_made(lua_State *L, rt *r, alua__aw *aw) {
   r->aw_fresh++;
 }
 
-void alua__aw_handout(lua_State *L, alua__awop *op, const char *what) {
-  if (op->aw.pending++) return;
-  rt *r = op->rt;
-  op->aw.site = alua__site_fast(L, r);
-  op->aw.pass = r->pass;
-  op->what = what;
-  r->aw_handed++;
-  r->ring[r->ringn++ % ALUA_AW_RING] = op;
-}
+void alua__aw_handout(lua_State *L, alua__awop *op, const char *what) { alua__aw_handout_fast(L, op, what); }
 
 void alua__aw_gone(lua_State *L, rt *r, alua__aw *aw, const char *what) {
   if (aw->pending == 0) return;

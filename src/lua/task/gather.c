@@ -122,23 +122,12 @@ int alua__gather_cancel(lua_State *L, int idx) {
   return any;
 }
 
-/* True for a plain table: no metatable, so neither an awaitable nor an
- * object. */
-static int plain_table(lua_State *L, int idx) {
-  if (!lua_istable(L, idx)) return 0;
-  if (lua_getmetatable(L, idx)) {
-    lua_pop(L, 1);
-    return 0;
-  }
-  return 1;
-}
-
 /* The list form gather(list [, opts]): a plain table first, then nothing
  * but an option table. A lone plain table without a first element and
  * with other keys is the option table of a gather of nothing. */
 static int list_form(lua_State *L, int top) {
-  if (top < 1 || top > 2 || !plain_table(L, 1)) return 0;
-  if (top == 2) return lua_isnil(L, 2) || plain_table(L, 2);
+  if (top < 1 || top > 2 || !alua__is_plain_table(L, 1)) return 0;
+  if (top == 2) return lua_isnil(L, 2) || alua__is_plain_table(L, 2);
   int listy = lua_rawgeti(L, 1, 1) != LUA_TNIL;
   lua_pop(L, 1);
   if (listy) return 1;
@@ -162,24 +151,7 @@ static void check_child(lua_State *L, int arg, lua_Integer elem) {
 /* Turns the awaitable on top into a child future of lp (replaced in place),
  * as ensure_future does: futures as they are; coroutine objects, functions
  * (called in the task) and other awaitables become tasks. */
-static void to_child(lua_State *L, rt *r, lloop *lp) {
-  int i = lua_gettop(L);
-  future *f = alua__tofuture(L, i);
-  if (f) {
-    alua__future_taken(r, f);
-    return;
-  }
-  if (alua__tocoro(L, i) || lua_isfunction(L, i)) {
-    alua__newtask(L, lp, i, 0);
-  } else {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_wrap);
-    lua_pushvalue(L, i);
-    lua_call(L, 1, 1);
-    alua__newtask(L, lp, lua_gettop(L), 0);
-    lua_remove(L, -2);
-  }
-  lua_replace(L, i);
-}
+static void to_child(lua_State *L, lloop *lp) { alua__ensure_future(L, lp, lua_gettop(L)); }
 
 /* asyncio.gather(aw, ... [, {return_exceptions = true}]) or
  * asyncio.gather(list [, opts]): the list form takes any number of
@@ -188,7 +160,7 @@ static int l_gather(lua_State *L) {
   rt *r = alua__rt(L);
   int top = lua_gettop(L);
   int list = list_form(L, top);
-  int opts = list ? (top == 2 && !lua_isnil(L, 2) ? 2 : 0) : plain_table(L, top) ? top : 0;
+  int opts = list ? (top == 2 && !lua_isnil(L, 2) ? 2 : 0) : alua__is_plain_table(L, top) ? top : 0;
   lua_Integer n = list ? (lua_Integer)lua_rawlen(L, 1) : opts ? top - 1 : top;
   int return_exceptions = 0;
   static const char *const known[] = {"return_exceptions", NULL};
@@ -214,7 +186,7 @@ static int l_gather(lua_State *L) {
   for (lua_Integer i = 1; i <= n; i++) {
     if (list) lua_rawgeti(L, 1, i);
     else lua_pushvalue(L, (int)i);
-    to_child(L, r, lp);
+    to_child(L, lp);
     lua_rawseti(L, children, i);
   }
   gather *g = lua_newuserdatauv(L, sizeof *g + (size_t)n * sizeof(gnode), GATHER_NUV - 1);

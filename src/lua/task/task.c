@@ -505,21 +505,11 @@ static int t_print_stack(lua_State *L) {
   return 0;
 }
 
-/* True for a plain table (no metatable) at idx. */
-static int plain_table(lua_State *L, int idx) {
-  if (!lua_istable(L, idx)) return 0;
-  if (lua_getmetatable(L, idx)) {
-    lua_pop(L, 1);
-    return 0;
-  }
-  return 1;
-}
-
 /* After a function, a trailing plain table is create_task's option table
  * only when `name` is its only key (anything else is an argument of the
  * function). */
 static int is_options(lua_State *L, int idx) {
-  if (!plain_table(L, idx)) return 0;
+  if (!alua__is_plain_table(L, idx)) return 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     lua_pop(L, 1);
@@ -537,7 +527,7 @@ int alua__create_task_at(lua_State *L, lloop *lp, int first) {
   int coro = alua__tocoro(L, first) != NULL;
   if (!coro && !lua_isfunction(L, first)) return luaL_typeerror(L, first, "coroutine object or function");
   /* after a coroutine object (which takes no arguments) it always is */
-  int opts = n > first && (coro ? plain_table(L, n) : is_options(L, n)) ? n : 0;
+  int opts = n > first && (coro ? alua__is_plain_table(L, n) : is_options(L, n)) ? n : 0;
   if (opts) alua__check_options(L, opts, opts - first + 1, "create_task", known);
   int nargs = (opts ? opts : n + 1) - first - 1;
   if (coro && nargs > 0) return luaL_argerror(L, first + 1, "no arguments expected after a coroutine object");
