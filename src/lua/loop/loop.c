@@ -465,6 +465,8 @@ int alua__shutdown(lua_State *L) {
   return 1;
 }
 
+/* loop:close(), and __close: `local loop <close> = asyncio.new_event_loop()`
+ * closes it when the scope ends. */
 static int l_close(lua_State *L) {
   lloop *lp = alua__checkloop(L, 1);
   if (lp->running) return luaL_error(L, "cannot close a running event loop");
@@ -621,6 +623,7 @@ void alua__open_loop(lua_State *L, rt *r, int module, int internals) {
       {"get_exception_handler", l_get_exception_handler},
       {"__gc", l_gc},
       {"__tostring", l_tostring},
+      {"__close", l_close},
       {NULL, NULL}};
   alua__newclass(L, r, MT_LOOP, methods);
   lua_setfield(L, internals, "Loop");
