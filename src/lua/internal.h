@@ -410,6 +410,9 @@ rt *alua__rt_state(lua_State *L);
 /* lua_pcall that, on error, leaves two values: the error and a traceback
  * string (nil when none could be made). */
 int alua__pcall_traced(lua_State *L, int nargs, int nres);
+/* lua_pcall of the function below the nargs arguments on top, with
+ * `handler` as its message handler. */
+int alua__pcall_handled(lua_State *L, int nargs, int nres, lua_CFunction handler);
 /* Sets the functions l, each with the runtime as upvalue 1, into the table
  * on top; the _at variant into the table at idx (the module or the
  * internals); addmethods into the metatable `name` made by another file

@@ -356,11 +356,8 @@ static int main_handler(lua_State *L) {
 }
 
 int alua_pcallmain(lua_State *L, int nargs, int nresults) {
-  int base = lua_gettop(L) - nargs;
-  lua_pushcfunction(L, main_handler);
-  lua_insert(L, base);
-  int status = lua_pcall(L, nargs, nresults, base);
-  lua_remove(L, base);
+  int base = lua_gettop(L) - nargs; /* the function, then its results */
+  int status = alua__pcall_handled(L, nargs, nresults, main_handler);
   rt *r = status == LUA_OK ? getrt(L) : NULL;
   if (!r || r->host_driven || r->running) return status;
   /* like Node: the tasks the program started finish before it ends */

@@ -120,12 +120,17 @@ static int traced_handler(lua_State *L) {
   return 1;
 }
 
-int alua__pcall_traced(lua_State *L, int nargs, int nres) {
+int alua__pcall_handled(lua_State *L, int nargs, int nres, lua_CFunction handler) {
   int base = lua_gettop(L) - nargs;
-  lua_pushcfunction(L, traced_handler);
+  lua_pushcfunction(L, handler);
   lua_insert(L, base);
   int status = lua_pcall(L, nargs, nres, base);
   lua_remove(L, base);
+  return status;
+}
+
+int alua__pcall_traced(lua_State *L, int nargs, int nres) {
+  int status = alua__pcall_handled(L, nargs, nres, traced_handler);
   if (status == LUA_ERRRUN) {
     /* runtime errors always went through the handler */
     lua_rawgeti(L, -1, 1);
