@@ -28,8 +28,6 @@ int alua__site_keys_ok;
 
 static const void *caller_pc(const lua_Debug *ar) { return ((const struct alua__ci_prefix *)ar->i_ci)->savedpc; }
 
-
-
 /* The id of the site name on top (popped), interned. */
 static int intern(lua_State *L, struct alua__sites *s) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref_names);
