@@ -296,6 +296,7 @@ static int p_step(lua_State *L) {
   lp->running = 1;
   lp->L = L;
   r->running = lp;
+  r->host_step = 1;
   r->thread = pthread_self();
   /* what was posted since the last pass runs in this one: a host that
    * completes futures and then steps resumes their tasks in this step */
@@ -337,6 +338,7 @@ int alua_step(lua_State *L, int timeout_ms) {
     s.lp->L = NULL;
   }
   r->running = NULL;
+  r->host_step = 0;
   if (status != LUA_OK) {
     /* only the pass's own bookkeeping can raise here (callbacks and tasks
      * are protected): memory */

@@ -41,19 +41,9 @@ enum alua__sigint_owner {
 int alua__sigint_acquire(lua_State *L, int owner);
 void alua__sigint_release(lua_State *L, int token);
 
-/* The alua program's plain Lua code (src/cli/main.c, around each chunk). */
-void alua__sigint_plain_begin(lua_State *L);
-void alua__sigint_plain_end(lua_State *L);
-
-/* True when the error at idx, reaching the top of a chunk, is what Ctrl+C
- * made: the CancelledError of a top-level await it cancelled, or the
- * "interrupted!" error it raised in plain code. The alua program reports
- * it as KeyboardInterrupt and exits with status 130 (SPEC 4). */
-int alua__sigint_was_interrupt(lua_State *L, int idx);
-
-/* What the prompt needs: presses no main task took since the last call,
- * and whether the hook stopped a task (1) or a callback (2) that held the
- * loop (0: neither). Both are reset. */
-int alua__sigint_take_unclaimed(lua_State *L, int *stopped);
+/* A host's own hold (alua_sigint in alua.h) is one of these owners: the
+ * alua program's around each chunk (ALUA_SIGINT_INTERRUPT) and the
+ * prompt's (ALUA_SIGINT_PROMPT). alua_interrupts gives a prompt the
+ * presses no main task took; alua_report tells Ctrl+C's errors apart. */
 
 #endif
