@@ -296,7 +296,6 @@ static int p_step(lua_State *L) {
   lp->running = 1;
   lp->L = L;
   r->running = lp;
-  r->host_step = 1;
   r->thread = pthread_self();
   /* what was posted since the last pass runs in this one: a host that
    * completes futures and then steps resumes their tasks in this step */
@@ -328,6 +327,7 @@ int alua_step(lua_State *L, int timeout_ms) {
   if (r->running) return -EBUSY;
   struct step s = {r, timeout_ms < 0 ? -1 : timeout_ms, NULL, ALUA_IDLE};
   int top = lua_gettop(L);
+  r->host_step = 1;
   lua_pushcfunction(L, p_step);
   lua_pushlightuserdata(L, &s);
   int status = lua_pcall(L, 1, 0, 0);

@@ -167,6 +167,11 @@ static void interrupt_hook(lua_State *L, lua_Debug *ar) {
     deliver_cancel(L, r, cur);
   }
   if (pending == 0) return;
+  if (!intask && !r->running && r->host_step) {
+    /* alua_step is entering its pass, whose end acts on the interrupt */
+    recheck(L);
+    return;
+  }
   if (!intask && !r->running && !r->host_driven) {
     /* plain Lua code: as lua5.4 (in a state whose loop the host drives,
      * code run between steps is the host's, and treated as a callback) */
