@@ -141,12 +141,30 @@ ALUA_API int alua_sigint(lua_State *L, int mode);
  * reports a process stopped by SIGINT). Raises only on memory errors. */
 ALUA_API int alua_report(lua_State *L, int idx, int level);
 
-/* Loops created in the state of L from now on (the default loop,
- * asyncio.run's, new_event_loop's) run on virtual time (on != 0) unless
- * their options say otherwise: loop:time() starts at 0 and whenever no
- * callback is ready, time jumps to the next timer instead of sleeping.
- * What `alua --virtual-time` sets. Call it before the loop is made. */
-ALUA_API void alua_virtual_time(lua_State *L, int on);
+/* State-wide options (alua_option). */
+#define ALUA_OPT_VIRTUAL_TIME 1   /* loops created from now on (the default
+                                   * loop, asyncio.run's, new_event_loop's)
+                                   * run on virtual time unless their options
+                                   * say otherwise: loop:time() starts at 0
+                                   * and whenever no callback is ready, time
+                                   * jumps to the next timer instead of
+                                   * sleeping (alua --virtual-time) */
+#define ALUA_OPT_REPORT_AT_ONCE 2 /* a task that fails while nothing awaits
+                                   * it (no task, gather or done callback)
+                                   * is reported ("Task exception was never
+                                   * retrieved") at the end of the pass in
+                                   * which it failed, as Node reports an
+                                   * unhandled rejection, instead of when it
+                                   * is collected or its loop closes (the
+                                   * default, as Python); the main task is
+                                   * not (alua_result has its error). An
+                                   * interactive prompt wants this. */
+
+/* Sets the option (ALUA_OPT_*) of the state of L to value (0 off, 1 on;
+ * a negative value only reads it) and returns its value before, or -1 for
+ * an unknown option or a state without asyncio. Loop thread; never
+ * raises. */
+ALUA_API int alua_option(lua_State *L, int option, int value);
 
 /* ---- a main task on the host's loop ------------------------------------ */
 

@@ -355,7 +355,7 @@ static int pmain(lua_State *L) {
   }
   luaL_openlibs(L);
   alua_openlibs(L);
-  if (args & has_vt) alua_virtual_time(L, 1);
+  if (args & has_vt) alua_option(L, ALUA_OPT_VIRTUAL_TIME, 1);
   if (args & has_tutorial) {
     lua_gc(L, LUA_GCRESTART);
     /* a program of its own: no LUA_INIT, -e or script around it */

@@ -51,6 +51,7 @@ static struct {
   int loopfd;          /* alua_fd: readable when the loop has work */
   int wake[2];         /* self-pipe: signal handlers make poll() return */
   int sigint_old;      /* alua_sigint mode before the prompt took SIGINT */
+  int report_old;      /* ALUA_OPT_REPORT_AT_ONCE before the prompt set it */
   char *code;          /* lines of the statement entered so far, or NULL */
   size_t codelen;      /* bytes in code */
   int was_eq;          /* its first line started with '=' (now "return ") */
@@ -629,6 +630,9 @@ void cli_repl(lua_State *L) {
     return;
   }
   R.sigint_old = alua_sigint(L, ALUA_SIGINT_PROMPT);
+  /* a background task that fails with nobody awaiting it is reported
+   * above the prompt at once */
+  R.report_old = alua_option(L, ALUA_OPT_REPORT_AT_ONCE, 1);
   cli_set_interactive(1);
   cli_help_install(L);
   make_module_whole(L);
@@ -664,6 +668,7 @@ void cli_repl(lua_State *L) {
   if (R.sigint_old >= 0) alua_sigint(L, R.sigint_old);
   int rc = shutdown(L);
   if (rc < 0) cli_message(lua_pushfstring(L, "event loop failed: %s", strerror(-rc)));
+  if (R.report_old >= 0) alua_option(L, ALUA_OPT_REPORT_AT_ONCE, R.report_old);
   close(R.wake[0]);
   close(R.wake[1]);
   R.wake[0] = R.wake[1] = -1;

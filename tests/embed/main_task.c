@@ -1,6 +1,6 @@
 /* A host's main task and Ctrl+C, through alua.h alone: alua_start and
  * alua_result on a loop the host steps, alua_interrupts, alua_sigint,
- * alua_report and alua_virtual_time. */
+ * alua_report and alua_option. */
 #include <signal.h>
 #include <string.h>
 #include <sys/time.h>
@@ -205,10 +205,12 @@ static void test_sigint_report(void) {
   printf("sigint and report: ok\n");
 }
 
-/* Loops made after alua_virtual_time run on virtual time. */
+/* Loops made after ALUA_OPT_VIRTUAL_TIME is set run on virtual time. */
 static void test_virtual_time(void) {
   lua_State *L = alua_newstate();
-  alua_virtual_time(L, 1);
+  CHECK(alua_option(L, ALUA_OPT_VIRTUAL_TIME, 1) == 0, "off by default");
+  CHECK(alua_option(L, ALUA_OPT_VIRTUAL_TIME, -1) == 1, "reads it");
+  CHECK(alua_option(L, 99, 1) == -1, "an unknown option");
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   load(L, "return asyncio.run(function() await asyncio.sleep(3600) return asyncio.get_running_loop():time() end)");
@@ -220,6 +222,34 @@ static void test_virtual_time(void) {
   printf("virtual time: ok\n");
 }
 
+/* ALUA_OPT_REPORT_AT_ONCE: a task that fails with nobody awaiting it is
+ * reported at the end of that pass; the main task's error is not. */
+static void test_report_at_once(void) {
+  lua_State *L = alua_newstate();
+  CHECK(alua_option(L, ALUA_OPT_REPORT_AT_ONCE, 1) == 0, "off by default");
+  load(L, "reported = {}\n"
+          "asyncio.get_event_loop():set_exception_handler(function(loop, ctx)\n"
+          "  reported[#reported + 1] = ctx.message\n"
+          "end)\n");
+  CHECK(lua_pcall(L, 0, 0, 0) == LUA_OK, "handler: %s", lua_tostring(L, -1));
+  load(L, "asyncio.create_task(function() error('lost') end)\n"
+          "await asyncio.sleep(0.02)\n"
+          "local seen = reported[1]\n"
+          "error('main failed: ' .. tostring(seen), 0)\n");
+  CHECK(alua_start(L, 0, NULL) == 0, "alua_start");
+  CHECK(finish(L, 0) == LUA_ERRRUN, "the main task's error");
+  CHECK(contains(L, -1, "main failed: Task exception was never retrieved"), "reported before the main task ended: %s",
+        lua_tostring(L, -1));
+  lua_pop(L, 1);
+  for (int i = 0; i < 3; i++) alua_step(L, 0);
+  lua_getglobal(L, "reported");
+  CHECK(luaL_len(L, -1) == 1, "the main task's error is alua_result's alone: %d reports", (int)luaL_len(L, -1));
+  lua_pop(L, 1);
+  CHECK(alua_option(L, ALUA_OPT_REPORT_AT_ONCE, 0) == 1, "was on");
+  alua_close(L);
+  printf("report at once: ok\n");
+}
+
 int main(void) {
   test_values();
   test_error();
@@ -227,5 +257,6 @@ int main(void) {
   test_deadlock();
   test_sigint_report();
   test_virtual_time();
+  test_report_at_once();
   return 0;
 }

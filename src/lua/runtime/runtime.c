@@ -197,9 +197,18 @@ static rt *get_rt(lua_State *L) {
   return r;
 }
 
-ALUA_API void alua_virtual_time(lua_State *L, int on) {
+ALUA_API int alua_option(lua_State *L, int option, int value) {
   rt *r = alua__rt_state(L);
-  if (r) r->virtual_time = on != 0;
+  if (!r) return -1;
+  int *field;
+  switch (option) {
+  case ALUA_OPT_VIRTUAL_TIME: field = &r->virtual_time; break;
+  case ALUA_OPT_REPORT_AT_ONCE: field = &r->report_at_once; break;
+  default: return -1;
+  }
+  int old = *field;
+  if (value >= 0) *field = value != 0;
+  return old;
 }
 
 /* The module's base, the first part made on first use (lazy.c): the error
