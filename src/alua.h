@@ -108,6 +108,108 @@ ALUA_API int alua_pcallmain(lua_State *L, int nargs, int nresults);
  * task is cancelled when the loop next gets control. */
 ALUA_API void alua_interrupt(lua_State *L);
 
+/* Who handles the process's SIGINT for the state of L (alua_sigint). */
+#define ALUA_SIGINT_DEFAULT 0 /* not alua: the disposition alua found is back */
+#define ALUA_SIGINT_INTERRUPT 1 /* as lua5.4: a Ctrl+C is alua_interrupt, a
+                                 * second one (before the first was acted
+                                 * on) stops the process as SIGINT's default
+                                 * does */
+#define ALUA_SIGINT_PROMPT 2    /* as an interactive prompt: every Ctrl+C is
+                                 * alua_interrupt; none stops the process */
+
+/* Installs alua's SIGINT handler for the state of L in the given mode
+ * (ALUA_SIGINT_*) whatever the disposition was, or with
+ * ALUA_SIGINT_DEFAULT gives the disposition found back. Returns the mode
+ * it replaces, so that `int old = alua_sigint(L, m); ...; alua_sigint(L,
+ * old);` scopes a mode (scopes nest). SIGINT belongs to the process: the
+ * state that set a mode last has it. asyncio.run and loop runs take SIGINT
+ * too, inside what the host set, and give it back. Changing the mode to
+ * ALUA_SIGINT_INTERRUPT from another starts a fresh reading of
+ * alua_wasinterrupt. Loop thread; never raises. Returns -1 for a state
+ * without asyncio or an unknown mode. */
+ALUA_API int alua_sigint(lua_State *L, int mode);
+
+/* For a message handler (lua_pcall's msgh), called with the error at idx:
+ * pushes the report alua_pcallmain gives, the error's message, the
+ * traceback of every task it went through and L's stack from `level`
+ * (1 in a handler: the function that raised), and returns 0. When the
+ * error is what Ctrl+C made, it pushes the string "KeyboardInterrupt" and
+ * returns 1 instead: asyncio's KeyboardInterrupt, the CancelledError of a
+ * top-level await an interrupt cancelled, or the "interrupted!" error an
+ * interrupt raised in plain code while alua_sigint's mode was
+ * ALUA_SIGINT_INTERRUPT (so a host can exit with status 130, as a shell
+ * reports a process stopped by SIGINT). Raises only on memory errors. */
+ALUA_API int alua_report(lua_State *L, int idx, int level);
+
+/* State-wide options (alua_option). */
+#define ALUA_OPT_VIRTUAL_TIME 1   /* loops created from now on (the default
+                                   * loop, asyncio.run's, new_event_loop's)
+                                   * run on virtual time unless their options
+                                   * say otherwise: loop:time() starts at 0
+                                   * and whenever no callback is ready, time
+                                   * jumps to the next timer instead of
+                                   * sleeping (alua --virtual-time) */
+#define ALUA_OPT_REPORT_AT_ONCE 2 /* a task that fails while nothing awaits
+                                   * it (no task, gather or done callback)
+                                   * is reported ("Task exception was never
+                                   * retrieved") at the end of the pass in
+                                   * which it failed, as Node reports an
+                                   * unhandled rejection, instead of when it
+                                   * is collected or its loop closes (the
+                                   * default, as Python); the main task is
+                                   * not (alua_result has its error). An
+                                   * interactive prompt wants this. */
+
+/* Sets the option (ALUA_OPT_*) of the state of L to value (0 off, 1 on;
+ * a negative value only reads it) and returns its value before, or -1 for
+ * an unknown option or a state without asyncio. Loop thread; never
+ * raises. */
+ALUA_API int alua_option(lua_State *L, int option, int value);
+
+/* ---- a main task on the host's loop ------------------------------------ */
+
+/* What alua_result returns besides lua_pcall statuses. */
+#define ALUA_RUNNING 100     /* the main task has not finished */
+#define ALUA_INTERRUPTED 101 /* Ctrl+C cancelled it */
+
+/* Starts the function (or coroutine object) below the nargs arguments on
+ * top of L (all popped) as a task of the state's current loop (the running
+ * one, else the default loop), named `name` (NULL: Task-N; a named task
+ * takes no number), and makes it the state's main task: the one an
+ * interrupt cancels, as asyncio.run's main task. It runs at the host's
+ * next alua_step; the host then asks alua_result for its outcome. One main
+ * task at a time. Loop thread, not from code the loop runs. Returns 0, or
+ * -1 with an error message pushed instead (no asyncio in the state, a main
+ * task already there, out of memory). */
+ALUA_API int alua_start(lua_State *L, int nargs, const char *name);
+
+/* The main task's outcome, after a step: ALUA_RUNNING (nothing pushed)
+ * while it is pending; once it is done the task stops being the main task
+ * and one of these comes back: LUA_OK with its results pushed (nresults of
+ * them, LUA_MULTRET: all), LUA_ERRRUN with the report of its error pushed
+ * (as alua_report makes it, without a stack of the caller's), or
+ * ALUA_INTERRUPTED with the string "KeyboardInterrupt" pushed when an
+ * interrupt cancelled it. When nothing can ever wake the pending main task
+ * (no timer, descriptor, thread job or host future is left; see
+ * ALUA_IDLE) it is cancelled, so that its cleanup runs, and its error is
+ * the report of the deadlock. -1 (nothing pushed) when there is no main
+ * task that alua_start started. Loop thread; raises only on memory
+ * errors. */
+ALUA_API int alua_result(lua_State *L, int nresults);
+
+/* What an interrupt stopped where it ran (alua_interrupts). */
+#define ALUA_STOPPED_TASK 1     /* a task that held the loop without yielding */
+#define ALUA_STOPPED_CALLBACK 2 /* a callback that held the loop */
+
+/* The interrupts that found no main task to cancel since the last call,
+ * and resets their count: what a prompt does about a Ctrl+C while no
+ * statement runs. If stopped is not NULL, *stopped tells whether an
+ * interrupt stopped, where it ran, a task (cancelled there) or a callback
+ * (its error went to the exception handler) that held the loop after the
+ * main task had been cancelled or while there was none (ALUA_STOPPED_*),
+ * else 0. Loop thread; never raises. */
+ALUA_API int alua_interrupts(lua_State *L, int *stopped);
+
 /* ---- the host owns the main loop ------------------------------------- */
 
 /* What alua_step returns when it did not fail. */

@@ -97,8 +97,9 @@ function M.run(main, ...)
   end
   local function args_() return table.unpack(args, 1, args.n) end
   if I.running_loop() then
-    if I.repl_await then
-      -- at the prompt: the statement is a task already; await main in it
+    if I.in_host_step() then
+      -- the host owns the loop (the prompt, an embedding program): this
+      -- runs in one of its tasks already; await main in it
       if M.iscoroutinefunction(main) then return await(main(args_())) end
       if type(main) == "function" then return await(M.create_task(main, args_())) end
       return await(main)

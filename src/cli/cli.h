@@ -2,7 +2,17 @@
 #ifndef ALUA_CLI_H
 #define ALUA_CLI_H
 
+#include <stddef.h>
+
 #include <lua.h>
+
+/* A Lua file compiled into the program at build time (lib/embed.c writes
+ * the table of the tutorial's files). */
+typedef struct cli_embedded_file {
+  const char *name;   /* module name, e.g. "tutorial.player" */
+  const char *source; /* the chunk's bytecode */
+  size_t len;         /* its length */
+} cli_embedded_file;
 
 /* Prints "PROGNAME: msg" to stderr, PROGNAME being argv[0]; in interactive
  * mode, just the message (as lua.c does). */

@@ -13,8 +13,6 @@
 
 #include "alua.h"
 #include "cli/cli.h"
-#include "lua/loop/interrupt.h"
-#include "lua/runtime/program.h"
 
 /* The program's name for messages: argv[0] as invoked, as lua.c has it. */
 static const char *progname = "alua";
@@ -43,15 +41,6 @@ int cli_report(lua_State *L, int status) {
   return status;
 }
 
-/* True when the value at idx is asyncio's KeyboardInterrupt. */
-static int is_interrupt(lua_State *L, int idx) {
-  if (!lua_istable(L, idx) || !lua_getmetatable(L, idx)) return 0;
-  lua_getfield(L, -1, "type");
-  int yes = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "KeyboardInterrupt") == 0;
-  lua_pop(L, 2);
-  return yes;
-}
-
 /* Set when the program ends with Ctrl+C: exit status 130, as a shell
  * reports a process stopped by SIGINT. */
 static int interrupted;
@@ -65,25 +54,19 @@ static int exit_code;
  * so are the errors Ctrl+C raised (a top-level await's cancellation, plain
  * code's "interrupted!"). */
 static int msghandler(lua_State *L) {
-  extern void alua__push_error_report(lua_State * L, int erridx, lua_State *L1, int level);
-  if (is_interrupt(L, 1) || alua__sigint_was_interrupt(L, 1)) {
-    interrupted = 1;
-    lua_pushliteral(L, "KeyboardInterrupt");
-    return 1;
-  }
-  alua__push_error_report(L, 1, L, 1);
+  if (alua_report(L, 1, 1)) interrupted = 1;
   return 1;
 }
 
 /* lua_pcall with the message handler; while the chunk runs, Ctrl+C stops
- * plain Lua code as in lua.c (src/lua/loop/interrupt.h). */
+ * plain Lua code as in lua.c (alua_sigint). */
 int cli_docall(lua_State *L, int narg, int nres) {
   int base = lua_gettop(L) - narg;
   lua_pushcfunction(L, msghandler);
   lua_insert(L, base);
-  alua__sigint_plain_begin(L);
+  int old = alua_sigint(L, ALUA_SIGINT_INTERRUPT);
   int status = lua_pcall(L, narg, nres, base);
-  alua__sigint_plain_end(L);
+  if (old >= 0) alua_sigint(L, old);
   lua_remove(L, base);
   return status;
 }
@@ -372,7 +355,7 @@ static int pmain(lua_State *L) {
   }
   luaL_openlibs(L);
   alua_openlibs(L);
-  if (args & has_vt) alua__set_virtual_time(L, 1);
+  if (args & has_vt) alua_option(L, ALUA_OPT_VIRTUAL_TIME, 1);
   if (args & has_tutorial) {
     lua_gc(L, LUA_GCRESTART);
     /* a program of its own: no LUA_INIT, -e or script around it */

@@ -1,16 +1,18 @@
 /* The interactive prompt (SPEC 4). One long-lived event loop runs the whole
- * session: the prompt drives it pass by pass and watches standard input
- * with the loop's poller, so background tasks keep running while the user
- * types. Readline is used through its callback interface: each readable
- * byte is handed to rl_callback_read_char, which calls on_line when a line
- * is complete.
+ * session, driven as any host drives alua (alua.h): the prompt poll()s
+ * standard input and the loop's descriptor (alua_fd), sleeping at most
+ * alua_timeout_ms, then runs a pass with alua_step, so background tasks
+ * keep running while the user types. Readline is used through its callback
+ * interface: each readable byte is handed to rl_callback_read_char, which
+ * calls on_line when a line is complete.
  *
  * A statement is read line by line until Lua stops reporting `<eof>`
  * (incomplete chunk); a first line that compiles as `return <line>` is an
  * expression whose values are printed (`=expr` too, as in Lua 5.4). The
- * compiled chunk runs as a task, so `await` works at the prompt; while it
- * runs, standard input is not read (what is typed waits in the terminal)
- * and Ctrl+C cancels it. When standard input is not a terminal, statements
+ * compiled chunk runs as the state's main task (alua_start), so `await`
+ * works at the prompt; while it runs, standard input is not read (what is
+ * typed waits in the terminal) and Ctrl+C cancels it (alua_sigint's
+ * prompt mode: a second Ctrl+C never stops the process). When standard input is not a terminal, statements
  * are read the same way without readline; the prompts and the lines read
  * are written to stdout, as lua5.4 (through readline) does with -i.
  *
@@ -18,6 +20,8 @@
  * set, through tostring; errors are shown without the program's name.
  * Values are shown as inspect.c renders them, through the global print. */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +33,6 @@
 #include "alua.h"
 #include "cli/cli.h"
 #include "cli/repl.h"
-#include "lua/loop/repl_support.h"
 
 #define PROMPT "> "
 #define PROMPT2 ">> "
@@ -44,8 +47,11 @@ static struct {
   int tty;             /* standard input is a terminal: readline and prompts */
   int state;           /* READING a statement or RUNNING it */
   int quit;            /* leave once the current pass is over */
-  int pollable;        /* standard input can be watched (not a regular file) */
   int watching;        /* standard input is being watched */
+  int loopfd;          /* alua_fd: readable when the loop has work */
+  int wake[2];         /* self-pipe: signal handlers make poll() return */
+  int sigint_old;      /* alua_sigint mode before the prompt took SIGINT */
+  int report_old;      /* ALUA_OPT_REPORT_AT_ONCE before the prompt set it */
   char *code;          /* lines of the statement entered so far, or NULL */
   size_t codelen;      /* bytes in code */
   int was_eq;          /* its first line started with '=' (now "return ") */
@@ -194,9 +200,10 @@ static void report(lua_State *L) {
   lua_settop(L, lua_gettop(L) - (msg ? 1 : 2));
 }
 
-/* Starts the chunk on top as the statement's task. */
+/* Starts the chunk on top as the statement's task: the main task, named
+ * 'stdin' (it takes no task number). */
 static void start(lua_State *L) {
-  if (alua__repl_start(L) != 0) {
+  if (alua_start(L, 0, "stdin") != 0) {
     report(L);
     return;
   }
@@ -290,22 +297,50 @@ static void print_values(lua_State *L, int n) {
   }
 }
 
+/* Removes the suffix s from the string on top when it ends with it. */
+static void strip_suffix(lua_State *L, const char *s) {
+  size_t len, n = strlen(s);
+  const char *str = lua_tolstring(L, -1, &len);
+  if (len >= n && memcmp(str + len - n, s, n) == 0) {
+    lua_pushlstring(L, str, len - n);
+    lua_remove(L, -2);
+  }
+}
+
+/* Protected: the report of the statement's error at 1, worded for the
+ * prompt: its own frames read as in lua.c. */
+static int p_statement_report(lua_State *L) {
+  luaL_gsub(L, lua_tostring(L, 1), "\nstack traceback (task 'stdin'):", "\nstack traceback:");
+  luaL_gsub(L, lua_tostring(L, -1), "\nawaited by task 'stdin':", "\nawaited by the statement:");
+  /* headings left without frames */
+  strip_suffix(L, "\nawaited by the statement:");
+  strip_suffix(L, "\nstack traceback:");
+  return 1;
+}
+
 /* When the statement's task is done: shows what it produced and prompts
  * for the next one. */
 static void finish_statement(void) {
   lua_State *L = R.L;
   int top = lua_gettop(L);
-  int n;
-  switch (alua__repl_result(L, &n)) {
-  case ALUA_REPL_RUNNING:
+  switch (alua_result(L, LUA_MULTRET)) {
+  case ALUA_RUNNING:
     return;
-  case ALUA_REPL_OK:
-    if (n > 0) print_values(L, n);
+  case LUA_OK:
+    if (lua_gettop(L) > top) print_values(L, lua_gettop(L) - top);
     break;
-  case ALUA_REPL_ERROR:
+  case LUA_ERRRUN:
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      lua_pushcfunction(L, p_statement_report);
+      lua_insert(L, -2);
+      if (lua_pcall(L, 1, 1, 0) != LUA_OK && !lua_isstring(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushliteral(L, "not enough memory");
+      }
+    }
     cli_message(lua_tostring(L, -1));
     break;
-  case ALUA_REPL_INTERRUPTED:
+  case ALUA_INTERRUPTED:
     fputs("KeyboardInterrupt\n", stderr);
     fflush(stderr);
     break;
@@ -320,26 +355,9 @@ static void finish_statement(void) {
 
 /* -- input ------------------------------------------------------------------ */
 
-static void on_input(void *ud);
-
-static void watch_input(void) {
-  if (R.watching || !R.pollable) return;
-  int rc = alua__repl_watch(R.L, STDIN_FILENO, on_input, NULL);
-  if (rc == -EPERM) {
-    R.pollable = 0; /* a regular file: read it after every pass instead */
-  } else if (rc < 0) {
-    cli_message(strerror(-rc));
-    R.quit = 1;
-  } else {
-    R.watching = 1;
-  }
-}
-
-static void unwatch_input(void) {
-  if (!R.watching) return;
-  alua__repl_unwatch(R.L);
-  R.watching = 0;
-}
+/* Standard input is polled while a statement is being read. */
+static void watch_input(void) { R.watching = 1; }
+static void unwatch_input(void) { R.watching = 0; }
 
 /* readline's line callback: line is malloc'd, NULL at end of input
  * (Ctrl+D on an empty line). Readline has already left the terminal in its
@@ -408,9 +426,8 @@ static void read_input(void) {
   if (R.in_eof) unwatch_input();
 }
 
-/* Standard input is readable (called from the loop's poll phase). */
-static void on_input(void *ud) {
-  (void)ud;
+/* Standard input is readable (or a regular file, always). */
+static void on_input(void) {
   if (R.tty) {
     /* output may have cleared the prompt in this pass: draw it first, so
      * that readline edits the line it thinks is shown */
@@ -460,20 +477,23 @@ static void interrupt_prompt(void) {
 
 static void on_winch(int sig) {
   (void)sig;
+  int saved_errno = errno;
   R.resized = 1;
-  alua__repl_wake();
+  if (R.wake[1] >= 0 && write(R.wake[1], "w", 1) < 0) {
+    /* full: poll() returns anyway */
+  }
+  errno = saved_errno;
 }
 
 /* After every loop pass: Ctrl+C, resizes, the end of the statement, and
  * the prompt that output may have cleared. */
 static void after_pass(void) {
   int stopped;
-  if (alua__repl_take_interrupts(&stopped)) {
-    if (R.state == RUNNING) alua__repl_interrupt_statement(R.L);
-    else interrupt_prompt();
-  }
+  /* a Ctrl+C while a statement runs cancels it (its main task); one that
+   * found none while the statement was ending has nothing left to do */
+  if (alua_interrupts(R.L, &stopped) && R.state != RUNNING) interrupt_prompt();
   if (stopped) {
-    fputs(stopped == ALUA_REPL_STOPPED_TASK ? "KeyboardInterrupt: stopped a task that never yielded\n"
+    fputs(stopped == ALUA_STOPPED_TASK ? "KeyboardInterrupt: stopped a task that never yielded\n"
                                             : "KeyboardInterrupt: stopped a callback that never returned\n",
           stderr);
     fflush(stderr);
@@ -493,7 +513,7 @@ static void setup_readline(lua_State *L) {
   rl_readline_name = "alua";
   rl_instream = stdin;
   rl_outstream = stdout; /* the real one: cli_term_install replaces stdout */
-  rl_catch_signals = 0;  /* SIGINT is the prompt's (repl_support.c) */
+  rl_catch_signals = 0;  /* SIGINT is the prompt's (alua_sigint) */
   rl_catch_sigwinch = 0; /* handled here: readline only catches it while reading a key */
   rl_change_environment = 0;
   cli_complete_init(L);
@@ -527,15 +547,92 @@ static void make_module_whole(lua_State *L) {
   lua_settop(L, top);
 }
 
+/* Protected: cancels every unfinished task of the loop (asyncio.all_tasks
+ * lists them first, because a cancellation may finish other tasks). */
+static int p_cancel_all(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, "asyncio");
+  lua_getfield(L, -1, "all_tasks");
+  lua_call(L, 0, 1);
+  int n = (int)luaL_len(L, -1);
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, -1, i);
+    lua_getfield(L, -1, "cancel");
+    lua_insert(L, -2);
+    lua_call(L, 1, 0);
+  }
+  return 0;
+}
+
+/* Protected: pushes the number of unfinished tasks of the loop. */
+static int p_count_tasks(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_getfield(L, -1, "asyncio");
+  lua_getfield(L, -1, "all_tasks");
+  lua_call(L, 0, 1);
+  lua_pushinteger(L, luaL_len(L, -1));
+  return 1;
+}
+
+/* The unfinished tasks of the loop (0 if they cannot be counted). */
+static int count_tasks(lua_State *L) {
+  lua_pushcfunction(L, p_count_tasks);
+  int n = lua_pcall(L, 0, 1, 0) == LUA_OK ? (int)lua_tointeger(L, -1) : 0;
+  lua_pop(L, 1);
+  return n;
+}
+
+/* Leaving: the tasks still running are cancelled, and the loop runs until
+ * they are all done (their cleanup runs) or nothing can wake them. Returns
+ * 0 or the negative errno of a failed pass. */
+static int shutdown(lua_State *L) {
+  if (count_tasks(L) == 0) return 0;
+  lua_pushcfunction(L, p_cancel_all);
+  if (lua_pcall(L, 0, 0, 0) != LUA_OK) lua_pop(L, 1);
+  int rc;
+  do {
+    rc = alua_step(L, -1);
+  } while (rc == ALUA_MORE && count_tasks(L) > 0);
+  return rc < 0 ? rc : 0;
+}
+
+/* Sleeps until standard input (while it is watched), the loop's descriptor
+ * or a signal handler's wake-up needs attention, or the loop's next timer
+ * is due; reads standard input if it is readable. Returns 0, or a negative
+ * errno. */
+static int wait_input(lua_State *L) {
+  struct pollfd p[3] = {
+      {.fd = R.wake[0], .events = POLLIN},
+      {.fd = R.loopfd, .events = POLLIN},
+      {.fd = STDIN_FILENO, .events = POLLIN},
+  };
+  int rc = poll(p, R.watching ? 3 : 2, alua_timeout_ms(L));
+  if (rc < 0) return errno == EINTR ? 0 : -errno;
+  if (p[0].revents) {
+    char buf[64];
+    while (read(R.wake[0], buf, sizeof buf) > 0) {
+    }
+  }
+  if (R.watching && p[2].revents) on_input();
+  return 0;
+}
+
 void cli_repl(lua_State *L) {
   memset(&R, 0, sizeof R);
   R.L = L;
   R.tty = isatty(STDIN_FILENO);
-  R.pollable = 1;
-  if (alua__repl_enter(L) != 0) {
-    cli_report(L, LUA_ERRRUN);
+  R.wake[0] = R.wake[1] = -1;
+  R.loopfd = alua_fd(L);
+  if (R.loopfd < 0 || pipe2(R.wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+    int err = R.loopfd < 0 ? -R.loopfd : errno;
+    cli_message(lua_pushfstring(L, "cannot start the prompt: %s", strerror(err)));
+    lua_pop(L, 1);
     return;
   }
+  R.sigint_old = alua_sigint(L, ALUA_SIGINT_PROMPT);
+  /* a background task that fails with nobody awaiting it is reported
+   * above the prompt at once */
+  R.report_old = alua_option(L, ALUA_OPT_REPORT_AT_ONCE, 1);
   cli_set_interactive(1);
   cli_help_install(L);
   make_module_whole(L);
@@ -551,16 +648,12 @@ void cli_repl(lua_State *L) {
   R.state = READING;
   show_prompt();
   while (!R.quit) {
-    int may_block = !(R.state == READING && !R.pollable);
-    int rc = alua__repl_pass(L, may_block);
+    int rc = wait_input(L);
+    if (rc >= 0) rc = alua_step(L, 0);
     if (rc < 0) {
       cli_message(lua_pushfstring(L, "event loop failed: %s", strerror(-rc)));
       lua_pop(L, 1);
       break;
-    }
-    if (R.state == READING && !R.pollable && !R.tty) {
-      read_input();
-      drain_input();
     }
     after_pass();
   }
@@ -570,9 +663,14 @@ void cli_repl(lua_State *L) {
   free(R.in);
   R.in = NULL;
   fflush(stdout);
-  /* Ctrl+D: the tasks still running are cancelled; their cleanup runs */
-  int rc = alua__repl_shutdown(L);
+  /* Ctrl+D: the tasks still running are cancelled; their cleanup runs.
+   * SIGINT is given back first, so that another Ctrl+C stops at once. */
+  if (R.sigint_old >= 0) alua_sigint(L, R.sigint_old);
+  int rc = shutdown(L);
   if (rc < 0) cli_message(lua_pushfstring(L, "event loop failed: %s", strerror(-rc)));
-  alua__repl_leave(L);
+  if (R.report_old >= 0) alua_option(L, ALUA_OPT_REPORT_AT_ONCE, R.report_old);
+  close(R.wake[0]);
+  close(R.wake[1]);
+  R.wake[0] = R.wake[1] = -1;
   cli_set_interactive(0);
 }

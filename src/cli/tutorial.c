@@ -27,10 +27,9 @@
 
 #include "alua.h"
 #include "cli/cli.h"
-#include "lua/runtime/embedded.h"
 
 /* The lessons and the player, compiled at build time (lib/meson.build). */
-extern const alua__embedded_file cli_tutorial_files[];
+extern const cli_embedded_file cli_tutorial_files[];
 
 #define PLAYER_KEY "alua.tutorial.player"
 
@@ -40,7 +39,7 @@ extern const alua__embedded_file cli_tutorial_files[];
 static int l_files(lua_State *L) {
   lua_newtable(L);
   int n = 0;
-  for (const alua__embedded_file *f = cli_tutorial_files; f->name; f++) {
+  for (const cli_embedded_file *f = cli_tutorial_files; f->name; f++) {
     lua_pushstring(L, f->name);
     lua_rawseti(L, -2, ++n);
   }
@@ -50,7 +49,7 @@ static int l_files(lua_State *L) {
 /* host.load(name): the chunk of an embedded file, or nil and a message. */
 static int l_load(lua_State *L) {
   const char *name = luaL_checkstring(L, 1);
-  for (const alua__embedded_file *f = cli_tutorial_files; f->name; f++) {
+  for (const cli_embedded_file *f = cli_tutorial_files; f->name; f++) {
     if (strcmp(f->name, name) != 0) continue;
     if (luaL_loadbufferx(L, f->source, f->len, name, "b") != LUA_OK) {
       lua_pushnil(L);

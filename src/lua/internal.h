@@ -67,6 +67,7 @@ typedef struct rt {
   int ref_leftovers;        /* registry ref: list of what closed loops left behind */
   struct alua__hub *hub;    /* work posted from other threads (embed/host.c) */
   int host_driven;          /* the host called alua_fd, alua_timeout_ms or alua_step */
+  int host_step;            /* alua_step is running a pass now */
   int hostfd;               /* alua_fd's epoll descriptor, or -1 */
   struct lloop *hostfd_loop; /* the loop whose descriptor hostfd watches, or NULL */
   uint32_t lazy_made;       /* bit g: lazy part g made or being made (runtime/lazy.c) */
@@ -84,6 +85,10 @@ typedef struct rt {
   int stopped;              /* the hook stopped a task (1) or callback (2) holding the loop */
   int toplevel_cancelled;   /* Ctrl+C cancelled a top-level await */
   int plain_interrupted;    /* the hook raised "interrupted!" in plain code */
+  int sigint_mode;          /* ALUA_SIGINT_* the host set with alua_sigint */
+  int sigint_token;         /* its hold on SIGINT (alua__sigint_acquire), or -1 */
+  int main_started;         /* main_fut is the task alua_start started */
+  int ref_main_deadlock;    /* registry ref of the deadlock report that cancelled it */
   /* Forgotten awaits (forgotten.c, site.c). */
   struct alua__sites *sites;  /* creation sites: cache and names */
   ac_list awops;            /* shared operations found pending at a pass end */

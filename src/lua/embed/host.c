@@ -327,6 +327,7 @@ int alua_step(lua_State *L, int timeout_ms) {
   if (r->running) return -EBUSY;
   struct step s = {r, timeout_ms < 0 ? -1 : timeout_ms, NULL, ALUA_IDLE};
   int top = lua_gettop(L);
+  r->host_step = 1;
   lua_pushcfunction(L, p_step);
   lua_pushlightuserdata(L, &s);
   int status = lua_pcall(L, 1, 0, 0);
@@ -337,6 +338,7 @@ int alua_step(lua_State *L, int timeout_ms) {
     s.lp->L = NULL;
   }
   r->running = NULL;
+  r->host_step = 0;
   if (status != LUA_OK) {
     /* only the pass's own bookkeeping can raise here (callbacks and tasks
      * are protected): memory */

@@ -167,8 +167,14 @@ static void interrupt_hook(lua_State *L, lua_Debug *ar) {
     deliver_cancel(L, r, cur);
   }
   if (pending == 0) return;
-  if (!intask && !r->running) {
-    /* plain Lua code: as lua5.4 */
+  if (!intask && !r->running && r->host_step) {
+    /* alua_step is entering its pass, whose end acts on the interrupt */
+    recheck(L);
+    return;
+  }
+  if (!intask && !r->running && !r->host_driven) {
+    /* plain Lua code: as lua5.4 (in a state whose loop the host drives,
+     * code run between steps is the host's, and treated as a callback) */
     __atomic_store_n(&r->interrupts, 0, __ATOMIC_RELEASE);
     r->plain_interrupted = 1;
     luaL_error(L, "interrupted!");
@@ -204,12 +210,14 @@ ALUA_API void alua_interrupt(lua_State *L) {
   }
   if (__atomic_add_fetch(&r->interrupts, 1, __ATOMIC_ACQ_REL) == 1)
     __atomic_store_n(&r->interrupted_at, ac_clock_ns(), __ATOMIC_RELEASE);
-  lloop *lp = r->running;
+  /* the loop running now, else the one a host's own main loop sleeps on
+   * (alua_fd): it is woken so that its next alua_step acts on this */
+  lloop *lp = r->running ? r->running : r->hostfd_loop;
   /* Only the thread that runs the state may hook its threads: from any
    * other, the thread being hooked could finish and be freed meanwhile. */
   if (pthread_equal(pthread_self(), r->thread)) {
     task *cur = r->current;
-    lua_State *co = cur && cur->co ? cur->co : lp ? lp->L : r->main;
+    lua_State *co = cur && cur->co ? cur->co : r->running ? r->running->L : r->main;
     if (co) hook_thread(co, interrupt_hook);
   }
   if (lp) ac_loop_wake(&lp->core);
@@ -257,9 +265,9 @@ int alua__interrupt_unclaim(lua_State *L) {
   return n;
 }
 
-int alua__sigint_take_unclaimed(lua_State *L, int *stopped) {
+ALUA_API int alua_interrupts(lua_State *L, int *stopped) {
   rt *r = alua__rt_state(L);
-  *stopped = r ? r->stopped : 0;
+  if (stopped) *stopped = r ? r->stopped : 0;
   if (!r) return 0;
   int n = r->unclaimed;
   r->unclaimed = 0;
@@ -267,7 +275,10 @@ int alua__sigint_take_unclaimed(lua_State *L, int *stopped) {
   return n;
 }
 
-int alua__sigint_was_interrupt(lua_State *L, int idx) {
+/* True when the error at idx, reaching the top of a chunk, is what Ctrl+C
+ * made: the CancelledError of a top-level await it cancelled, or the
+ * "interrupted!" error it raised in plain code. Reading it resets it. */
+static int was_interrupt(lua_State *L, int idx) {
   rt *r = alua__rt_state(L);
   if (!r) return 0;
   if (r->toplevel_cancelled && alua__iserror(L, r, idx, "CancelledError")) {
@@ -390,19 +401,42 @@ static void drop_owners(lua_State *L) {
   retarget();
 }
 
-static int plain_token = -1;
+/* -- for a host (alua.h) ----------------------------------------------------- */
 
-void alua__sigint_plain_begin(lua_State *L) {
-  if (plain_token >= 0) return;
+ALUA_API int alua_sigint(lua_State *L, int mode) {
   rt *r = alua__rt_state(L);
-  if (r) r->plain_interrupted = r->toplevel_cancelled = 0;
-  plain_token = alua__sigint_acquire(L, ALUA_SIGINT_PROGRAM);
+  if (!r || mode < ALUA_SIGINT_DEFAULT || mode > ALUA_SIGINT_PROMPT) return -1;
+  int old = r->sigint_mode;
+  if (mode == old) return old;
+  int kind = mode == ALUA_SIGINT_PROMPT ? ALUA_SIGINT_REPL : ALUA_SIGINT_PROGRAM;
+  if (mode == ALUA_SIGINT_INTERRUPT) r->plain_interrupted = r->toplevel_cancelled = 0;
+  int t = r->sigint_token;
+  int held = t >= 0 && t < depth && owners[t].L == r->main;
+  if (mode == ALUA_SIGINT_DEFAULT) {
+    if (held) alua__sigint_release(L, t);
+    r->sigint_token = -1;
+  } else if (held) {
+    /* from one of alua's modes to the other: the same hold, so that the
+     * presses counted so far and the owners above it stay */
+    owners[t].kind = kind;
+    retarget();
+  } else {
+    r->sigint_token = alua__sigint_acquire(L, kind);
+    if (r->sigint_token < 0) return -1;
+  }
+  r->sigint_mode = mode;
+  return old;
 }
 
-void alua__sigint_plain_end(lua_State *L) {
-  if (plain_token < 0) return;
-  alua__sigint_release(L, plain_token);
-  plain_token = -1;
+ALUA_API int alua_report(lua_State *L, int idx, int level) {
+  idx = lua_absindex(L, idx);
+  rt *r = alua__rt_state(L);
+  if (r && (alua__iserror(L, r, idx, "KeyboardInterrupt") || was_interrupt(L, idx))) {
+    lua_pushliteral(L, "KeyboardInterrupt");
+    return 1;
+  }
+  alua__push_error_report(L, idx, L, level);
+  return 0;
 }
 
 /* -- for asyncio.run ------------------------------------------------------------- */

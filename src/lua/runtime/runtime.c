@@ -10,7 +10,6 @@
 #include "lua/observe/observe.h"
 #include "lua/runtime/lazy.h"
 #include "lua/runtime/load.h"
-#include "lua/runtime/program.h"
 #include "lua/runtime/embedded.h"
 
 #define RT_KEY "alua.rt"
@@ -180,6 +179,8 @@ static rt *get_rt(lua_State *L) {
   lua_pop(L, 1);
   r->lazy_limit = 32;
   r->ref_default_loop = r->ref_errors = r->ref_wrap = r->ref_chain = r->ref_leftovers = r->ref_main = LUA_NOREF;
+  r->ref_main_deadlock = LUA_NOREF;
+  r->sigint_token = -1;
   r->ref_mt_task = r->ref_mt_coro_done = LUA_NOREF;
   ac_list_init(&r->loops);
   r->thread = pthread_self();
@@ -196,7 +197,19 @@ static rt *get_rt(lua_State *L) {
   return r;
 }
 
-void alua__set_virtual_time(lua_State *L, int on) { get_rt(L)->virtual_time = on != 0; }
+ALUA_API int alua_option(lua_State *L, int option, int value) {
+  rt *r = alua__rt_state(L);
+  if (!r) return -1;
+  int *field;
+  switch (option) {
+  case ALUA_OPT_VIRTUAL_TIME: field = &r->virtual_time; break;
+  case ALUA_OPT_REPORT_AT_ONCE: field = &r->report_at_once; break;
+  default: return -1;
+  }
+  int old = *field;
+  if (value >= 0) *field = value != 0;
+  return old;
+}
 
 /* The module's base, the first part made on first use (lazy.c): the error
  * classes every program may meet, then the C types, the checks of option

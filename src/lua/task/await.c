@@ -297,6 +297,13 @@ static int l_running_loop(lua_State *L) {
   return 1;
 }
 
+/* internals.in_host_step(): true while alua_step runs a pass, that is
+ * while the host owns the running loop (asyncio.run then awaits). */
+static int l_in_host_step(lua_State *L) {
+  lua_pushboolean(L, alua__rt(L)->host_step);
+  return 1;
+}
+
 void alua__open_await(lua_State *L, rt *r, int module, int internals) {
   /* the tracked twin: a sleep not awaited in the pass that made it gets it
    * (forgotten.c), so that its finalizer can warn */
@@ -346,6 +353,7 @@ void alua__open_await(lua_State *L, rt *r, int module, int internals) {
   lua_pop(L, 1);
   static const luaL_Reg funcs[] = {
       {"await", l_await}, {"intask", l_intask}, {"running_loop", l_running_loop}, {"isawaitable", l_isawaitable},
+      {"in_host_step", l_in_host_step},
       {NULL, NULL}};
   alua__setfuncs_at(L, r, internals, funcs);
 }
