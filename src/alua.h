@@ -98,6 +98,19 @@ ALUA_API int alua_translate(const char *src, size_t len, char **out, size_t *out
  * raises. */
 ALUA_API int alua_pcallmain(lua_State *L, int nargs, int nresults);
 
+/* What alua_pcallmain does once its function has returned, for a host that
+ * runs a program as several chunks (alua runs -e, -l and the script, then
+ * this): runs the state's loop until the tasks the program started are done
+ * and nothing else keeps the program alive (pending handles, serving
+ * servers and descriptor watchers not unref()'d, as Node waits for them),
+ * or until nothing can wake what is left; then closes the state's default
+ * loop. Ctrl+C cancels the tasks (their cleanup runs) and ends it with
+ * KeyboardInterrupt. Returns LUA_OK, or a lua_pcall status with the error
+ * on top: the deadlock report, KeyboardInterrupt, or what failed. Does
+ * nothing in a state that never used asyncio's tasks or from code the loop
+ * runs. Never raises. */
+ALUA_API int alua_finish(lua_State *L);
+
 /* Ctrl+C for a host, async-signal-safe: call it from a signal handler or
  * from another thread. It interrupts the running Lua code at its next
  * instruction (plain code gets lua5.4's "interrupted!" error, the main task
@@ -159,6 +172,13 @@ ALUA_API int alua_report(lua_State *L, int idx, int level);
                                    * default, as Python); the main task is
                                    * not (alua_result has its error). An
                                    * interactive prompt wants this. */
+#define ALUA_OPT_SIGQUIT 3        /* Ctrl+\ (SIGQUIT) prints what every task
+                                   * waits on, as a tree, to stderr, and the
+                                   * program carries on (alua does this);
+                                   * only over SIGQUIT's default disposition,
+                                   * so a handler the host or a script
+                                   * installed stays; 0 gives the default
+                                   * back */
 
 /* Sets the option (ALUA_OPT_*) of the state of L to value (0 off, 1 on;
  * a negative value only reads it) and returns its value before, or -1 for

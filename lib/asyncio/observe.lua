@@ -506,52 +506,36 @@ local trace = {}
 M.trace = trace
 local trace_path
 
--- asyncio.trace.start(path): records every task step, wait and wake-up of
--- every loop from now on, for trace.stop() to write to path.
+-- asyncio.trace.start([path]): records every task step, wait and wake-up
+-- of every loop from now on. With a path, trace.stop() writes them there
+-- as a trace; without one, trace.stop() returns the timeline of what was
+-- recorded (what alua --timeline prints).
+local trace_timeline
 function trace.start(path)
-  if type(path) ~= "string" then
-    error("bad argument #1 to 'start' (string expected, got " .. type(path) .. ")", 2)
+  if path ~= nil and type(path) ~= "string" then
+    error("bad argument #1 to 'start' (string or nil expected, got " .. type(path) .. ")", 2)
   end
   if I.recording() then error("trace.start: a trace or timeline is already being recorded", 2) end
   I.record_start()
-  trace_path = path
+  trace_path, trace_timeline = path, path == nil
 end
 
--- asyncio.trace.stop(): stops recording and writes the trace-event JSON
--- file (it opens in Perfetto and chrome://tracing); returns its path.
-function trace.stop()
-  if not trace_path then error("trace.stop: no trace is being recorded", 2) end
+-- asyncio.trace.stop([width]): stops recording. A trace started with a
+-- path is written there as Chrome trace-event JSON (it opens in Perfetto
+-- and chrome://tracing) and its path returned; otherwise the timeline is
+-- returned as text, width columns wide (default: the terminal's).
+function trace.stop(width)
+  if not trace_path and not trace_timeline then error("trace.stop: no trace is being recorded", 2) end
+  if width ~= nil and math.type(width) ~= "integer" then
+    error("bad argument #1 to 'stop' (integer or nil expected, got " .. type(width) .. ")", 2)
+  end
   local rec = I.record_stop()
   local path = trace_path
-  trace_path = nil
+  trace_path, trace_timeline = nil, nil
+  if not path then return draw(rec:data(), width or I.terminal_width()) end
   rec:write_trace(path, "alua " .. (arg and arg[0] or ""))
   return path
 end
 
--- internals.record_at_exit(what, path): what the program records for
--- alua --trace FILE ("trace") or --timeline ("timeline").
-local at_exit
-function I.record_at_exit(what, path)
-  at_exit = what
-  if what == "trace" then
-    trace.start(path)
-  else
-    I.record_start()
-  end
-end
-
--- internals.record_finish(): at the program's end, writes the trace or
--- prints the timeline (to stderr) that alua --trace / --timeline asked for.
-function I.record_finish()
-  local what = at_exit
-  at_exit = nil
-  if what == "trace" then
-    if trace_path then trace.stop() end
-  elseif what == "timeline" then
-    local rec = I.record_stop()
-    if rec then
-      io.stderr:write(draw(rec:data(), I.terminal_width()), "\n")
-      io.stderr:flush()
-    end
-  end
-end
+-- asyncio.trace.is_recording(): true between trace.start and trace.stop.
+function trace.is_recording() return trace_path ~= nil or trace_timeline == true end

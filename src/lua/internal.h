@@ -57,6 +57,7 @@ typedef struct rt {
   int ref_mt_task;          /* registry ref of the Task metatable (hot: no lookup by name) */
   int ref_mt_coro_done;     /* registry ref of the consumed coroutine's metatable */
   int debug;                /* debug mode requested by ALUA_DEBUG */
+  int sigquit;              /* alua_option(ALUA_OPT_SIGQUIT): Ctrl+\ prints the task tree */
   int report_at_once;       /* the prompt runs: failed tasks nobody awaits are reported at the pass end */
   int fresh_failures;       /* such a task failed in this pass (future.report_soon) */
   int virtual_time;         /* new loops run on virtual time unless told otherwise */

@@ -1,6 +1,6 @@
 /* A host's main task and Ctrl+C, through alua.h alone: alua_start and
  * alua_result on a loop the host steps, alua_interrupts, alua_sigint,
- * alua_report and alua_option. */
+ * alua_report, alua_option and alua_finish. */
 #include <signal.h>
 #include <string.h>
 #include <sys/time.h>
@@ -250,6 +250,56 @@ static void test_report_at_once(void) {
   printf("report at once: ok\n");
 }
 
+/* alua_finish: after chunks that started tasks, the loop runs until they
+ * are done and nothing else keeps the program alive (a call_later); a
+ * deadlock is its error; a state that never used tasks has nothing to do. */
+static void test_finish(void) {
+  lua_State *L = alua_newstate();
+  CHECK(alua_finish(L) == LUA_OK, "nothing to finish");
+  load(L, "log = {}\n"
+          "asyncio.create_task(function() await asyncio.sleep(0.01) log[#log + 1] = 'task' end)\n"
+          "asyncio.get_event_loop():call_later(0.02, function() log[#log + 1] = 'handle' end)\n");
+  CHECK(lua_pcall(L, 0, 0, 0) == LUA_OK, "chunk: %s", lua_tostring(L, -1));
+  load(L, "asyncio.create_task(function() await asyncio.sleep(0) log[#log + 1] = 'second chunk' end)\n");
+  CHECK(lua_pcall(L, 0, 0, 0) == LUA_OK, "chunk: %s", lua_tostring(L, -1));
+  CHECK(alua_finish(L) == LUA_OK, "finish: %s", lua_tostring(L, -1));
+  load(L, "return table.concat(log, ',')");
+  CHECK(lua_pcall(L, 0, 1, 0) == LUA_OK, "log");
+  CHECK(strcmp(lua_tostring(L, -1), "second chunk,task,handle") == 0, "order: %s", lua_tostring(L, -1));
+  lua_pop(L, 1);
+  load(L, "asyncio.create_task(function() await asyncio.Event():wait() end)");
+  CHECK(lua_pcall(L, 0, 0, 0) == LUA_OK, "chunk: %s", lua_tostring(L, -1));
+  CHECK(alua_finish(L) == LUA_ERRRUN && contains(L, -1, "deadlock"), "deadlock: %s", lua_tostring(L, -1));
+  lua_pop(L, 1);
+  alua_close(L);
+  printf("finish: ok\n");
+}
+
+/* ALUA_OPT_SIGQUIT takes SIGQUIT over its default disposition only, and
+ * gives the default back. */
+static void test_sigquit_option(void) {
+  lua_State *L = alua_newstate();
+  struct sigaction sa;
+  signal(SIGQUIT, SIG_DFL);
+  CHECK(alua_option(L, ALUA_OPT_SIGQUIT, 1) == 0, "off by default");
+  sigaction(SIGQUIT, NULL, &sa);
+  CHECK(sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN, "installed");
+  CHECK(alua_option(L, ALUA_OPT_SIGQUIT, 0) == 1, "was on");
+  sigaction(SIGQUIT, NULL, &sa);
+  CHECK(sa.sa_handler == SIG_DFL, "the default is back");
+  /* a host's own handler stays */
+  signal(SIGQUIT, SIG_IGN);
+  alua_option(L, ALUA_OPT_SIGQUIT, 1);
+  sigaction(SIGQUIT, NULL, &sa);
+  CHECK(sa.sa_handler == SIG_IGN, "the host's disposition stays");
+  alua_option(L, ALUA_OPT_SIGQUIT, 0);
+  sigaction(SIGQUIT, NULL, &sa);
+  CHECK(sa.sa_handler == SIG_IGN, "and is not taken away");
+  signal(SIGQUIT, SIG_DFL);
+  alua_close(L);
+  printf("sigquit option: ok\n");
+}
+
 int main(void) {
   test_values();
   test_error();
@@ -258,5 +308,7 @@ int main(void) {
   test_sigint_report();
   test_virtual_time();
   test_report_at_once();
+  test_finish();
+  test_sigquit_option();
   return 0;
 }

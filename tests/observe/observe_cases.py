@@ -153,6 +153,20 @@ print(pcall(asyncio.trace.stop))
     check_pipeline_trace(os.path.join(TMP, "api.json"), "Task 'Task-1'")
 
 
+# trace.start() without a path records for a timeline: trace.stop(width)
+# returns it as text (what alua --timeline prints)
+TIMELINE_API = 'print(asyncio.trace.is_recording())\nasyncio.trace.start()\nprint(asyncio.trace.is_recording())\nasyncio.run(function()\n  local t = asyncio.create_task(function() await asyncio.sleep(1) end, {name = "sleeper"})\n  await t\nend, {virtual_time = true})\nprint(asyncio.trace.stop(40))\nprint(asyncio.trace.is_recording(), pcall(asyncio.trace.stop))\nprint(pcall(asyncio.trace.start, 5))\n'
+
+TIMELINE_API_OUT = "false\ntrue\n        0s              0.5s          1s\nTask-1  █──────────────────────────────█\nsleeper █░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░█\n        █ running  ░ sleep\n        ─ awaiting another task\nfalse\tfalse\ttrace.stop: no trace is being recorded\nfalse\tbad argument #1 to 'start' (string or nil expected, got number)\n"
+
+
+def case_timeline_api():
+    script = write("timeline_api.lua", TIMELINE_API)
+    p = run([script])
+    assert p.returncode == 0 and p.stderr == "", p
+    expect_equal(p.stdout, TIMELINE_API_OUT, "stdout")
+
+
 CHORES = """
 async function chore(name, seconds)
   await(asyncio.sleep(seconds))

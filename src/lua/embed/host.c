@@ -357,27 +357,34 @@ static int main_handler(lua_State *L) {
   return 1;
 }
 
+/* Protected part of alua_finish. A raw read: a program that never used
+ * asyncio's tasks has none to finish (and the module's base is not made). */
+static int finish_p(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.internals") != LUA_TTABLE) return 0;
+  lua_pushliteral(L, "finish_tasks");
+  if (lua_rawget(L, -2) == LUA_TFUNCTION) lua_call(L, 0, 0);
+  return 0;
+}
+
+int alua_finish(lua_State *L) {
+  rt *r = getrt(L);
+  if (!r || r->running) return LUA_OK;
+  lua_pushcfunction(L, finish_p);
+  return lua_pcall(L, 0, 0, 0);
+}
+
 int alua_pcallmain(lua_State *L, int nargs, int nresults) {
   int base = lua_gettop(L) - nargs; /* the function, then its results */
   int status = alua__pcall_handled(L, nargs, nresults, main_handler);
   rt *r = status == LUA_OK ? getrt(L) : NULL;
   if (!r || r->host_driven || r->running) return status;
   /* like Node: the tasks the program started finish before it ends */
-  lua_pushcfunction(L, main_handler);
-  if (lua_getfield(L, LUA_REGISTRYINDEX, "alua.internals") != LUA_TTABLE) {
-    lua_pop(L, 2);
-    return status;
-  }
-  lua_getfield(L, -1, "finish_tasks");
-  lua_remove(L, -2);
-  status = lua_pcall(L, 0, 0, -2);
+  lua_pushcfunction(L, finish_p);
+  status = alua__pcall_handled(L, 0, 0, main_handler);
   if (status != LUA_OK) {
     /* the report replaces the results */
-    lua_remove(L, -2);
     lua_insert(L, base);
     lua_settop(L, base);
-    return status;
   }
-  lua_pop(L, 1);
   return status;
 }

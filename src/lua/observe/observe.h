@@ -68,13 +68,8 @@ void alua__observe_callback_end(lua_State *L, lloop *lp, int hidx, uint64_t toke
 
 void alua__open_record(lua_State *L, rt *r, int module, int internals);
 
-/* internals.sigquit_install(): alua__observe_sigquit, for the program; in
- * the internals from the start (runtime.c), so installing it makes nothing
- * of the module. */
-int alua__sigquit_install(lua_State *L);
-
-/* Writes the file of a trace still being recorded (alua --trace at exit);
- * returns 0, or -1 with a message pushed. */
-int alua__observe_finish(lua_State *L);
+/* Undoes alua__observe_sigquit: SIGQUIT gets its default disposition back
+ * if alua's handler is the one installed. */
+void alua__observe_sigquit_remove(void);
 
 #endif

@@ -636,19 +636,6 @@ static int rec_tostring(lua_State *L) {
   return 1;
 }
 
-int alua__observe_finish(lua_State *L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, "alua.internals");
-  lua_pushliteral(L, "record_finish");
-  lua_rawget(L, -2); /* raw: without a recording, the observe part may not be made */
-  lua_remove(L, -2);
-  if (!lua_isfunction(L, -1)) {
-    lua_pop(L, 1);
-    return 0;
-  }
-  if (lua_pcall(L, 0, 0, 0) != LUA_OK) return -1;
-  return 0;
-}
-
 void alua__open_record(lua_State *L, rt *r, int module, int internals) {
   (void)module;
   static const luaL_Reg methods[] = {{"data", rec_data},

@@ -364,9 +364,11 @@ static void on_sigquit(int sig) {
 
 void alua__observe_print_tree(lua_State *L) { print_tree(L); }
 
-int alua__sigquit_install(lua_State *L) {
-  alua__observe_sigquit(L);
-  return 0;
+void alua__observe_sigquit_remove(void) {
+  struct sigaction current;
+  if (sigaction(SIGQUIT, NULL, &current) != 0 || current.sa_handler != on_sigquit) return;
+  signal(SIGQUIT, SIG_DFL);
+  quit_rt = NULL;
 }
 
 void alua__observe_sigquit(lua_State *L) {

@@ -204,10 +204,17 @@ ALUA_API int alua_option(lua_State *L, int option, int value) {
   switch (option) {
   case ALUA_OPT_VIRTUAL_TIME: field = &r->virtual_time; break;
   case ALUA_OPT_REPORT_AT_ONCE: field = &r->report_at_once; break;
+  case ALUA_OPT_SIGQUIT: field = &r->sigquit; break;
   default: return -1;
   }
   int old = *field;
-  if (value >= 0) *field = value != 0;
+  if (value < 0) return old;
+  *field = value != 0;
+  if (option == ALUA_OPT_SIGQUIT && *field != old) {
+    /* Ctrl+\ needs nothing of the module made */
+    if (*field) alua__observe_sigquit(L);
+    else alua__observe_sigquit_remove();
+  }
   return old;
 }
 
@@ -286,9 +293,6 @@ LUAMOD_API int luaopen_asyncio(lua_State *L) {
   lua_pushvalue(L, -1);
   r->ref_errors = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_setfield(L, LUA_REGISTRYINDEX, "alua.errors");
-  /* Ctrl+\ (the alua program installs it at start-up) needs nothing made */
-  static const luaL_Reg eager[] = {{"sigquit_install", alua__sigquit_install}, {NULL, NULL}};
-  alua__setfuncs(L, r, eager);
   lua_setfield(L, LUA_REGISTRYINDEX, "alua.internals");
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, "alua.module");
