@@ -68,7 +68,6 @@ static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
   /* cannot fail: no timer exists yet */
   if (virtual_time) ac_loop_set_virtual_time(&lp->core, 1);
   lp->id = ++r->next_loop_id;
-  ac_list_push_back(&r->loops, &lp->link);
   lp->debug = r->debug;
   lp->slice = ALUA_NO_SLICE;
   alua__observe_update(lp);
@@ -86,6 +85,10 @@ static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
   lp->ref_unretrieved = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, -1);
   lp->selfref = luaL_ref(L, LUA_REGISTRYINDEX);
+  /* Why last: the state's shutdown closes the loops of this list, and a
+   * loop that ran out of memory half-built has none of its tables (its
+   * finalizer closes its core) */
+  ac_list_push_back(&r->loops, &lp->link);
   return lp;
 }
 

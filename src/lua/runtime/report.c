@@ -111,6 +111,7 @@ void alua__report(lua_State *L, lloop *lp, const char *message, int tbidx) {
 /* Reports the failed futures of lp whose error nobody retrieved; at close,
  * after which nothing more is tracked. */
 void alua__report_unretrieved(lua_State *L, lloop *lp) {
+  if (lp->ref_unretrieved == LUA_NOREF) return;
   lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
   int t = lua_gettop(L);
   lua_pushnil(L);
