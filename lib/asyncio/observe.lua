@@ -526,8 +526,8 @@ end
 -- returned as text, width columns wide (default: the terminal's).
 function trace.stop(width)
   if not trace_path and not trace_timeline then error("trace.stop: no trace is being recorded", 2) end
-  if width ~= nil and math.type(width) ~= "integer" then
-    error("bad argument #1 to 'stop' (integer or nil expected, got " .. type(width) .. ")", 2)
+  if width ~= nil and (math.type(width) ~= "integer" or width < 20) then
+    error("bad argument #1 to 'stop' (integer >= 20 expected)", 2)
   end
   local rec = I.record_stop()
   local path = trace_path

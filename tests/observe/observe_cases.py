@@ -155,9 +155,9 @@ print(pcall(asyncio.trace.stop))
 
 # trace.start() without a path records for a timeline: trace.stop(width)
 # returns it as text (what alua --timeline prints)
-TIMELINE_API = 'print(asyncio.trace.is_recording())\nasyncio.trace.start()\nprint(asyncio.trace.is_recording())\nasyncio.run(function()\n  local t = asyncio.create_task(function() await asyncio.sleep(1) end, {name = "sleeper"})\n  await t\nend, {virtual_time = true})\nprint(asyncio.trace.stop(40))\nprint(asyncio.trace.is_recording(), pcall(asyncio.trace.stop))\nprint(pcall(asyncio.trace.start, 5))\n'
+TIMELINE_API = 'print(asyncio.trace.is_recording())\nasyncio.trace.start()\nprint(asyncio.trace.is_recording())\nasyncio.run(function()\n  local t = asyncio.create_task(function() await asyncio.sleep(1) end, {name = "sleeper"})\n  await t\nend, {virtual_time = true})\nprint(asyncio.trace.stop(40))\nprint(asyncio.trace.is_recording(), pcall(asyncio.trace.stop))\nprint(pcall(asyncio.trace.start, 5))\nasyncio.trace.start()\nprint(pcall(asyncio.trace.stop, 5))\nprint(#asyncio.trace.stop(40) > 0)\n'
 
-TIMELINE_API_OUT = "false\ntrue\n        0s              0.5s          1s\nTask-1  █──────────────────────────────█\nsleeper █░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░█\n        █ running  ░ sleep\n        ─ awaiting another task\nfalse\tfalse\ttrace.stop: no trace is being recorded\nfalse\tbad argument #1 to 'start' (string or nil expected, got number)\n"
+TIMELINE_API_OUT = "false\ntrue\n        0s              0.5s          1s\nTask-1  █──────────────────────────────█\nsleeper █░░░░░░░░░░░░░░░░░░░░░░░░░░░░░░█\n        █ running  ░ sleep\n        ─ awaiting another task\nfalse\tfalse\ttrace.stop: no trace is being recorded\nfalse\tbad argument #1 to 'start' (string or nil expected, got number)\nfalse\tbad argument #1 to 'stop' (integer >= 20 expected)\ntrue\n"
 
 
 def case_timeline_api():
