@@ -601,6 +601,13 @@ def case_failed_task(s):
         "\t(...tail calls...)",
         "> print('end')", "end",
         "> "], out
+    # several failing in one pass: reported in the order the tasks were made
+    src = ("for i = 1, 6 do asyncio.create_task(function() error('boom ' .. i, 0) end) end\n"
+           "await asyncio.sleep(0)\n")
+    p = subprocess.run([ALUA, "-i"], input=src.encode(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=60, cwd=TMP)
+    errors = [line for line in p.stdout.decode().splitlines() if line.startswith("error: ")]
+    assert errors == ["error: boom %d" % i for i in range(1, 7)], p.stdout.decode()
 
 
 CASES = {

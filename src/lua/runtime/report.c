@@ -134,6 +134,10 @@ void alua__report_fresh_failures(lua_State *L, lloop *lp) {
   if (lp->ref_unretrieved == LUA_NOREF) return;
   lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
   int t = lua_gettop(L);
+  /* listed first: an exception handler may fail other futures, and a table
+   * must not get new keys while it is traversed */
+  lua_newtable(L);
+  int list = t + 1, n = 0;
   lua_pushnil(L);
   while (lua_next(L, t)) {
     future *f = lua_touserdata(L, -1);
@@ -142,12 +146,34 @@ void alua__report_fresh_failures(lua_State *L, lloop *lp) {
       /* one that something awaited or looked at since is not reported */
       if (!f->retrieved && f != r->main_fut && ac_list_empty(&f->waiters) && f->ncallbacks == 0) {
         f->retrieved = 1;
-        alua__future_report(L, lua_gettop(L));
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, list, ++n);
       }
     }
     lua_pop(L, 1);
   }
-  lua_pop(L, 1);
+  /* in the order the tasks were made, not the table's (insertion sort:
+   * a handful at most) */
+  for (int i = 2; i <= n; i++) {
+    lua_rawgeti(L, list, i);
+    int id = ((task *)lua_touserdata(L, -1))->id, j = i - 1;
+    for (; j >= 1; j--) {
+      lua_rawgeti(L, list, j);
+      int before = ((task *)lua_touserdata(L, -1))->id;
+      if (before <= id) {
+        lua_pop(L, 1);
+        break;
+      }
+      lua_rawseti(L, list, j + 1);
+    }
+    lua_rawseti(L, list, j + 1);
+  }
+  for (int i = 1; i <= n; i++) {
+    lua_rawgeti(L, list, i);
+    alua__future_report(L, lua_gettop(L));
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 2);
 }
 
 /* Reports the unretrieved error of the future at idx ("Task exception was
