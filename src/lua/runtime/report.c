@@ -108,59 +108,40 @@ void alua__report(lua_State *L, lloop *lp, const char *message, int tbidx) {
   lua_settop(L, err - 1);
 }
 
-/* Reports the failed futures of lp whose error nobody retrieved; at close,
- * after which nothing more is tracked. */
-void alua__report_unretrieved(lua_State *L, lloop *lp) {
-  if (lp->ref_unretrieved == LUA_NOREF) return;
-  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
-  int t = lua_gettop(L);
-  lua_pushnil(L);
-  while (lua_next(L, t)) {
-    future *f = lua_touserdata(L, -1);
-    if (f && !f->retrieved) {
-      f->retrieved = 1;
-      alua__future_report(L, lua_gettop(L));
-    }
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
-  lp->ref_unretrieved = LUA_NOREF;
+/* The number that orders reports: a task's id, 0 for a plain future. */
+static int report_order(lua_State *L, int idx) {
+  future *f = lua_touserdata(L, idx);
+  return f->kind == KIND_TASK ? ((task *)f)->id : 0;
 }
 
-void alua__report_fresh_failures(lua_State *L, lloop *lp) {
-  rt *r = lp->rt;
-  r->fresh_failures = 0;
-  if (lp->ref_unretrieved == LUA_NOREF) return;
+/* Reports the futures of lp's table of unretrieved failures that pick
+ * accepts (marking them retrieved), plain futures first, then tasks in the
+ * order they were made: not in the table's order, which is the order of
+ * their addresses. They are listed first, because an exception handler may
+ * fail more futures, and a table must not get new keys while it is
+ * traversed. */
+static void report_picked(lua_State *L, lloop *lp, int (*pick)(rt *r, future *f)) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
   int t = lua_gettop(L);
-  /* listed first: an exception handler may fail other futures, and a table
-   * must not get new keys while it is traversed */
   lua_newtable(L);
   int list = t + 1, n = 0;
   lua_pushnil(L);
   while (lua_next(L, t)) {
     future *f = lua_touserdata(L, -1);
-    if (f && f->report_soon) {
-      f->report_soon = 0;
-      /* one that something awaited or looked at since is not reported */
-      if (!f->retrieved && f != r->main_fut && ac_list_empty(&f->waiters) && f->ncallbacks == 0) {
-        f->retrieved = 1;
-        lua_pushvalue(L, -1);
-        lua_rawseti(L, list, ++n);
-      }
+    if (f && pick(lp->rt, f)) {
+      f->retrieved = 1;
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, list, ++n);
     }
     lua_pop(L, 1);
   }
-  /* in the order the tasks were made, not the table's (insertion sort:
-   * a handful at most) */
+  /* insertion sort: a handful at most */
   for (int i = 2; i <= n; i++) {
     lua_rawgeti(L, list, i);
-    int id = ((task *)lua_touserdata(L, -1))->id, j = i - 1;
+    int key = report_order(L, -1), j = i - 1;
     for (; j >= 1; j--) {
       lua_rawgeti(L, list, j);
-      int before = ((task *)lua_touserdata(L, -1))->id;
-      if (before <= id) {
+      if (report_order(L, -1) <= key) {
         lua_pop(L, 1);
         break;
       }
@@ -174,6 +155,34 @@ void alua__report_fresh_failures(lua_State *L, lloop *lp) {
     lua_pop(L, 1);
   }
   lua_pop(L, 2);
+}
+
+static int pick_unretrieved(rt *r, future *f) {
+  (void)r;
+  return !f->retrieved;
+}
+
+/* Reports the failed futures of lp whose error nobody retrieved; at close,
+ * after which nothing more is tracked. */
+void alua__report_unretrieved(lua_State *L, lloop *lp) {
+  if (lp->ref_unretrieved == LUA_NOREF) return;
+  report_picked(L, lp, pick_unretrieved);
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_unretrieved);
+  lp->ref_unretrieved = LUA_NOREF;
+}
+
+/* A task that failed in this pass with nobody waiting, and that nothing
+ * awaited or looked at since (the main task's error is its host's). */
+static int pick_fresh(rt *r, future *f) {
+  if (!f->report_soon) return 0;
+  f->report_soon = 0;
+  return !f->retrieved && f != r->main_fut && ac_list_empty(&f->waiters) && f->ncallbacks == 0;
+}
+
+void alua__report_fresh_failures(lua_State *L, lloop *lp) {
+  lp->rt->fresh_failures = 0;
+  if (lp->ref_unretrieved == LUA_NOREF) return;
+  report_picked(L, lp, pick_fresh);
 }
 
 /* Reports the unretrieved error of the future at idx ("Task exception was
