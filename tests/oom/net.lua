@@ -1,13 +1,6 @@
 -- Out-of-memory sweep: a TCP server and clients on loopback, the stream
 -- reading methods, flow control and a read timeout.
--- Runs fn and returns the type of the error it raised (an expected one);
--- any other error, out of memory above all, goes on up.
-local function raises(class, fn)
-  local ok, err = pcall(fn)
-  if ok then return "no error" end
-  if not asyncio.iserror(err, class) then error(err, 0) end
-  return err.type
-end
+local raises = dofile("support/raises.lua")
 
 asyncio.run(async function()
   local server = await asyncio.start_server(async function(reader, writer)

@@ -1,13 +1,6 @@
 -- Out-of-memory sweep: queues, locks, events, conditions, semaphores and
 -- barriers, with tasks waiting on each.
--- Runs fn and returns the type of the error it raised (an expected one);
--- any other error, out of memory above all, goes on up.
-local function raises(class, fn)
-  local ok, err = pcall(fn)
-  if ok then return "no error" end
-  if not asyncio.iserror(err, class) then error(err, 0) end
-  return err.type
-end
+local raises = dofile("support/raises.lua")
 
 asyncio.run(async function()
   local q = asyncio.Queue(2)

@@ -1,13 +1,6 @@
 -- Out-of-memory sweep: tasks, gather, wait_for, timeouts, cancellation,
 -- shields, task groups, futures and loop callbacks.
--- Runs fn and returns the type of the error it raised (an expected one);
--- any other error, out of memory above all, goes on up.
-local function raises(class, fn)
-  local ok, err = pcall(fn)
-  if ok then return "no error" end
-  if not asyncio.iserror(err, class) then error(err, 0) end
-  return err.type
-end
+local raises = dofile("support/raises.lua")
 
 local async function twice(x)
   await asyncio.sleep(0)
