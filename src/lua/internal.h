@@ -249,9 +249,6 @@ typedef struct task {
 } task;
 
 /* -- site.c: creation sites -- */
-/* The site of the caller of the C function running on L ("file:line" as an
- * id); 0 when there is none. Cheap: see site.c. */
-int alua__site_here(lua_State *L, rt *r);
 /* Pushes the "file:line" of a site ("?" for 0). */
 void alua__push_site(lua_State *L, rt *r, int id);
 void alua__open_sites(lua_State *L, rt *r, int module, int internals);
@@ -273,8 +270,6 @@ static inline void alua__awop_init(alua__awop *op, rt *r) {
   op->what = NULL;
   op->rt = r;
 }
-/* A shared operation was handed out here, as `what` ("q:get()"). */
-void alua__aw_handout(lua_State *L, alua__awop *op, const char *what);
 /* One hand-out of it was awaited (or taken by wait_for, gather, ...). */
 static inline void alua__awop_taken(alua__awop *op) {
   if (op->aw.pending && --op->aw.pending == 0) op->rt->aw_handed--;

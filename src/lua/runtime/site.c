@@ -87,8 +87,6 @@ int alua__site_lookup(lua_State *L, rt *r) {
   return site_miss(L, s, &ar, alua__site_keys_ok > 0 ? caller_pc(&ar) : NULL);
 }
 
-int alua__site_here(lua_State *L, rt *r) { return alua__site_fast(L, r); }
-
 void alua__push_site(lua_State *L, rt *r, int id) {
   if (id > 0 && r->sites) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, r->sites->ref_names);

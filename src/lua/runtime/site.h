@@ -55,7 +55,8 @@ static inline unsigned alua__site_slot(const void *pc) {
   return (unsigned)((p >> 2) ^ (p >> 10)) & (ALUA_SITE_CACHE - 1);
 }
 
-/* alua__site_here, inline: a cache hit costs a few loads. */
+/* The site of the caller of the C function running on L ("file:line" as an
+ * id); 0 when there is none. A cache hit costs a few loads. */
 static inline int alua__site_fast(lua_State *L, rt *r) {
   struct alua__sites *s = r->sites;
   if (s && alua__site_keys_ok > 0) {
@@ -67,8 +68,8 @@ static inline int alua__site_fast(lua_State *L, rt *r) {
   return alua__site_lookup(L, r);
 }
 
-/* alua__aw_handout (forgotten.c), inline for the hot paths: a shared
- * operation was handed out here, as `what`. */
+/* A shared operation was handed out here, as `what` ("q:get()"); inline,
+ * for the hot paths. */
 static inline void alua__aw_handout_fast(lua_State *L, alua__awop *op, const char *what) {
   if (op->aw.pending++) return;
   rt *r = op->rt;

@@ -53,7 +53,6 @@ void alua__aw_made(lua_State *L, rt *r, alua__aw *aw) {
   r->aw_fresh++;
 }
 
-void alua__aw_handout(lua_State *L, alua__awop *op, const char *what) { alua__aw_handout_fast(L, op, what); }
 
 void alua__aw_gone(lua_State *L, rt *r, alua__aw *aw, const char *what) {
   if (aw->pending == 0) return;
