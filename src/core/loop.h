@@ -171,7 +171,10 @@ int ac_loop_timeout_ms(ac_loop *loop); /* also refreshes loop->now */
  * callbacks and timers run, or a negative errno if polling failed. A signal
  * interrupting the poll is not an error. Not reentrant: callbacks must not
  * call it. A poll that sleeps until the earliest timer never wakes before it
- * is due (sub-millisecond precision with epoll_pwait2, else rounded up).
+ * is due, and wakes on the first whole millisecond of the clock at or after
+ * it, so that timers due within one millisecond share one wake-up instead
+ * of costing one each: a timer fires less than 1 ms late, as with asyncio's
+ * millisecond polls (a timer due now fires without a sleep).
  * Under virtual time a pass jumps to the earliest timer whether or not
  * may_block is set: the jump is not a sleep. */
 int ac_loop_run_once(ac_loop *loop, int may_block);

@@ -12,6 +12,7 @@
 
 #include "core/buffer.h"
 #include "core/fault.h"
+#include "core/heap.h"
 #include "core/loop.h"
 #include "core/pool.h"
 
@@ -134,4 +135,51 @@ Test(fault, a_worker_that_cannot_start_refuses_the_job) {
   cr_assert_eq(w.state, AC_WORK_DONE);
   ac_pool_shutdown(&pool);
   ac_loop_close(&loop);
+}
+
+static void nop_timer(ac_timer *t) { (void)t; }
+
+Test(fault, timers_that_find_no_room_still_come_out_in_order) {
+  enum { N = 200 };
+  static ac_timer t[N];
+  ac_heap h;
+  ac_heap_init(&h);
+  /* the first 64 fit in the first array; no memory for a bigger one */
+  for (int i = 0; i < 64; i++) {
+    ac_timer_init(&t[i], nop_timer);
+    ac_heap_insert(&h, &t[i], (uint64_t)(1000 - i));
+  }
+  ac_fault_arm(1, 0);
+  for (int i = 64; i < 100; i++) {
+    ac_timer_init(&t[i], nop_timer);
+    ac_heap_insert(&h, &t[i], (uint64_t)(1000 - i));
+  }
+  cr_assert_eq(h.count, 64);
+  cr_assert_eq(h.nspilled, 36);
+  cr_assert_eq(ac_heap_size(&h), 100);
+  cr_assert_eq(ac_heap_min(&h), &t[99], "a spilled timer is the earliest");
+  ac_heap_insert(&h, &t[98], 2000); /* moving a spilled timer */
+  ac_heap_remove(&h, &t[70]);       /* removing one */
+  cr_assert_not(ac_timer_active(&t[70]));
+  cr_assert_eq(ac_heap_size(&h), 99);
+  /* memory is back: the next insertion takes the spilled ones in */
+  ac_fault_disarm();
+  for (int i = 100; i < N; i++) {
+    ac_timer_init(&t[i], nop_timer);
+    ac_heap_insert(&h, &t[i], (uint64_t)(1000 - i));
+  }
+  cr_assert_eq(h.nspilled, 0);
+  cr_assert_eq(ac_heap_size(&h), N - 1);
+  uint64_t prev = 0;
+  for (int n = 0; n < N - 1; n++) {
+    ac_timer *m = ac_heap_min(&h);
+    cr_assert_not_null(m);
+    cr_assert_neq(m, &t[70]);
+    cr_assert_geq(m->deadline, prev);
+    prev = m->deadline;
+    ac_heap_remove(&h, m);
+  }
+  cr_assert_null(ac_heap_min(&h));
+  cr_assert_eq(t[98].deadline, 2000);
+  ac_heap_close(&h);
 }

@@ -9,17 +9,18 @@ static int before(const ac_timer *a, const ac_timer *b) {
   return a->deadline != b->deadline ? a->deadline < b->deadline : a->seq < b->seq;
 }
 
-/* Walks the tree: links agree, parents precede children, count matches. */
-static size_t check_subtree(const ac_timer *t, const ac_timer *parent) {
-  if (!t) return 0;
-  cr_assert_eq(t->parent, parent);
-  cr_assert(t->active);
-  if (parent) cr_assert(!before(t, parent));
-  return 1 + check_subtree(t->left, t) + check_subtree(t->right, t);
-}
-
+/* The array is a heap: no slot precedes its parent, each slot's deadline
+ * is its node's, and every node in it is active. */
 static void check_heap(const ac_heap *h) {
-  cr_assert_eq(check_subtree(h->min, NULL), h->count);
+  cr_assert_leq(h->count, h->cap);
+  for (size_t k = 0; k < h->count; k++) {
+    const ac_heap_slot *s = &h->slots[k];
+    cr_assert_eq(s->deadline, s->timer->deadline);
+    cr_assert(ac_timer_active(s->timer));
+    if (k > 0) cr_assert(!before(s->timer, h->slots[(k - 1) / 4].timer), "slot %zu", k);
+  }
+  /* sibling groups share a cache line */
+  if (h->count > 1) cr_assert_eq((uintptr_t)&h->slots[1] % 64, 0);
 }
 
 /* Deterministic generator so failures reproduce. */
@@ -46,13 +47,13 @@ Test(heap, empty) {
   cr_assert_eq(h.count, 0);
   ac_heap_insert(&h, &t, 5);
   cr_assert_eq(ac_heap_min(&h), &t);
-  cr_assert_eq(t.active, 1);
+  cr_assert(ac_timer_active(&t));
   ac_heap_remove(&h, &t);
   cr_assert_null(ac_heap_min(&h));
-  cr_assert_eq(t.active, 0);
-  cr_assert_null(t.parent);
+  cr_assert_not(ac_timer_active(&t));
   ac_heap_remove(&h, &t); /* twice: still a no-op */
   cr_assert_eq(h.count, 0);
+  ac_heap_close(&h);
 }
 
 Test(heap, equal_deadlines_fifo) {
@@ -73,10 +74,11 @@ Test(heap, equal_deadlines_fifo) {
       ac_heap_remove(&h, m);
     }
   cr_assert_eq(h.count, 0);
+  ac_heap_close(&h);
 }
 
 Test(heap, remove_root_leaf_middle) {
-  enum { N = 31 }; /* a full tree of depth 5 */
+  enum { N = 21 }; /* a full 4-ary tree of depth 3 */
   ac_timer t[N];
   ac_heap h;
   ac_heap_init(&h);
@@ -85,57 +87,54 @@ Test(heap, remove_root_leaf_middle) {
     ac_heap_insert(&h, &t[i], (uint64_t)(i * 10));
   }
   check_heap(&h);
-  /* Ascending inserts keep insertion positions: t[0] root, t[30] last leaf,
-   * t[4] in the middle (position 5). */
-  cr_assert_eq(ac_heap_min(&h), &t[0]);
-  cr_assert_null(t[30].left);
-  cr_assert_not_null(t[4].left);
-  cr_assert_not_null(t[4].parent);
+  /* Ascending inserts keep insertion positions: t[0] root, t[20] last leaf,
+   * t[2] in the middle (children in slots 9 to 12). */
+  for (int i = 0; i < N; i++) cr_assert_eq(h.slots[i].timer, &t[i]);
 
   ac_heap_remove(&h, &t[0]);
   check_heap(&h);
   cr_assert_eq(ac_heap_min(&h), &t[1]);
-  ac_heap_remove(&h, &t[30]);
+  ac_heap_remove(&h, &t[20]);
   check_heap(&h);
-  ac_heap_remove(&h, &t[4]);
+  ac_heap_remove(&h, &t[2]);
   check_heap(&h);
-  /* A non-last leaf, and the parent of the current last leaf. */
-  ac_heap_remove(&h, &t[16]);
+  /* A leaf that is not the last, then the parent of the last slot. */
+  ac_heap_remove(&h, &t[10]);
   check_heap(&h);
-  ac_timer *last_parent = NULL;
-  for (int i = 0; i < N; i++)
-    if (t[i].active && t[i].left && !t[i].right) last_parent = &t[i];
-  if (last_parent) {
-    ac_heap_remove(&h, last_parent);
-    check_heap(&h);
-  }
-  cr_assert_eq(h.count, (size_t)(last_parent ? N - 5 : N - 4));
+  ac_timer *last_parent = h.slots[(h.count - 2) / 4].timer;
+  ac_heap_remove(&h, last_parent);
+  check_heap(&h);
+  cr_assert_eq(h.count, (size_t)(N - 5));
 
   int prev = -1;
   while (ac_heap_min(&h)) {
     ac_timer *m = ac_heap_min(&h);
     int i = (int)(m - t);
     cr_assert_gt(i, prev);
-    cr_assert(i != 0 && i != 30 && i != 4 && i != 16 && m != last_parent);
+    cr_assert(i != 0 && i != 20 && i != 2 && i != 10 && m != last_parent);
     prev = i;
     ac_heap_remove(&h, m);
   }
+  ac_heap_close(&h);
 }
 
 Test(heap, removal_moves_last_up) {
-  /* Removing a node whose replacement (the last leaf) is smaller than the
+  /* Removing a node whose replacement (the last slot) is smaller than the
    * removed node's parent must sift up, not just down. */
-  ac_timer t[7];
+  enum { N = 10 };
+  ac_timer t[N];
   ac_heap h;
   ac_heap_init(&h);
-  uint64_t d[7] = {0, 100, 1, 101, 102, 2, 3};
-  for (int i = 0; i < 7; i++) {
+  /* slot 1 (100) has children 5-8; slot 2 (1) has child 9 (2) */
+  uint64_t d[N] = {0, 100, 1, 200, 300, 101, 102, 103, 104, 2};
+  for (int i = 0; i < N; i++) {
     ac_timer_init(&t[i], nop);
     ac_heap_insert(&h, &t[i], d[i]);
+    cr_assert_eq(h.slots[i].timer, &t[i]);
   }
+  ac_heap_remove(&h, &t[6]); /* t[9] (2) fills slot 6, under t[1] (100) */
   check_heap(&h);
-  ac_heap_remove(&h, &t[4]); /* a leaf under t[1]; last leaf t[6] (3) replaces it */
-  check_heap(&h);
+  cr_assert_eq(h.slots[1].timer, &t[9], "the replacement moved up");
   ac_heap_remove(&h, &t[3]);
   check_heap(&h);
   uint64_t prev = 0;
@@ -144,6 +143,70 @@ Test(heap, removal_moves_last_up) {
     prev = ac_heap_min(&h)->deadline;
     ac_heap_remove(&h, ac_heap_min(&h));
   }
+  ac_heap_close(&h);
+}
+
+Test(heap, insert_moves_an_active_timer) {
+  ac_timer a, b, c;
+  ac_heap h;
+  ac_heap_init(&h);
+  ac_timer_init(&a, nop);
+  ac_timer_init(&b, nop);
+  ac_timer_init(&c, nop);
+  ac_heap_insert(&h, &a, 10);
+  ac_heap_insert(&h, &b, 20);
+  ac_heap_insert(&h, &c, 30);
+  ac_heap_insert(&h, &a, 40); /* later */
+  check_heap(&h);
+  cr_assert_eq(h.count, 3);
+  cr_assert_eq(a.seq, 3);
+  cr_assert_eq(ac_heap_min(&h), &b);
+  ac_heap_insert(&h, &c, 5); /* earlier */
+  cr_assert_eq(ac_heap_min(&h), &c);
+  ac_heap_insert(&h, &b, 40); /* the same deadline as a, inserted after it */
+  ac_heap_remove(&h, &c);
+  cr_assert_eq(ac_heap_min(&h), &a);
+  ac_heap_remove(&h, &a);
+  cr_assert_eq(ac_heap_min(&h), &b);
+  ac_heap_close(&h);
+}
+
+Test(heap, the_array_grows_and_gives_memory_back) {
+  enum { N = 100000 };
+  ac_timer *t = malloc(N * sizeof *t);
+  ac_heap h;
+  ac_heap_init(&h);
+  for (int i = 0; i < N; i++) {
+    ac_timer_init(&t[i], nop);
+    ac_heap_insert(&h, &t[i], (uint64_t)((i * 7919) % N)); /* a permutation */
+  }
+  check_heap(&h);
+  cr_assert_geq(h.cap, (size_t)N);
+  for (int i = 0; i < N; i++) {
+    ac_timer *m = ac_heap_min(&h);
+    cr_assert_eq(m->deadline, (uint64_t)i);
+    ac_heap_remove(&h, m);
+    if (i % 10007 == 0) check_heap(&h);
+  }
+  cr_assert_eq(h.count, 0);
+  cr_assert_eq(h.cap, 64, "drained: back to the smallest array, got %zu", h.cap);
+  ac_heap_close(&h);
+  free(t);
+}
+
+Test(heap, close_drops_timers_without_touching_them) {
+  ac_timer t[3];
+  ac_heap h;
+  ac_heap_init(&h);
+  for (int i = 0; i < 3; i++) {
+    ac_timer_init(&t[i], nop);
+    ac_heap_insert(&h, &t[i], 1);
+  }
+  ac_heap_close(&h);
+  cr_assert_null(ac_heap_min(&h));
+  cr_assert_eq(ac_heap_size(&h), 0);
+  for (int i = 0; i < 3; i++) ac_heap_remove(&h, &t[i]); /* no-ops */
+  cr_assert_not(ac_timer_active(&t[2]));
 }
 
 Test(heap, random_100k_against_reference) {
@@ -159,21 +222,21 @@ Test(heap, random_100k_against_reference) {
     switch (rnd() % 4) {
     case 0:
     case 1:
-      if (x->active) ac_heap_remove(&h, x), active--;
+      if (ac_timer_active(x)) ac_heap_remove(&h, x), active--;
       /* Small range: plenty of equal deadlines. */
       ac_heap_insert(&h, x, rnd() % 512);
       active++;
       break;
     case 2:
-      if (x->active) active--;
+      if (ac_timer_active(x)) active--;
       ac_heap_remove(&h, x);
-      cr_assert_not(x->active);
+      cr_assert_not(ac_timer_active(x));
       break;
     case 3: {
       /* The reference minimum: a linear scan. */
       ac_timer *ref = NULL;
       for (int i = 0; i < N; i++)
-        if (t[i].active && (!ref || before(&t[i], ref))) ref = &t[i];
+        if (ac_timer_active(&t[i]) && (!ref || before(&t[i], ref))) ref = &t[i];
       cr_assert_eq(ac_heap_min(&h), ref, "op %d", op);
       if (ref) ac_heap_remove(&h, ref), active--;
       break;
@@ -186,7 +249,7 @@ Test(heap, random_100k_against_reference) {
   /* Drain and compare with a sort of what is left. */
   size_t n = 0;
   for (int i = 0; i < N; i++)
-    if (t[i].active) sorted[n++] = &t[i];
+    if (ac_timer_active(&t[i])) sorted[n++] = &t[i];
   cr_assert_eq(n, h.count);
   qsort(sorted, n, sizeof sorted[0], cmp_timer);
   for (size_t i = 0; i < n; i++) {
@@ -195,6 +258,7 @@ Test(heap, random_100k_against_reference) {
   }
   cr_assert_null(ac_heap_min(&h));
   cr_assert_eq(h.count, 0);
+  ac_heap_close(&h);
 }
 
 Test(heap, seq_increases_per_heap) {
@@ -212,4 +276,6 @@ Test(heap, seq_increases_per_heap) {
   ac_heap_insert(&a, &x, 1);
   cr_assert_eq(x.seq, 1);
   cr_assert_eq(a.next_seq, 2);
+  ac_heap_close(&a);
+  ac_heap_close(&b);
 }

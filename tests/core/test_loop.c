@@ -255,9 +255,9 @@ Test(loop, timers_fire_in_deadline_seq_order, .init = setup, .fini = teardown) {
   int expect[8] = {6, 3, 7, 4, 1, 0, 2, 5};
   cr_assert_eq(n, 8);
   for (int i = 0; i < 8; i++) cr_assert_eq(log[i], expect[i], "position %d", i);
-  cr_assert(late.t.active);
+  cr_assert(ac_timer_active(&late.t));
   ac_loop_timer_stop(&loop, &late.t);
-  cr_assert_not(late.t.active);
+  cr_assert_not(ac_timer_active(&late.t));
   cr_assert_eq(ac_loop_timeout_ms(&loop), -1);
 }
 
