@@ -467,6 +467,21 @@ int alua__repr_end(luaL_Buffer *b);
 /* Creates the metatable `name` with methods `l` (__index = itself); leaves it
  * on the stack. */
 void alua__newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l);
+/* As alua__newclass, and each method also holds the metatable as its
+ * second upvalue, so that it can check its `self` with alua__self. */
+void alua__newclass_self(lua_State *L, rt *r, const char *name, const luaL_Reg *l);
+
+/* In a method made by alua__newclass_self: the userdata at idx when it is
+ * of the method's own class, else NULL. One comparison with the upvalue
+ * instead of a hash lookup of the class (hot methods: reader:read()). Only
+ * such a method may call it: elsewhere upvalue 2 is something else. */
+static inline void *alua__self(lua_State *L, int idx) {
+  void *p = lua_touserdata(L, idx);
+  if (!p || !lua_getmetatable(L, idx)) return NULL;
+  int ok = lua_rawequal(L, -1, lua_upvalueindex(2));
+  lua_pop(L, 1);
+  return ok ? p : NULL;
+}
 
 /* -- loop.c -- */
 /* Counts k in lp->nkeep while `active` and not unref'd; call it whenever

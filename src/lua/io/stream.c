@@ -547,9 +547,19 @@ static lstream *checkside(lua_State *L, int idx, const char *key, const char *tn
   return NULL;
 }
 
-static lstream *checkreader(lua_State *L, int idx) { return checkside(L, idx, &reader_key, MT_READER); }
-
 static lstream *checkwriter(lua_State *L, int idx) { return checkside(L, idx, &writer_key, MT_WRITER); }
+
+/* The stream of `self` (argument 1) in a reader or writer method: the
+ * methods hold their class as upvalue 2 (alua__newclass_self), so this is
+ * one comparison where checkside looks the class up. */
+static lstream *selfside(lua_State *L, const char *tname) {
+  side *d = alua__self(L, 1);
+  if (!d) luaL_typeerror(L, 1, tname);
+  return d->s;
+}
+
+#define selfreader(L) selfside(L, MT_READER)
+#define selfwriter(L) selfside(L, MT_WRITER)
 
 /* Pushes the first n buffered bytes and consumes them. */
 static void take(lua_State *L, lstream *s, size_t n) {
@@ -752,9 +762,10 @@ static int push_rop(lua_State *L, lstream *s, int kind, lua_Integer n, int sepid
     luaL_setmetatable(L, MT_READOP);
     lua_getiuservalue(L, 1, RUV_CORE);
     lua_setiuservalue(L, -2, OUV_CORE);
-    if (!have) { /* the first one becomes the reader's own */
+    if (!have) { /* the first one becomes the reader's own, awaited the fast way */
       lua_pushvalue(L, -1);
       lua_setiuservalue(L, 1, RUV_OP);
+      alua__await_fast_add(L, -1);
     }
   }
   o->kind = (uint8_t)kind;
@@ -773,7 +784,7 @@ static int push_rop(lua_State *L, lstream *s, int kind, lua_Integer n, int sepid
 /* reader:read([n]): up to n bytes as soon as any are there; n = -1 or nil
  * reads to the end of the stream. "" at the end. */
 static int r_read(lua_State *L) {
-  lstream *s = checkreader(L, 1);
+  lstream *s = selfreader(L);
   lua_Integer n = luaL_optinteger(L, 2, -1);
   if (n < -1) return luaL_argerror(L, 2, "size must be -1 (to the end) or a non-negative count");
   return push_rop(L, s, R_READ, n, 0);
@@ -782,13 +793,13 @@ static int r_read(lua_State *L) {
 /* reader:readline(): a line with its "\n"; at the end of the stream the
  * last partial line, then "". */
 static int r_readline(lua_State *L) {
-  lstream *s = checkreader(L, 1);
+  lstream *s = selfreader(L);
   return push_rop(L, s, R_READLINE, 0, 0);
 }
 
 /* reader:readexactly(n): exactly n bytes, or IncompleteReadError. */
 static int r_readexactly(lua_State *L) {
-  lstream *s = checkreader(L, 1);
+  lstream *s = selfreader(L);
   lua_Integer n = luaL_checkinteger(L, 2);
   if (n < 0) return luaL_argerror(L, 2, "size must not be negative");
   return push_rop(L, s, R_READEXACTLY, n, 0);
@@ -796,7 +807,7 @@ static int r_readexactly(lua_State *L) {
 
 /* reader:readuntil([sep]): data up to and including sep (default "\n"). */
 static int r_readuntil(lua_State *L) {
-  lstream *s = checkreader(L, 1);
+  lstream *s = selfreader(L);
   if (lua_isnoneornil(L, 2)) {
     lua_settop(L, 1);
     lua_pushliteral(L, "\n");
@@ -809,16 +820,16 @@ static int r_readuntil(lua_State *L) {
 
 /* reader:at_eof(): the stream ended and the buffer is empty. */
 static int r_at_eof(lua_State *L) {
-  lstream *s = checkreader(L, 1);
+  lstream *s = selfreader(L);
   lua_pushboolean(L, s->eof && ac_buf_len(&s->rbuf) == 0);
   return 1;
 }
 
 /* reader:buffered(): bytes received and not read yet. */
-static int r_buffered(lua_State *L) { return alua__retint(L, ac_buf_len(&checkreader(L, 1)->rbuf)); }
+static int r_buffered(lua_State *L) { return alua__retint(L, ac_buf_len(&selfreader(L)->rbuf)); }
 
 /* reader:get_limit() */
-static int r_get_limit(lua_State *L) { return alua__retint(L, checkreader(L, 1)->o.limit); }
+static int r_get_limit(lua_State *L) { return alua__retint(L, selfreader(L)->o.limit); }
 
 /* Adds " peer=host:port" (" sock=path" for the accepted end of a Unix
  * socket, whose peer has no name), " fd=N" or " closed" to b. */
@@ -838,7 +849,7 @@ static void describe(luaL_Buffer *b, lstream *s) {
 }
 
 static int r_tostring(lua_State *L) {
-  lstream *s = checkreader(L, 1);
+  lstream *s = selfreader(L);
   luaL_Buffer b;
   alua__repr_begin(L, &b, "StreamReader");
   describe(&b, s);
@@ -865,7 +876,7 @@ static int can_write(lua_State *L, lstream *s, const char *fname) {
 
 /* writer:write(data) */
 static int w_write(lua_State *L) {
-  lstream *s = checkwriter(L, 1);
+  lstream *s = selfwriter(L);
   size_t n;
   const char *p = luaL_checklstring(L, 2, &n);
   if (!can_write(L, s, "write")) return 0;
@@ -876,7 +887,7 @@ static int w_write(lua_State *L) {
 /* writer:writelines(list): writes every string of the list, in one system
  * call when nothing is queued. */
 static int w_writelines(lua_State *L) {
-  lstream *s = checkwriter(L, 1);
+  lstream *s = selfwriter(L);
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_Integer n = luaL_len(L, 2);
   for (lua_Integer i = 1; i <= n; i++) {
@@ -966,13 +977,13 @@ static int wop_await(lua_State *L) {
  * its high-water mark (until it is at the low-water mark); raises if the
  * connection broke. */
 static int w_drain(lua_State *L) {
-  checkwriter(L, 1);
+  selfwriter(L);
   return alua__push_op(L, 1, WUV_DRAIN, WUV_CORE, W_DRAIN, MT_WRITEOP, "writer:drain()");
 }
 
 /* writer:wait_closed(): waits until the descriptor is closed. */
 static int w_wait_closed(lua_State *L) {
-  checkwriter(L, 1);
+  selfwriter(L);
   return alua__push_op(L, 1, WUV_CLOSED, WUV_CORE, W_WAIT_CLOSED, MT_WRITEOP, "writer:wait_closed()");
 }
 
@@ -1005,16 +1016,16 @@ static int w_close(lua_State *L) {
 
 /* writer:abort(): closes at once, dropping queued output. */
 static int w_abort(lua_State *L) {
-  lstream *s = checkwriter(L, 1);
+  lstream *s = selfwriter(L);
   s->closing = 1;
   finish_close(s, L);
   return 0;
 }
 
-static int w_is_closing(lua_State *L) { return alua__retbool(L, checkwriter(L, 1)->closing); }
+static int w_is_closing(lua_State *L) { return alua__retbool(L, selfwriter(L)->closing); }
 
 static int w_can_write_eof(lua_State *L) {
-  lstream *s = checkwriter(L, 1);
+  lstream *s = selfwriter(L);
   lua_pushboolean(L, s->io.fd >= 0 && !s->closing && !s->filter);
   return 1;
 }
@@ -1022,7 +1033,7 @@ static int w_can_write_eof(lua_State *L) {
 /* writer:write_eof(): the peer's reader sees the end of the stream once the
  * queued data is sent; this side can still read. */
 static int w_write_eof(lua_State *L) {
-  lstream *s = checkwriter(L, 1);
+  lstream *s = selfwriter(L);
   if (s->closing || s->io.fd < 0) return alua__user_error(L, "write_eof: the writer is closed");
   if (s->filter) return alua__user_error(L, "write_eof: not supported on %s streams", s->filter->ops->name);
   if (s->wshut || s->eof_pending) return 0;
@@ -1031,11 +1042,11 @@ static int w_write_eof(lua_State *L) {
   return 0;
 }
 
-static int w_get_write_buffer_size(lua_State *L) { return alua__retint(L, ac_buf_len(&checkwriter(L, 1)->wbuf)); }
+static int w_get_write_buffer_size(lua_State *L) { return alua__retint(L, ac_buf_len(&selfwriter(L)->wbuf)); }
 
 /* writer:set_write_buffer_limits([high [, low]]) */
 static int w_set_write_buffer_limits(lua_State *L) {
-  lstream *s = checkwriter(L, 1);
+  lstream *s = selfwriter(L);
   lua_Integer high = luaL_optinteger(L, 2, 65536);
   lua_Integer low = luaL_optinteger(L, 3, high / 4);
   if (high < 0 || low < 0 || low > high) return alua__user_error(L, "set_write_buffer_limits: need 0 <= low <= high");
@@ -1048,7 +1059,7 @@ static int w_set_write_buffer_limits(lua_State *L) {
 /* writer:get_extra_info(name [, default]): "peername" and "sockname" (host,
  * port; or path), "socket" (a socket object), "fd". */
 static int w_get_extra_info(lua_State *L) {
-  lstream *s = checkwriter(L, 1);
+  lstream *s = selfwriter(L);
   const char *name = luaL_checkstring(L, 2);
   lua_settop(L, 3);
   if (s->io.fd < 0) return 1;
@@ -1086,7 +1097,7 @@ static int w_get_extra_info(lua_State *L) {
 }
 
 static int w_tostring(lua_State *L) {
-  lstream *s = checkwriter(L, 1);
+  lstream *s = selfwriter(L);
   luaL_Buffer b;
   alua__repr_begin(L, &b, "StreamWriter");
   describe(&b, s);
@@ -1097,7 +1108,7 @@ static int w_tostring(lua_State *L) {
 /* Creates the reader or writer metatable `name`, kept under key in the
  * registry (checkside) and as internals.StreamReader / StreamWriter. */
 static void newside(lua_State *L, rt *r, const char *name, const luaL_Reg *methods, const char *key, int internals) {
-  alua__newclass(L, r, name, methods);
+  alua__newclass_self(L, r, name, methods);
   lua_pushvalue(L, -1);
   lua_rawsetp(L, LUA_REGISTRYINDEX, key);
   lua_setfield(L, internals, name + sizeof "asyncio." - 1);

@@ -89,7 +89,9 @@ int alua__repr_end(luaL_Buffer *b) {
   return 1;
 }
 
-void alua__newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l) {
+/* alua__newclass and alua__newclass_self: `self` says whether the methods
+ * also get the metatable as their second upvalue. */
+static void newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l, int self) {
   if (luaL_getmetatable(L, name) == LUA_TNIL) {
     /* as luaL_newmetatable, sized for the methods and the few fields every
      * class adds (__name, __index, tags): no rehash while it is filled */
@@ -102,10 +104,16 @@ void alua__newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l) {
     lua_pushvalue(L, -1);
     lua_setfield(L, LUA_REGISTRYINDEX, name);
   }
-  alua__setfuncs(L, r, l);
+  lua_pushlightuserdata(L, r);
+  if (self) lua_pushvalue(L, -2);
+  luaL_setfuncs(L, l, self ? 2 : 1);
   lua_pushvalue(L, -1);
   lua_setfield(L, -2, "__index");
 }
+
+void alua__newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l) { newclass(L, r, name, l, 0); }
+
+void alua__newclass_self(lua_State *L, rt *r, const char *name, const luaL_Reg *l) { newclass(L, r, name, l, 1); }
 
 /* Message handler of alua__pcall_traced: wraps the error with a traceback
  * that stops where the callback was called from C (the loop's own frames
