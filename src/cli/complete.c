@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include <lauxlib.h>
-#include <readline/readline.h>
 
 #include "cli/repl.h"
+#include "cli/rl.h"
 
 /* How many __index tables a lookup follows. */
 #define INDEX_DEPTH 16
@@ -174,8 +174,8 @@ static char *generator(const char *text, int state) {
 static char **attempt(const char *text, int start, int end) {
   (void)start;
   (void)end;
-  rl_attempted_completion_over = 1; /* never fall back to file names */
-  rl_completion_append_character = '\0';
+  RL(rl_attempted_completion_over) = 1; /* never fall back to file names */
+  RL(rl_completion_append_character) = '\0';
   lua_State *L = CL;
   int top = lua_gettop(L);
   char **matches = NULL;
@@ -191,7 +191,7 @@ static char **attempt(const char *text, int start, int end) {
         cands[i - 1] = lua_tostring(L, -1);
         lua_pop(L, 1);
       }
-      matches = rl_completion_matches(text, generator);
+      matches = RL(rl_completion_matches)(text, generator);
       free(cands);
     }
     cands = NULL;
@@ -203,7 +203,7 @@ static char **attempt(const char *text, int start, int end) {
 
 void cli_complete_init(lua_State *L) {
   CL = L;
-  rl_attempted_completion_function = attempt;
+  RL(rl_attempted_completion_function) = attempt;
   /* '.' and ':' are part of the word: a completion covers the whole path */
-  rl_completer_word_break_characters = " \t\n\"\\'`@$><=;|&{(,)}[]+-*/%^~#!";
+  RL(rl_completer_word_break_characters) = " \t\n\"\\'`@$><=;|&{(,)}[]+-*/%^~#!";
 }

@@ -7,9 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <readline/history.h>
-
 #include "cli/repl.h"
+#include "cli/rl.h"
 
 /* Entries kept in memory and in the file. */
 #define HISTORY_MAX 1000
@@ -29,34 +28,34 @@ static char *history_path(void) {
 }
 
 void cli_history_load(void) {
-  using_history();
-  stifle_history(HISTORY_MAX);
+  RL(using_history)();
+  RL(stifle_history)(HISTORY_MAX);
   /* timestamps ("#<seconds>" lines) separate the entries in the file, so
    * that a statement spanning lines reads back as one entry */
-  history_comment_char = '#';
-  history_write_timestamps = 1;
-  history_multiline_entries = 1;
+  RL(history_comment_char) = '#';
+  RL(history_write_timestamps) = 1;
+  RL(history_multiline_entries) = 1;
   path = history_path();
-  if (path) read_history(path);
+  if (path) RL(read_history)(path);
 }
 
 /* True when entry is the same as the newest history entry. */
 static int repeats_last(const char *entry) {
-  HIST_ENTRY *last = history_get(history_base + history_length - 1);
+  HIST_ENTRY *last = RL(history_get)(RL(history_base) + RL(history_length) - 1);
   return last && last->line && strcmp(last->line, entry) == 0;
 }
 
 void cli_history_add(const char *entry) {
   if (!entry || !*entry || repeats_last(entry)) return;
-  add_history(entry);
+  RL(add_history)(entry);
   if (!path) return;
   /* append_history does not create the file: the first write does */
-  if (append_history(1, path) == ENOENT) write_history(path);
+  if (RL(append_history)(1, path) == ENOENT) RL(write_history)(path);
 }
 
 void cli_history_close(void) {
-  if (path) history_truncate_file(path, HISTORY_MAX);
+  if (path) RL(history_truncate_file)(path, HISTORY_MAX);
   free(path);
   path = NULL;
-  clear_history();
+  RL(clear_history)();
 }

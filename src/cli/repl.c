@@ -14,7 +14,9 @@
  * typed waits in the terminal) and Ctrl+C cancels it (alua_sigint's
  * prompt mode: a second Ctrl+C never stops the process). When standard input is not a terminal, statements
  * are read the same way without readline; the prompts and the lines read
- * are written to stdout, as lua5.4 (through readline) does with -i.
+ * are written to stdout, as lua5.4 (through readline) does with -i. At a
+ * terminal without readline (cli_rl_load fails), the prompts are written
+ * and the terminal's own line editing reads the lines.
  *
  * As in lua5.4, the prompts are the values of _PROMPT and _PROMPT2 when
  * set, through tostring; errors are shown without the program's name.
@@ -28,11 +30,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <readline/readline.h>
-
 #include "alua.h"
 #include "cli/cli.h"
 #include "cli/repl.h"
+#include "cli/rl.h"
 
 #define PROMPT "> "
 #define PROMPT2 ">> "
@@ -44,7 +45,8 @@ enum { READING, RUNNING };
 /* Why a static: readline's line callback receives no user data. */
 static struct {
   lua_State *L;        /* main thread, which runs the loop */
-  int tty;             /* standard input is a terminal: readline and prompts */
+  int tty;             /* standard input is a terminal: prompts, no echo */
+  int rl;              /* readline reads the lines (a terminal, and readline loaded) */
   int state;           /* READING a statement or RUNNING it */
   int quit;            /* leave once the current pass is over */
   int watching;        /* standard input is being watched */
@@ -137,7 +139,7 @@ static int code_append(const char *line) {
 
 /* The statement as typed (for the history): "=x" rather than "return x". */
 static void history_add_code(void) {
-  if (!R.tty || !R.code) return;
+  if (!R.rl || !R.code) return;
   if (!R.was_eq) {
     cli_history_add(R.code);
     return;
@@ -216,7 +218,7 @@ static void handle_line(const char *line) {
   lua_State *L = R.L;
   int top = lua_gettop(L);
   if (!line) {
-    if (!R.code || !R.tty) R.quit = 1;
+    if (!R.code || !R.rl) R.quit = 1;
     if (R.code) {
       /* the input ended inside a statement: show Lua's message; at a
        * terminal, a fresh prompt follows */
@@ -231,7 +233,7 @@ static void handle_line(const char *line) {
   int first = R.code == NULL;
   if (first && line[strspn(line, " \t\r")] == '\0') return; /* empty line */
   if (first && hooked_line(line)) {
-    if (R.tty) cli_history_add(line);
+    if (R.rl) cli_history_add(line);
     return;
   }
   if (first && line[0] == '=') {
@@ -363,7 +365,7 @@ static void unwatch_input(void) { R.watching = 0; }
  * (Ctrl+D on an empty line). Readline has already left the terminal in its
  * normal mode and moved to a new line. */
 static void on_line(char *line) {
-  rl_callback_handler_remove();
+  RL(rl_callback_handler_remove)();
   cli_term_set_prompt_visible(0);
   unwatch_input();
   handle_line(line);
@@ -397,10 +399,12 @@ static void drain_input(void) {
     size_t used = nl ? n + 1 : n;
     memmove(R.in, R.in + used, R.inlen - used);
     R.inlen -= used;
-    /* the line after its prompt, as readline echoes it */
-    fputs(line, stdout);
-    fputs("\n", stdout);
-    fflush(stdout);
+    if (!R.tty) {
+      /* the line after its prompt, as readline echoes it */
+      fputs(line, stdout);
+      fputs("\n", stdout);
+      fflush(stdout);
+    }
     R.prompted = 0;
     handle_line(line);
     free(line);
@@ -428,11 +432,11 @@ static void read_input(void) {
 
 /* Standard input is readable (or a regular file, always). */
 static void on_input(void) {
-  if (R.tty) {
+  if (R.rl) {
     /* output may have cleared the prompt in this pass: draw it first, so
      * that readline edits the line it thinks is shown */
     cli_term_refresh();
-    rl_callback_read_char();
+    RL(rl_callback_read_char)();
     return;
   }
   read_input();
@@ -441,8 +445,8 @@ static void on_input(void) {
 
 /* Prompts for a statement (or its next line) and watches standard input. */
 static void show_prompt(void) {
-  if (R.tty) {
-    rl_callback_handler_install(push_prompt(R.L, R.code != NULL), on_line); /* readline copies it */
+  if (R.rl) {
+    RL(rl_callback_handler_install)(push_prompt(R.L, R.code != NULL), on_line); /* readline copies it */
     lua_pop(R.L, 1);
     cli_term_set_prompt_visible(1);
     watch_input();
@@ -457,20 +461,21 @@ static void show_prompt(void) {
 /* Ctrl+C at the prompt: drop the partial statement, show a fresh prompt. */
 static void interrupt_prompt(void) {
   code_clear();
-  if (!R.tty) {
+  if (!R.rl) {
     fputs("KeyboardInterrupt\n", stderr);
     fflush(stderr);
     R.prompted = 0;
+    if (R.tty) write_prompt(); /* the terminal dropped the line being typed */
     return;
   }
   cli_term_refresh();
-  rl_callback_sigcleanup(); /* an incremental search, a half-typed key sequence */
-  rl_point = rl_end;
-  rl_redisplay();
-  fputs("^C\n", rl_outstream);
-  fflush(rl_outstream);
-  rl_free_line_state();
-  rl_callback_handler_remove();
+  RL(rl_callback_sigcleanup)(); /* an incremental search, a half-typed key sequence */
+  RL(rl_point) = RL(rl_end);
+  RL(rl_redisplay)();
+  fputs("^C\n", RL(rl_outstream));
+  fflush(RL(rl_outstream));
+  RL(rl_free_line_state)();
+  RL(rl_callback_handler_remove)();
   cli_term_set_prompt_visible(0);
   show_prompt();
 }
@@ -501,7 +506,7 @@ static void after_pass(void) {
   if (R.resized && R.state == READING) {
     /* while a statement runs, the new size waits for the next prompt */
     R.resized = 0;
-    if (R.tty) rl_resize_terminal();
+    if (R.rl) RL(rl_resize_terminal)();
   }
   if (R.state == RUNNING) finish_statement();
   cli_term_refresh();
@@ -510,12 +515,12 @@ static void after_pass(void) {
 /* -- the session ---------------------------------------------------------------- */
 
 static void setup_readline(lua_State *L) {
-  rl_readline_name = "alua";
-  rl_instream = stdin;
-  rl_outstream = stdout; /* the real one: cli_term_install replaces stdout */
-  rl_catch_signals = 0;  /* SIGINT is the prompt's (alua_sigint) */
-  rl_catch_sigwinch = 0; /* handled here: readline only catches it while reading a key */
-  rl_change_environment = 0;
+  RL(rl_readline_name) = "alua";
+  RL(rl_instream) = stdin;
+  RL(rl_outstream) = stdout; /* the real one: cli_term_install replaces stdout */
+  RL(rl_catch_signals) = 0;  /* SIGINT is the prompt's (alua_sigint) */
+  RL(rl_catch_sigwinch) = 0; /* handled here: readline only catches it while reading a key */
+  RL(rl_change_environment) = 0;
   cli_complete_init(L);
   cli_history_load();
   cli_term_install(L);
@@ -528,7 +533,7 @@ static void setup_readline(lua_State *L) {
 }
 
 static void teardown_readline(lua_State *L) {
-  rl_callback_handler_remove();
+  RL(rl_callback_handler_remove)();
   sigaction(SIGWINCH, &R.old_winch, NULL);
   cli_term_restore(L);
   cli_history_close();
@@ -643,7 +648,8 @@ void cli_repl(lua_State *L) {
             stdout);
       fflush(stdout);
     }
-    setup_readline(L);
+    R.rl = cli_rl_load();
+    if (R.rl) setup_readline(L);
   }
   R.state = READING;
   show_prompt();
@@ -658,7 +664,7 @@ void cli_repl(lua_State *L) {
     after_pass();
   }
   unwatch_input();
-  if (R.tty) teardown_readline(L);
+  if (R.rl) teardown_readline(L);
   code_clear();
   free(R.in);
   R.in = NULL;

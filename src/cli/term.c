@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include <lauxlib.h>
-#include <readline/readline.h>
 
 #include "cli/repl.h"
+#include "cli/rl.h"
 
 static int installed;       /* our streams are in place */
 static FILE *real_out;      /* the process's stdout before (readline writes there) */
@@ -59,8 +59,8 @@ static ssize_t hooked_write(void *cookie, const char *buf, size_t n) {
    * leave readline's idea of the screen wrong */
   if (mine && only_bells(buf, n)) return write_all(fd, buf, n);
   if (mine && visible && !hidden) {
-    rl_clear_visible_line();
-    fflush(rl_outstream);
+    RL(rl_clear_visible_line)();
+    fflush(RL(rl_outstream));
     hidden = 1;
     at_bol = 1;
   }
@@ -158,7 +158,7 @@ void cli_term_refresh(void) {
     at_bol = 1;
   }
   if (visible) {
-    rl_on_new_line();
-    rl_redisplay();
+    RL(rl_on_new_line)();
+    RL(rl_redisplay)();
   }
 }

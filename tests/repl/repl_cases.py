@@ -563,6 +563,44 @@ def case_pipe(s):
         (p.stdout, p.stderr)
 
 
+def case_no_readline(s):
+    """Without readline (a preloaded library makes loading it fail, as on
+    a machine where it is not installed) a terminal still gets the banner
+    and the prompts, the terminal's own line editing reads the lines,
+    statements run and print, Ctrl+C drops the statement being entered,
+    Ctrl+D leaves, and no history file is written."""
+    s = start(env={"LD_PRELOAD": os.environ["NO_READLINE_PRELOAD"]})
+    try:
+        s.prompt()
+        assert "Type help for what asyncio offers" in s.plain(), s.plain()
+        m = s.mark()
+        s.send("=await asyncio.sleep(0.01, 40) + 2\n")
+        s.expect("42\n", after=m)
+        s.prompt()
+        s.send("for i = 1, 2 do\n")
+        s.expect_screen(lambda sc: sc.cursor_line() == ">>", what="'>> '")
+        m = s.mark()
+        s.send("print('line', i) end\n")
+        s.expect("line\t1\nline\t2\n", after=m)
+        s.prompt()
+        s.send("for i = 1, 3 do\n")
+        s.expect_screen(lambda sc: sc.cursor_line() == ">>", what="'>> '")
+        m = s.mark()
+        s.send("\x03")
+        s.expect("KeyboardInterrupt\n", after=m)
+        s.prompt()
+        m = s.mark()
+        s.send("=1 + 2\n")
+        s.expect("3\n", after=m)
+        s.prompt()
+        s.send("\x04")
+        assert s.wait_exit() == 0
+        check_clean(s.output)
+        assert not os.path.exists(os.path.join(TMP, "history"))
+    finally:
+        s.close()
+
+
 def case_failed_task(s):
     """A background task that fails with nobody awaiting it is reported at
     the end of the loop pass in which it failed, above the next prompt (as
@@ -625,6 +663,7 @@ CASES = {
     "help": (case_help, []),
     "help_complete": (case_help_complete, None),
     "failed_task": (case_failed_task, None),
+    "no_readline": (case_no_readline, None),
 }
 
 
