@@ -42,13 +42,12 @@ const alua__lazy_group alua__lazy_groups[] = {
 
 /* The group that defines registry[table][key], or -1. */
 static int find(const char *table, const char *key) {
-  size_t lo = 0, hi = 0;
-  while (alua__lazy_names[hi].table) hi++;
+  size_t lo = 0, hi = (size_t)alua__lazy_count;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
     const alua__lazy_name *e = &alua__lazy_names[mid];
-    int c = strcmp(table, e->table);
-    if (c == 0) c = strcmp(key, e->key);
+    int c = strcmp(table, LAZY_STR(e->table));
+    if (c == 0) c = strcmp(key, LAZY_STR(e->key));
     if (c == 0) return e->group;
     if (c < 0) hi = mid;
     else lo = mid + 1;
@@ -90,16 +89,18 @@ static int lazy_pairs(lua_State *L) {
 
 void alua__lazy_install(lua_State *L, rt *r) {
   int top = lua_gettop(L);
-  for (const alua__lazy_name *e = alua__lazy_names; e->table; e++) {
-    if (e != alua__lazy_names && strcmp(e->table, e[-1].table) == 0) continue;
+  for (int i = 0; i < alua__lazy_count; i++) {
+    /* the generator gives equal strings one offset */
+    if (i > 0 && alua__lazy_names[i].table == alua__lazy_names[i - 1].table) continue;
+    const char *table = LAZY_STR(alua__lazy_names[i].table);
     /* skip tables not made yet, and those given their metatable already */
-    if (lua_getfield(L, LUA_REGISTRYINDEX, e->table) == LUA_TTABLE && !lua_getmetatable(L, -1)) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, table) == LUA_TTABLE && !lua_getmetatable(L, -1)) {
       lua_createtable(L, 0, 3);
       lua_pushlightuserdata(L, r);
-      lua_pushstring(L, e->table);
+      lua_pushstring(L, table);
       lua_pushcclosure(L, lazy_index, 2);
       lua_setfield(L, -2, "__index");
-      if (strcmp(e->table, "alua.module") == 0) {
+      if (strcmp(table, "alua.module") == 0) {
         lua_pushlightuserdata(L, r);
         lua_pushcclosure(L, lazy_pairs, 1);
         lua_setfield(L, -2, "__pairs");
@@ -122,14 +123,15 @@ static int load_p(lua_State *L) {
   /* the program's own values of the group's names: (table, key, value)... */
   lua_newtable(L);
   int saved = lua_gettop(L), nsaved = 0;
-  for (const alua__lazy_name *e = alua__lazy_names; e->table; e++) {
+  for (int i = 0; i < alua__lazy_count; i++) {
+    const alua__lazy_name *e = &alua__lazy_names[i];
     if (e->group != g) continue;
-    if (lua_getfield(L, LUA_REGISTRYINDEX, e->table) == LUA_TTABLE) {
-      lua_pushstring(L, e->key);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, LAZY_STR(e->table)) == LUA_TTABLE) {
+      lua_pushstring(L, LAZY_STR(e->key));
       if (lua_rawget(L, -2) != LUA_TNIL) {
         lua_rawseti(L, saved, nsaved + 3);
         lua_rawseti(L, saved, nsaved + 1);
-        lua_pushstring(L, e->key);
+        lua_pushstring(L, LAZY_STR(e->key));
         lua_rawseti(L, saved, nsaved + 2);
         nsaved += 3;
       }

@@ -28,16 +28,23 @@ extern const alua__lazy_group alua__lazy_groups[];
 
 /* One name a group defines: the key `key` of the table registry[table]
  * (the module "alua.module", the internals "alua.internals", the error
- * classes "alua.errors", or a metatable of another part, "asyncio.Loop"). */
+ * classes "alua.errors", or a metatable of another part, "asyncio.Loop").
+ * The strings are offsets into alua__lazy_strings, not pointers: a table of
+ * pointers would be relocated, so copied, at every start of the program. */
 typedef struct alua__lazy_name {
-  const char *table; /* registry key of the table */
-  const char *key;   /* the name */
-  int group;         /* index into alua__lazy_groups */
+  unsigned short table; /* registry key of the table (offset) */
+  unsigned short key;   /* the name (offset) */
+  unsigned char group;  /* index into alua__lazy_groups */
 } alua__lazy_name;
 
-/* Every name of every group, sorted by (table, key) with strcmp; ended by a
- * NULL table. Generated at build time (src/lua/runtime/lazymap_gen.c). */
+/* Every name of every group, sorted by (table, key) with strcmp; there are
+ * alua__lazy_count of them. Generated at build time
+ * (src/lua/runtime/lazymap_gen.c). */
 extern const alua__lazy_name alua__lazy_names[];
+extern const int alua__lazy_count;
+/* The strings of the map, each ended by a NUL; LAZY_STR(e->key) is one. */
+extern const char alua__lazy_strings[];
+#define LAZY_STR(offset) (alua__lazy_strings + (offset))
 
 /* Gives the tables the map names (those that exist so far) the __index that
  * makes a group on a missing name, and the module its __pairs. Run when
