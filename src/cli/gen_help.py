@@ -100,14 +100,27 @@ def main():
             entries.append((section, names, also, plain(row[0]), summary(text), text))
     if not entries:
         sys.exit("%s: no entries found" % src)
+    # The strings go into one constant, each once, and the entries hold
+    # their offsets (byte offsets of the UTF-8 text).
+    pool, offsets = [], {}
+
+    def offset(s):
+        if s not in offsets:
+            offsets[s] = sum(len(p.encode("utf-8")) + 1 for p in pool)
+            pool.append(s)
+        return offsets[s]
+    rows = [tuple(offset(s) for s in (section, " ".join(names), " ".join(also), title, summ, text))
+            for section, names, also, title, summ, text in entries]
     with open(dst, "w", encoding="utf-8") as out:
         out.write("/* Generated from docs/api.md by src/cli/gen_help.py: do not edit. */\n")
         out.write('#include "cli/repl.h"\n\n')
+        out.write("const char cli_help_strings[] =\n")
+        for s in pool:
+            out.write("    %s\\0\"\n" % c_string(s)[:-1])
+        out.write('    "";\n\n')
         out.write("const struct cli_help_entry cli_help_entries[] = {\n")
-        for section, names, also, title, summ, text in entries:
-            out.write("    {%s,\n     %s,\n     %s,\n     %s,\n     %s,\n     %s},\n" % (
-                c_string(section), c_string(" ".join(names)), c_string(" ".join(also)), c_string(title),
-                c_string(summ), c_string(text)))
+        for row in rows:
+            out.write("    {%d, %d, %d, %d, %d, %d},\n" % row)
         out.write("};\n")
         out.write("const int cli_help_count = %d;\n" % len(entries))
 

@@ -30,7 +30,8 @@ static size_t utf8_cut(const char *s, size_t n) {
 static void add_line(luaL_Buffer *b, const struct cli_help_entry *e, size_t width) {
   char line[1024];
   /* short titles line their summaries up */
-  int n = snprintf(line, sizeof line, "  %-*s  %s", strlen(e->title) < 36 ? 36 : 0, e->title, e->summary);
+  const char *title = CLI_HELP_STR(e->title);
+  int n = snprintf(line, sizeof line, "  %-*s  %s", strlen(title) < 36 ? 36 : 0, title, CLI_HELP_STR(e->summary));
   size_t len = n < 0 ? 0 : (size_t)n >= sizeof line ? sizeof line - 1 : (size_t)n;
   if (len > width - 1) {
     len = utf8_cut(line, width - 4);
@@ -51,8 +52,8 @@ static void push_list(lua_State *L) {
   const char *section = NULL;
   for (int i = 0; i < cli_help_count; i++) {
     const struct cli_help_entry *e = &cli_help_entries[i];
-    if (!section || strcmp(section, e->section) != 0) {
-      section = e->section;
+    if (!section || strcmp(section, CLI_HELP_STR(e->section)) != 0) {
+      section = CLI_HELP_STR(e->section);
       luaL_addchar(&b, '\n');
       luaL_addstring(&b, section);
       luaL_addchar(&b, '\n');
@@ -66,9 +67,9 @@ static void push_list(lua_State *L) {
  * width and indented. */
 static void print_entry(const struct cli_help_entry *e) {
   size_t width = screen_width();
-  printf("%s    [%s]\n", e->title, e->section);
+  printf("%s    [%s]\n", CLI_HELP_STR(e->title), CLI_HELP_STR(e->section));
   size_t col = 0;
-  const char *p = e->text;
+  const char *p = CLI_HELP_STR(e->text);
   while (*p) {
     while (*p == ' ') p++;
     size_t w = strcspn(p, " ");
@@ -119,7 +120,7 @@ static int print_named(const char *name, size_t len, enum match how) {
   for (int pass = 0; pass < 2 && !found; pass++) {
     for (int i = 0; i < cli_help_count; i++) {
       const struct cli_help_entry *e = &cli_help_entries[i];
-      if (!has_name(pass == 0 ? e->names : e->also, name, len, how)) continue;
+      if (!has_name(CLI_HELP_STR(pass == 0 ? e->names : e->also), name, len, how)) continue;
       if (found++) putchar('\n');
       print_entry(e);
     }

@@ -42,17 +42,22 @@ void cli_history_close(void);
 int cli_inspect(lua_State *L, int idx);
 
 /* -- help.c, and the entries generated from docs/api.md -- */
-/* One entry of the API reference. */
+/* One entry of the API reference. Its strings are offsets into
+ * cli_help_strings (CLI_HELP_STR(e->title) is the title), not pointers: a
+ * table of pointers would be relocated, so copied, at every start. */
 struct cli_help_entry {
-  const char *section; /* the heading it is under */
-  const char *names;   /* what finds it, space-separated: "asyncio.sleep", "loop:time" */
-  const char *also;    /* methods its text shows ("q:put"): they find it too */
-  const char *title;   /* its signatures */
-  const char *summary; /* the first clause of its text */
-  const char *text;    /* its text */
+  unsigned section; /* the heading it is under */
+  unsigned names;   /* what finds it, space-separated: "asyncio.sleep", "loop:time" */
+  unsigned also;    /* methods its text shows ("q:put"): they find it too */
+  unsigned title;   /* its signatures */
+  unsigned summary; /* the first clause of its text */
+  unsigned text;    /* its text */
 };
 extern const struct cli_help_entry cli_help_entries[];
 extern const int cli_help_count;
+/* The entries' strings, each ended by a NUL. */
+extern const char cli_help_strings[];
+#define CLI_HELP_STR(offset) (cli_help_strings + (offset))
 /* Sets the global `help` (unless the program set one): printed, it lists
  * the entries; help(x) prints the entry of x (an asyncio function, method,
  * object, or a name as a string). */
