@@ -618,6 +618,9 @@ int alua__repark(lua_State *L, task *t, ac_list *waiters, const alua__waitclass 
  * When the task was resumed by cancellation it runs the wait class's
  * `cancelled` hook and raises the CancelledError instead. */
 task *alua__resumed(lua_State *L, lua_KContext ctx);
+/* The same for a continuation that has the runtime at hand (from its
+ * operation object): no upvalue read. */
+task *alua__resumed_rt(lua_State *L, rt *r, lua_KContext ctx);
 /* Wakes the first task parked on `waiters` (marks it woken and schedules
  * its step); returns 0 when nobody waits. */
 int alua__wake_first(ac_list *waiters);
@@ -631,7 +634,15 @@ void alua__unpark_for_cancel(task *t);
 
 /* -- await.c -- */
 /* The task running on L, or raises the proper error when await is not allowed. */
-task *alua__current_task(lua_State *L, rt *r);
+task *alua__current_task_slow(lua_State *L, rt *r);
+static inline task *alua__current_task(lua_State *L, rt *r) {
+  task *t = r->current;
+  if (t && t->co == L) return t;
+  return alua__current_task_slow(L, r);
+}
+/* An await outside any task with no loop running: runs the loop until the
+ * awaitable at 1 is done and returns its results (top-level await). */
+int alua__await_toplevel(lua_State *L, rt *r);
 /* True for anything await accepts (futures, tasks, coroutine objects,
  * sleeps, and values with __await). */
 int alua__isawaitable(lua_State *L, int idx);
@@ -654,6 +665,10 @@ extern const char alua__await_key;
 /* Makes hook the await hook of the metatable on top (and of the fast
  * await). */
 void alua__set_await_hook(lua_State *L, rt *r, lua_CFunction hook);
+/* The same for a hook that the fast await may call directly, one C call
+ * fewer per await: it finds the runtime without upvalue 1 and starts with
+ *   if (!r->current && !r->running) return alua__await_toplevel(L, r); */
+void alua__set_await_hook_direct(lua_State *L, rt *r, lua_CFunction hook);
 /* Enters the value at idx, whose metatable holds an await hook, in the
  * fast-await table. */
 void alua__await_fast_add(lua_State *L, int idx);

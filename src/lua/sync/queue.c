@@ -54,6 +54,7 @@ typedef struct queue {
   ac_list getters;        /* tasks parked in get, first come first */
   ac_list putters;        /* tasks parked in put; each keeps its item on its own stack */
   ac_list joiners;        /* tasks parked in join */
+  alua__op *ops[3];       /* its own get, put and join operations (uservalues QUV_GET..QUV_JOIN) */
   uint8_t kind;           /* Q_FIFO, Q_LIFO or Q_PRIORITY */
   uint8_t shutdown;       /* shutdown() was called */
   uint8_t has_less;       /* PriorityQueue ordered by a comparator (QUV_LESS) */
@@ -148,28 +149,32 @@ static void sift_down(lua_State *L, queue *q, int qidx, int ti, lua_Integer i, l
   lua_settop(L, v - 1);
 }
 
-/* Adds the value at vidx: counts it, wakes the first getter, then (priority
- * queues) restores the heap order, which may raise; the item is in the
- * queue either way. */
-static void put_item(lua_State *L, queue *q, int qidx, int vidx) {
+/* Grows the items table of the queue at qidx when it is full: before a
+ * put pushes that table (the only step of a put that allocates). */
+static void make_room(lua_State *L, queue *q, int qidx) {
   if (q->count == q->cap) {
     lua_Integer newcap = q->cap ? q->cap * 2 : INITIAL_CAP;
     if (q->maxsize > 0 && newcap > q->maxsize) newcap = q->maxsize;
     resize(L, q, qidx, newcap);
   }
-  lua_getiuservalue(L, qidx, QUV_ITEMS);
-  lua_pushvalue(L, vidx);
-  lua_rawseti(L, -2, slot(q, q->count));
+}
+
+/* Adds the value on top (popped) to the queue at qidx, whose items table
+ * (with room: make_room) is at ti: counts it, wakes the first getter, then
+ * (priority queues) restores the heap order, which may raise; the item is
+ * in the queue either way. Leaves the table on the stack. */
+static void put_item(lua_State *L, queue *q, int qidx, int ti) {
+  lua_rawseti(L, ti, slot(q, q->count));
   q->count++;
   q->unfinished++;
   alua__wake_first(&q->getters);
-  if (q->kind == Q_PRIORITY) sift_up(L, q, qidx, lua_gettop(L), q->count);
-  lua_pop(L, 1);
+  if (q->kind == Q_PRIORITY) sift_up(L, q, qidx, ti, q->count);
 }
 
-/* Removes the next item and pushes it; then wakes the first putter, whose
- * slot is free now. Priority queues may raise while reordering; the item
- * then stays in the queue. */
+/* Removes the next item and pushes it above the queue's items table (the
+ * caller returns it at once: the table below goes with the frame); then
+ * wakes the first putter, whose slot is free now. Priority queues may raise
+ * while reordering; the item then stays in the queue. */
 static int take_item(lua_State *L, queue *q, int qidx) {
   lua_getiuservalue(L, qidx, QUV_ITEMS);
   int ti = lua_gettop(L);
@@ -191,7 +196,6 @@ static int take_item(lua_State *L, queue *q, int qidx) {
   lua_rawgeti(L, ti, s);
   lua_pushnil(L);
   lua_rawseti(L, ti, s);
-  lua_remove(L, ti);
   q->count--;
   if (q->cap > SHRINK_MIN && q->count < q->cap / 4) resize(L, q, qidx, q->cap / 2);
   alua__wake_first(&q->putters);
@@ -223,80 +227,102 @@ static const alua__waitclass wait_put = {
 static const alua__waitclass wait_join = {
     .what = "Queue.join", .slot = 2, .never = ", whose items no task will ever mark done"};
 
+/* Every wait below parks with the operation (stack index 1) as its
+ * continuation's context: the operation knows its queue and the runtime,
+ * so a resumed get or put makes no Lua call to find them. */
+
 /* The shared end of get: stack [op, queue]. `again` is set for a woken
  * task that found nothing: it keeps its place at the front. */
-static int do_get(lua_State *L, task *t, queue *q, int again) {
+static int do_get(lua_State *L, task *t, alua__op *o, int again) {
+  queue *q = o->on;
   if (q->count > 0) return take_item(L, q, 2);
   if (q->shutdown) return alua__raise_await(L, "QueueShutDown", "the queue is shut down");
-  if (again) return alua__repark(L, t, &q->getters, &wait_get, q, 0, k_get);
-  return alua__park(L, t, &q->getters, &wait_get, q, 0, k_get);
+  if (again) return alua__repark(L, t, &q->getters, &wait_get, q, (lua_KContext)o, k_get);
+  return alua__park(L, t, &q->getters, &wait_get, q, (lua_KContext)o, k_get);
 }
 
 /* The shared end of put: stack [op, queue, value]. */
-static int do_put(lua_State *L, task *t, queue *q, int again) {
+static int do_put(lua_State *L, task *t, alua__op *o, int again) {
+  queue *q = o->on;
   if (q->shutdown) return alua__raise_await(L, "QueueShutDown", "the queue is shut down");
   if (!isfull(q)) {
-    put_item(L, q, 2, 3);
+    make_room(L, q, 2);
+    lua_getiuservalue(L, 2, QUV_ITEMS);
+    lua_pushvalue(L, 3);
+    put_item(L, q, 2, 4);
     return 0;
   }
-  if (again) return alua__repark(L, t, &q->putters, &wait_put, q, 0, k_put);
-  return alua__park(L, t, &q->putters, &wait_put, q, 0, k_put);
+  if (again) return alua__repark(L, t, &q->putters, &wait_put, q, (lua_KContext)o, k_put);
+  return alua__park(L, t, &q->putters, &wait_put, q, (lua_KContext)o, k_put);
 }
 
 static int k_get(lua_State *L, int status, lua_KContext ctx) {
-  task *t = alua__resumed(L, ctx);
-  return do_get(L, t, lua_touserdata(L, 2), 1);
+  alua__op *o = (alua__op *)ctx;
+  return do_get(L, alua__resumed_rt(L, o->awop.rt, ctx), o, 1);
 }
 
 static int k_put(lua_State *L, int status, lua_KContext ctx) {
-  task *t = alua__resumed(L, ctx);
-  return do_put(L, t, lua_touserdata(L, 2), 1);
+  alua__op *o = (alua__op *)ctx;
+  return do_put(L, alua__resumed_rt(L, o->awop.rt, ctx), o, 1);
 }
 
 static int k_join(lua_State *L, int status, lua_KContext ctx) {
-  alua__resumed(L, ctx);
+  alua__resumed_rt(L, ((alua__op *)ctx)->awop.rt, ctx);
   return 0;
 }
 
-/* The await hook of queue operations: stack [op]. */
+/* The await hook of queue operations, stack [op]; a direct hook (see
+ * alua__set_await_hook_direct): the fast await calls it straight. A put
+ * into a queue with room, the common case, stores its value without ever
+ * leaving the value on the stack by itself. */
 static int op_await(lua_State *L) {
   alua__op *o = lua_touserdata(L, 1);
-  rt *r = alua__rt(L);
+  rt *r = o->awop.rt;
+  if (!r->current && !r->running) return alua__await_toplevel(L, r);
   alua__awop_taken(&o->awop);
   task *t = alua__current_task(L, r);
+  queue *q = o->on;
   lua_getiuservalue(L, 1, OPUV_QUEUE);
-  queue *q = lua_touserdata(L, 2);
   switch (o->kind) {
   case OP_GET:
-    return do_get(L, t, q, 0);
+    return do_get(L, t, o, 0);
   case OP_PUT:
     if (!o->armed) return alua__error_at(L, 2, "this q:put() was already awaited: call q:put() again");
     /* the operation is free for the next q:put() from here on */
     o->armed = 0;
+    if (q->shutdown || isfull(q)) {
+      lua_getiuservalue(L, 1, OPUV_VALUE);
+      lua_pushnil(L);
+      lua_setiuservalue(L, 1, OPUV_VALUE);
+      return do_put(L, t, o, 0);
+    }
+    make_room(L, q, 2);
+    lua_getiuservalue(L, 2, QUV_ITEMS);
     lua_getiuservalue(L, 1, OPUV_VALUE);
     lua_pushnil(L);
     lua_setiuservalue(L, 1, OPUV_VALUE);
-    return do_put(L, t, q, 0);
+    put_item(L, q, 2, 3);
+    return 0;
   default:
     if (q->unfinished == 0) return 0;
-    return alua__park(L, t, &q->joiners, &wait_join, q, 0, k_join);
+    return alua__park(L, t, &q->joiners, &wait_join, q, (lua_KContext)o, k_join);
   }
 }
 
 /* -- methods ---------------------------------------------------------- */
 
-/* q:get(): an awaitable that returns the next item. */
-/* Hands out the operation on top as `what` (forgotten.c); returns 1. Upvalue
- * 1 of every caller is the runtime. */
-static int handout(lua_State *L, const char *what) {
-  alua__aw_handout_fast(L, lua_touserdata(L, -1), what);
+/* Hands out the operation of q on top, o, as `what` (forgotten.c);
+ * returns 1. */
+static int handout(lua_State *L, alua__op *o, const char *what) {
+  alua__aw_handout_fast(L, &o->awop, what);
   return 1;
 }
 
+/* q:get(): an awaitable that returns the next item. */
 static int q_get(lua_State *L) {
-  checkqueue(L, 1);
+  queue *q = checkqueue(L, 1);
   lua_getiuservalue(L, 1, QUV_GET);
-  return handout(L, "q:get()");
+  return handout(L, q->ops[OP_GET], "q:get()");
 }
 
 /* True when argument 1 is the queue a bound method belongs to (upvalue
@@ -310,7 +336,7 @@ static int is_bound(lua_State *L) {
 static int bound_get(lua_State *L) {
   if (!is_bound(L)) return q_get(L);
   lua_pushvalue(L, lua_upvalueindex(3));
-  return handout(L, "q:get()");
+  return handout(L, ((queue *)lua_touserdata(L, 1))->ops[OP_GET], "q:get()");
 }
 
 /* Rejects nil in a priority queue: it cannot be ordered. */
@@ -319,10 +345,10 @@ static void checkitem(lua_State *L, queue *q, int idx) {
   if (q->kind == Q_PRIORITY && lua_isnil(L, idx)) luaL_argerror(L, idx, "PriorityQueue items cannot be nil");
 }
 
-/* Arms the queue's put operation (on top) with the value at 2 and leaves it
- * on top; a new operation when that one is still pending. */
-static int arm_put(lua_State *L) {
-  alua__op *o = lua_touserdata(L, -1);
+/* Arms q's put operation (on top) with the value at 2 and leaves it on top;
+ * a new operation when that one is still pending. */
+static int arm_put(lua_State *L, queue *q) {
+  alua__op *o = q->ops[OP_PUT];
   if (o->armed) {
     /* an earlier q:put() was not awaited yet: that one keeps its value */
     lua_pop(L, 1);
@@ -342,7 +368,7 @@ static int q_put(lua_State *L) {
   checkitem(L, q, 2);
   lua_settop(L, 2);
   lua_getiuservalue(L, 1, QUV_PUT);
-  return arm_put(L);
+  return arm_put(L, q);
 }
 
 /* q.put bound to its queue (upvalue 2) and put operation (upvalue 3). */
@@ -354,20 +380,20 @@ static int bound_put(lua_State *L) {
     lua_settop(L, 2);
   }
   lua_pushvalue(L, lua_upvalueindex(3));
-  return arm_put(L);
+  return arm_put(L, q);
 }
 
 /* q:join(): an awaitable that returns once every item put was marked done. */
 static int q_join(lua_State *L) {
-  checkqueue(L, 1);
+  queue *q = checkqueue(L, 1);
   lua_getiuservalue(L, 1, QUV_JOIN);
-  return handout(L, "q:join()");
+  return handout(L, q->ops[OP_JOIN], "q:join()");
 }
 
 static int bound_join(lua_State *L) {
   if (!is_bound(L)) return q_join(L);
   lua_pushvalue(L, lua_upvalueindex(3));
-  return handout(L, "q:join()");
+  return handout(L, ((queue *)lua_touserdata(L, 1))->ops[OP_JOIN], "q:join()");
 }
 
 static int q_get_nowait(lua_State *L) {
@@ -386,7 +412,10 @@ static int q_put_nowait(lua_State *L) {
   lua_settop(L, 2);
   if (q->shutdown) return alua__raise(L, alua__rt(L), "QueueShutDown", "the queue is shut down");
   if (isfull(q)) return alua__raise(L, alua__rt(L), "QueueFull", "the queue is full");
-  put_item(L, q, 1, 2);
+  make_room(L, q, 1);
+  lua_getiuservalue(L, 1, QUV_ITEMS);
+  lua_pushvalue(L, 2);
+  put_item(L, q, 1, 3);
   return 0;
 }
 
@@ -468,7 +497,7 @@ static int newqueue(lua_State *L, int kind) {
   lua_setiuservalue(L, qidx, QUV_ITEMS);
   static const int ops[] = {QUV_GET, QUV_PUT, QUV_JOIN};
   for (int i = 0; i < 3; i++) {
-    alua__newop(L, qidx, i, i == OP_PUT ? OPUV_N : 1, MT_QUEUE_OP);
+    q->ops[i] = alua__newop(L, qidx, i, i == OP_PUT ? OPUV_N : 1, MT_QUEUE_OP);
     lua_setiuservalue(L, qidx, ops[i]);
   }
   if (has_less) {
@@ -525,6 +554,9 @@ void alua__open_queue(lua_State *L, rt *r, int module, int internals) {
   lua_pop(L, 1);
   static const char *const ops[] = {"get", "put", "join"};
   alua__newopclass(L, r, MT_QUEUE_OP, op_await, "q:", ops);
+  luaL_getmetatable(L, MT_QUEUE_OP);
+  alua__set_await_hook_direct(L, r, op_await);
+  lua_pop(L, 1);
   static const luaL_Reg funcs[] = {
       {"Queue", l_queue}, {"LifoQueue", l_lifoqueue}, {"PriorityQueue", l_priorityqueue}, {NULL, NULL}};
   alua__setfuncs_at(L, r, module, funcs);

@@ -25,7 +25,7 @@ static const char sleep_key = 0;
 /* The sleep at idx (either metatable), or NULL. */
 static sleeper *tosleeper(lua_State *L, int idx) { return alua__tomarked(L, idx, &sleep_key); }
 
-task *alua__current_task(lua_State *L, rt *r) {
+task *alua__current_task_slow(lua_State *L, rt *r) {
   task *t = r->current;
   if (t && t->co == L) return t;
   if (t) alua__error_at(L, 2, "await inside a coroutine nested in a task (coroutine.resume/wrap): await from the task itself");
@@ -77,9 +77,8 @@ static int k_sleep(lua_State *L, int status, lua_KContext ctx) {
   return s->nvalues;
 }
 
-/* Outside any task and with no loop running: run the loop until the
- * awaitable at 1 is done (top-level await in scripts and the REPL). */
-static int await_toplevel(lua_State *L, rt *r) {
+/* Top-level await in scripts and the REPL (internal.h). */
+int alua__await_toplevel(lua_State *L, rt *r) {
   if (!alua__isawaitable(L, 1)) return alua__error_at(L, 2, "attempt to await a %s value", luaL_typename(L, 1));
   lloop *lp = alua__push_current_loop(L, r);
   int loopidx = lua_gettop(L);
@@ -114,7 +113,7 @@ static const char fast_table_key = 0;
  * continuations; outside any task and loop, awaits at the top level. */
 static int fast_await(lua_State *L) {
   rt *r = alua__rt(L);
-  if (!r->current && !r->running) return await_toplevel(L, r);
+  if (!r->current && !r->running) return alua__await_toplevel(L, r);
   return lua_tocfunction(L, lua_upvalueindex(2))(L);
 }
 
@@ -124,6 +123,14 @@ void alua__set_await_hook(lua_State *L, rt *r, lua_CFunction hook) {
   lua_pushlightuserdata(L, r);
   lua_pushcfunction(L, hook);
   lua_pushcclosure(L, fast_await, 2);
+  lua_rawsetp(L, -2, &fast_fn_key);
+}
+
+void alua__set_await_hook_direct(lua_State *L, rt *r, lua_CFunction hook) {
+  lua_pushcfunction(L, hook);
+  lua_rawsetp(L, -2, &alua__await_key);
+  lua_pushlightuserdata(L, r);
+  lua_pushcclosure(L, hook, 1);
   lua_rawsetp(L, -2, &fast_fn_key);
 }
 
@@ -145,7 +152,7 @@ void alua__await_fast_add(lua_State *L, int idx) {
 static int l_await(lua_State *L) {
   rt *r = alua__rt(L);
   lua_settop(L, 1);
-  if (!r->current && !r->running) return await_toplevel(L, r);
+  if (!r->current && !r->running) return alua__await_toplevel(L, r);
   if (lua_getmetatable(L, 1)) {
     /* the await hook (internal.h): queue and lock operations */
     lua_rawgetp(L, -1, &alua__await_key);

@@ -27,8 +27,10 @@ int alua__repark(lua_State *L, task *t, ac_list *waiters, const alua__waitclass 
   return suspend(L, t, wc, on, ctx, k);
 }
 
-task *alua__resumed(lua_State *L, lua_KContext ctx) {
-  task *t = alua__rt(L)->current;
+task *alua__resumed(lua_State *L, lua_KContext ctx) { return alua__resumed_rt(L, alua__rt(L), ctx); }
+
+task *alua__resumed_rt(lua_State *L, rt *r, lua_KContext ctx) {
+  task *t = r->current;
   const alua__waitclass *wc = t->wait;
   void *on = t->wait_on;
   t->wait = NULL;
