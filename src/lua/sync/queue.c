@@ -325,18 +325,20 @@ static int q_get(lua_State *L) {
   return handout(L, q->ops[OP_GET], "q:get()");
 }
 
-/* True when argument 1 is the queue a bound method belongs to (upvalue
- * 2): two pointer reads, cheaper than lua_rawequal's generic compare. */
-static int is_bound(lua_State *L) {
-  void *q = lua_touserdata(L, 1);
-  return q && q == lua_touserdata(L, lua_upvalueindex(2));
+/* The queue a bound method belongs to (upvalue 2) when argument 1 is that
+ * queue, else NULL: two pointer reads, cheaper than lua_rawequal's generic
+ * compare. */
+static queue *bound_self(lua_State *L) {
+  queue *q = lua_touserdata(L, 1);
+  return q && q == lua_touserdata(L, lua_upvalueindex(2)) ? q : NULL;
 }
 
 /* q.get bound to its queue (upvalue 2) and get operation (upvalue 3). */
 static int bound_get(lua_State *L) {
-  if (!is_bound(L)) return q_get(L);
+  queue *q = bound_self(L);
+  if (!q) return q_get(L);
   lua_pushvalue(L, lua_upvalueindex(3));
-  return handout(L, ((queue *)lua_touserdata(L, 1))->ops[OP_GET], "q:get()");
+  return handout(L, q->ops[OP_GET], "q:get()");
 }
 
 /* Rejects nil in a priority queue: it cannot be ordered. */
@@ -373,8 +375,8 @@ static int q_put(lua_State *L) {
 
 /* q.put bound to its queue (upvalue 2) and put operation (upvalue 3). */
 static int bound_put(lua_State *L) {
-  if (!is_bound(L)) return q_put(L);
-  queue *q = lua_touserdata(L, 1);
+  queue *q = bound_self(L);
+  if (!q) return q_put(L);
   if (lua_gettop(L) != 2 || q->kind == Q_PRIORITY) {
     checkitem(L, q, 2);
     lua_settop(L, 2);
@@ -391,9 +393,10 @@ static int q_join(lua_State *L) {
 }
 
 static int bound_join(lua_State *L) {
-  if (!is_bound(L)) return q_join(L);
+  queue *q = bound_self(L);
+  if (!q) return q_join(L);
   lua_pushvalue(L, lua_upvalueindex(3));
-  return handout(L, ((queue *)lua_touserdata(L, 1))->ops[OP_JOIN], "q:join()");
+  return handout(L, q->ops[OP_JOIN], "q:join()");
 }
 
 static int q_get_nowait(lua_State *L) {
