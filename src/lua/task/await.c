@@ -178,9 +178,10 @@ static int l_await(lua_State *L) {
   return alua__error_at(L, 2, "attempt to await a %s value", luaL_typename(L, 1));
 }
 
-/* The await hook of sleeps: stack [sleeper]. */
+/* The await hook of sleeps: stack [sleeper]. A direct hook (internal.h). */
 static int sleep_await(lua_State *L) {
   rt *r = alua__rt(L);
+  if (!r->current && !r->running) return alua__await_toplevel(L, r);
   sleeper *s = lua_touserdata(L, 1);
   /* an await that raises below still counts: the mistake was not to forget */
   if (s->zero)
@@ -317,7 +318,7 @@ void alua__open_await(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg tracked[] = {{"__tostring", sleep_tostring}, {"__gc", sleep_gc}, {NULL, NULL}};
   alua__newclass(L, r, "asyncio.sleep (tracked)", tracked);
   alua__tag_awaitable(L, "c");
-  alua__set_await_hook(L, r, sleep_await);
+  alua__set_await_hook_direct(L, r, sleep_await);
   lua_pushboolean(L, 1);
   lua_rawsetp(L, -2, &sleep_key);
   lua_pushliteral(L, MT_SLEEP);
@@ -329,7 +330,7 @@ void alua__open_await(lua_State *L, rt *r, int module, int internals) {
   lua_pushboolean(L, 1);
   lua_rawsetp(L, -2, &sleep_key);
   int mt = lua_gettop(L);
-  alua__set_await_hook(L, r, sleep_await);
+  alua__set_await_hook_direct(L, r, sleep_await);
   lua_newtable(L); /* the fast-await table, weak-keyed */
   lua_createtable(L, 0, 1);
   lua_pushliteral(L, "k");
