@@ -33,11 +33,11 @@ static int op_gc(lua_State *L) {
 }
 
 void *alua__op_await_begin(lua_State *L, task **t) {
-  rt *r = alua__rt(L);
-  alua__awop_taken(lua_touserdata(L, 1));
-  *t = alua__current_task(L, r);
+  alua__op *o = lua_touserdata(L, 1);
+  alua__awop_taken(&o->awop);
+  *t = alua__current_task(L, o->awop.rt);
   lua_getiuservalue(L, 1, 1);
-  return lua_touserdata(L, 2);
+  return o->on;
 }
 
 int alua__push_op(lua_State *L, int idx, int uv, int onuv, int kind, const char *mt, const char *what) {
