@@ -633,7 +633,8 @@ int alua__count_waiters(const ac_list *waiters);
 void alua__unpark_for_cancel(task *t);
 
 /* -- await.c -- */
-/* The task running on L, or raises the proper error when await is not allowed. */
+/* The task running on L, or raises the proper error when await is not
+ * allowed (the _slow part, out of line). */
 task *alua__current_task_slow(lua_State *L, rt *r);
 static inline task *alua__current_task(lua_State *L, rt *r) {
   task *t = r->current;
@@ -665,8 +666,9 @@ extern const char alua__await_key;
 /* Makes hook the await hook of the metatable on top (and of the fast
  * await). */
 void alua__set_await_hook(lua_State *L, rt *r, lua_CFunction hook);
-/* The same for a hook that the fast await may call directly, one C call
- * fewer per await: it finds the runtime without upvalue 1 and starts with
+/* The same, but the fast await calls the hook itself (a closure with the
+ * runtime as upvalue 1) instead of a wrapper that checks for a top-level
+ * await first: one C call fewer per await. Such a hook must start with
  *   if (!r->current && !r->running) return alua__await_toplevel(L, r); */
 void alua__set_await_hook_direct(lua_State *L, rt *r, lua_CFunction hook);
 /* Enters the value at idx, whose metatable holds an await hook, in the

@@ -13,7 +13,7 @@
  * passes the wake-up to the next waiter, so no item and no free slot is ever
  * left unclaimed, and a cancelled get or put has not happened.
  *
- * q:get(), q:put(v) and q:join() return operation objects (waiters.c) that
+ * q:get(), q:put(v) and q:join() return operation objects (ops.c) that
  * the queue creates once: the hot path allocates nothing. Each queue has a
  * metatable of its own, which holds q.maxsize and get/put/join closures
  * bound to the queue and its operations, so those calls skip the type check
@@ -272,9 +272,9 @@ static int k_join(lua_State *L, int status, lua_KContext ctx) {
 }
 
 /* The await hook of queue operations, stack [op]; a direct hook (see
- * alua__set_await_hook_direct): the fast await calls it straight. A put
- * into a queue with room, the common case, stores its value without ever
- * leaving the value on the stack by itself. */
+ * alua__set_await_hook_direct). A put into a queue with room, the common
+ * case, moves its value from the operation straight into the items
+ * table. */
 static int op_await(lua_State *L) {
   alua__op *o = lua_touserdata(L, 1);
   rt *r = o->awop.rt;
