@@ -205,7 +205,8 @@ def case_timeline_cli():
 
 def start(script):
     # the child gets SIGQUIT's default disposition whatever this process has
-    return subprocess.Popen([ALUA, os.path.basename(script)], cwd=TMP, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    return subprocess.Popen([ALUA, os.path.basename(script)], cwd=TMP, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGQUIT, signal.SIG_DFL))
 
 
@@ -217,17 +218,20 @@ def wait_for(path, proc):
         time.sleep(0.01)
 
 
-# The script says it is ready by creating a file, then waits until the test
-# removes it (polling every 10 ms), then lets the waiter go.
+# The script says it is ready by creating a file, from a callback that runs
+# once its main task is parked on a future that stdin's first line sets (so
+# no task is running when the signal comes), then lets the waiter go.
 SIGQUIT_SCRIPT = """
 local ev = asyncio.Event()
 async function waiter() await(ev:wait()) end
-local function exists(p) local f = io.open(p) if f then f:close() return true end return false end
 asyncio.run(async function()
   %s
+  local loop = asyncio.get_running_loop()
   local w = asyncio.create_task(waiter, {name = "waiter"})
-  io.open("ready", "w"):close()
-  while exists("ready") do await(asyncio.sleep(0.01)) end
+  local go = loop:create_future()
+  loop:add_reader(0, function() loop:remove_reader(0) go:set_result(io.read()) end)
+  loop:call_soon(function() io.open("ready", "w"):close() end)
+  await(go)
   ev:set()
   await(w)
   print("carried on")
@@ -242,12 +246,12 @@ def case_sigquit():
     proc.send_signal(signal.SIGQUIT)
     time.sleep(0.2)
     os.remove(os.path.join(TMP, "ready"))
-    out, err = proc.communicate(timeout=20)
+    out, err = proc.communicate(input="go\n", timeout=20)
     assert proc.returncode == 0, (proc.returncode, out, err)
     expect_equal(out, "carried on\n", "stdout")
     lines = err.splitlines()
     assert lines[0].startswith("2 tasks at loop time "), err
-    assert lines[1].startswith("Task 'Task-1' at quit.lua:9 waiting for sleep 0.01s"), err
+    assert lines[1].startswith("Task 'Task-1' at quit.lua:11 waiting for Future <Future pending> since "), err
     assert lines[2].startswith("Task 'waiter' at quit.lua:3 waiting for Event <Event unset waiters=1> since "), err
     assert len(lines) == 3, err
 
@@ -260,7 +264,7 @@ def case_sigquit_handler():
     proc.send_signal(signal.SIGQUIT)
     time.sleep(0.2)
     os.remove(os.path.join(TMP, "ready"))
-    out, err = proc.communicate(timeout=20)
+    out, err = proc.communicate(input="go\n", timeout=20)
     assert proc.returncode == 0, (proc.returncode, out, err)
     expect_equal(out, "my handler\ncarried on\n", "stdout")
     expect_equal(err, "", "stderr")
