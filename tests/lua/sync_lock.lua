@@ -3,10 +3,7 @@
 local _ <close> = require "clean_loop"
 local asyncio = require "asyncio"
 
-local function cancelled(t)
-  local ok, e = pcall(asyncio.await, t)
-  return not ok and asyncio.iserror(e, asyncio.CancelledError)
-end
+local cancelled = require "cancelled"
 
 -- at top level too
 local top = asyncio.Lock()
