@@ -161,8 +161,10 @@ typedef struct alua__resource {
 enum fut_kind { KIND_FUTURE, KIND_TASK, KIND_GATHER };
 enum fut_state { FUT_PENDING, FUT_FINISHED, FUT_CANCELLED };
 
-/* The uservalue slots of a future (a task and a gather add their own after). */
-enum { FUT_UV_RESULT = 1, FUT_UV_CANCELMSG, FUT_UV_LOOP, FUT_NUV };
+/* The uservalue slots of a future (a gather adds its own after).
+ * FUT_UV_RESULT holds the result (a table of them when more than one) or
+ * the error once finished, the cancel message once cancelled. */
+enum { FUT_UV_RESULT = 1, FUT_UV_LOOP, FUT_NUV };
 
 /* A future: a value that arrives later. Tasks and gathers start with it. */
 typedef struct future {
@@ -179,16 +181,18 @@ typedef struct future {
   uint32_t done_by;    /* the loop's slice when it completed (lloop.slice) */
 } future;
 
-/* The uservalue slots a task adds. */
-/* Why so few: every uservalue costs each task 16 bytes. TASK_UV_CORO holds
- * the coroutine object until the first step, then only its function (the
- * object's arguments are on the thread's stack by then, and the object can
- * go). The thread running the body lives in the result's slot, which is
- * free until the task finishes and the thread is released. The rarely set
- * name and traceback share TASK_UV_EXTRA, a table made when the first of
- * them is set (alua__task_set_extra). */
-enum { TASK_UV_CORO = FUT_NUV, TASK_UV_EXTRA, TASK_NUV };
+/* The uservalue slots of a task: none of its own, since every uservalue
+ * costs each task 16 bytes. The result's slot is free until the task ends,
+ * so it holds the coroutine object until the first step (TASK_UV_CORO),
+ * then the thread running the body (TASK_UV_THREAD; the body's function
+ * and arguments are on its stack). The loop's slot holds the loop until
+ * one of the rarely set extras (the name, the traceback, a cancel message
+ * not delivered yet) is set; then a table {loop = the loop, name = ...}
+ * made for them (alua__task_set_extra). */
+enum { TASK_NUV = FUT_NUV };
+#define TASK_UV_CORO FUT_UV_RESULT
 #define TASK_UV_THREAD FUT_UV_RESULT
+#define TASK_UV_EXTRA FUT_UV_LOOP
 
 /* How a suspended task is resumed (task->resume). */
 enum { RESUME_OK, RESUME_CANCEL };

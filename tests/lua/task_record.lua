@@ -1,7 +1,8 @@
 -- A started task keeps only its body's function: get_coro() gives the
 -- coroutine object until the first step and nil after, while the task's
--- description still names the coroutine. The name and the traceback of a
--- task share one record: setting one keeps the other.
+-- description still names the coroutine. The name, the traceback and a
+-- pending cancel message of a task share one record with its loop:
+-- setting one keeps the others.
 local _ <close> = require "clean_loop"
 asyncio.run(async function()
   local worker = asyncio.async(function() await asyncio.sleep(0.01) end, "worker")
@@ -27,4 +28,38 @@ asyncio.run(async function()
   await asyncio.sleep(0)
   worse:set_name("late")
   print(worse:get_name(), worse:exception())
+  -- the loop stays reachable once the task has a record
+  local loop = asyncio.get_running_loop()
+  print(bad:get_loop() == loop, worse:get_loop() == loop)
+  -- a cancel message waits in the record until the task takes it; a later
+  -- request without one clears it
+  local named = asyncio.create_task(async function() await asyncio.sleep(1) end, {name = "named"})
+  await asyncio.sleep(0)
+  named:cancel("first")
+  print(named:get_name(), named:get_loop() == loop, pcall(asyncio.await, named))
+  local twice = asyncio.create_task(async function() await asyncio.sleep(1) end, {name = "twice"})
+  await asyncio.sleep(0)
+  twice:cancel("first")
+  twice:cancel()
+  print(twice:get_name(), pcall(asyncio.await, twice))
+  -- a message delivered to a task that had no record, then a name
+  local plain = asyncio.create_task(async function() await asyncio.sleep(1) end)
+  await asyncio.sleep(0)
+  plain:cancel("why")
+  print(pcall(asyncio.await, plain))
+  plain:set_name("plain")
+  print(plain:get_name(), plain:get_loop() == loop, select(2, pcall(plain.result, plain)))
+  -- cancelled before its first step: get_coro() still gives the object
+  local early = async function() return 1 end
+  local eco = early()
+  local e = asyncio.create_task(eco)
+  e:cancel("early")
+  print(pcall(asyncio.await, e))
+  print(e:get_coro() == eco, e:get_loop() == loop)
+  -- a task whose result is a coroutine object: get_coro() is still nil
+  local inner = early()
+  local r = asyncio.create_task(function() return inner end)
+  await asyncio.sleep(0)
+  print(r:done(), r:get_coro(), r:result() == inner)
+  inner:close()
 end)

@@ -108,7 +108,7 @@ void alua__future_set_error(lua_State *L, int idx) {
 void alua__future_set_cancelled(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   future *f = lua_touserdata(L, idx);
-  lua_setiuservalue(L, idx, FUT_UV_CANCELMSG);
+  lua_setiuservalue(L, idx, FUT_UV_RESULT);
   f->state = FUT_CANCELLED;
   wake_waiters(f);
 }
@@ -318,7 +318,8 @@ static int f_remove_done_callback(lua_State *L) {
 
 static int f_get_loop(lua_State *L) {
   checkf(L);
-  lua_getiuservalue(L, 1, FUT_UV_LOOP);
+  /* a task with extras keeps its loop among them (TASK_UV_EXTRA) */
+  if (lua_getiuservalue(L, 1, FUT_UV_LOOP) == LUA_TTABLE) lua_getfield(L, -1, "loop");
   return 1;
 }
 

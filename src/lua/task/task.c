@@ -31,7 +31,10 @@ static void timer_fired(ac_timer *tm) {
 }
 
 void alua__push_cancelled(lua_State *L, rt *r, int futidx) {
-  lua_getiuservalue(L, futidx, FUT_UV_CANCELMSG);
+  futidx = lua_absindex(L, futidx);
+  /* a pending task keeps the message of its request in its extras */
+  if (((future *)lua_touserdata(L, futidx))->state == FUT_PENDING) alua__task_get_extra(L, futidx, "cancelmsg");
+  else lua_getiuservalue(L, futidx, FUT_UV_RESULT);
   if (alua__iserror(L, r, -1, "CancelledError")) return;
   const char *msg = lua_tostring(L, -1);
   alua__push_error(L, r, "CancelledError", msg);
@@ -85,9 +88,8 @@ task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs) {
   return t;
 }
 
-/* Gets a thread for t's body, reusing a finished one when possible; the
- * thread is stored in the task (at tidx). */
-static lua_State *acquire_thread(lua_State *L, lloop *lp, int tidx) {
+/* Pushes a thread for a task's body, reusing a finished one when possible. */
+static lua_State *acquire_thread(lua_State *L, lloop *lp) {
   lua_State *co;
   if (lp->nthreads > 0) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_threads);
@@ -99,7 +101,6 @@ static lua_State *acquire_thread(lua_State *L, lloop *lp, int tidx) {
   } else {
     co = lua_newthread(L);
   }
-  lua_setiuservalue(L, tidx, TASK_UV_THREAD);
   return co;
 }
 
@@ -129,8 +130,10 @@ static void finished(task *t) {
 void alua__task_set_extra(lua_State *L, int tidx, const char *field) {
   tidx = lua_absindex(L, tidx);
   if (lua_getiuservalue(L, tidx, TASK_UV_EXTRA) != LUA_TTABLE) {
-    lua_pop(L, 1);
+    /* the slot holds the loop: it moves into the new table */
     lua_createtable(L, 0, 2);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "loop");
     lua_pushvalue(L, -1);
     lua_setiuservalue(L, tidx, TASK_UV_EXTRA);
   }
@@ -140,7 +143,11 @@ void alua__task_set_extra(lua_State *L, int tidx, const char *field) {
 }
 
 int alua__task_get_extra(lua_State *L, int tidx, const char *field) {
-  if (lua_getiuservalue(L, tidx, TASK_UV_EXTRA) != LUA_TTABLE) return LUA_TNIL; /* the nil pushed */
+  if (lua_getiuservalue(L, tidx, TASK_UV_EXTRA) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
   int type = lua_getfield(L, -1, field);
   lua_remove(L, -2);
   return type;
@@ -282,23 +289,27 @@ static void step(ac_callback *cb) {
   }
   if (!co) {
     if (t->must_cancel) {
-      /* cancelled before its first step: the body never runs */
+      /* cancelled before its first step: the body never runs. The message
+       * takes the coroutine object's slot; get_coro() finds the object
+       * among the extras. */
+      lua_getiuservalue(L, tidx, TASK_UV_CORO);
+      alua__task_set_extra(L, tidx, "coro");
       ac_callback_cancel(&t->step);
       t->must_cancel = 0;
       finished(t);
-      lua_getiuservalue(L, tidx, FUT_UV_CANCELMSG);
+      alua__task_get_extra(L, tidx, "cancelmsg");
       alua__future_set_cancelled(L, tidx);
       alua__future_release(L, &t->f);
       lua_settop(L, top);
       return;
     }
-    co = acquire_thread(L, lp, tidx);
-    lua_pushcfunction(co, body);
     lua_getiuservalue(L, tidx, TASK_UV_CORO);
-    nargs = alua__coro_push_body(L, lua_gettop(L), co) + 1;
-    /* from now on the task keeps only the function (names, sites) */
-    alua__coro_push_fn(L, -1);
-    lua_setiuservalue(L, tidx, TASK_UV_CORO);
+    co = acquire_thread(L, lp);
+    lua_pushcfunction(co, body);
+    nargs = alua__coro_push_body(L, lua_gettop(L) - 1, co) + 1;
+    /* the thread takes the coroutine object's place: from now on its
+     * stack holds the body's function (names, sites) and arguments */
+    lua_setiuservalue(L, tidx, TASK_UV_THREAD);
     lua_pop(L, 1);
     t->co = co;
     t->resume = RESUME_OK;
@@ -376,9 +387,19 @@ int alua__task_cancel(lua_State *L, int idx) {
     lua_pop(L, 1);
     return 0;
   }
+  /* first, since it may raise (memory): the message, kept until delivered
+   * (a nil one needs no table) */
+  if (!lua_isnil(L, msg)) {
+    lua_pushvalue(L, msg);
+    alua__task_set_extra(L, idx, "cancelmsg");
+  } else if (lua_getiuservalue(L, idx, TASK_UV_EXTRA) == LUA_TTABLE) {
+    lua_pushnil(L);
+    lua_setfield(L, -2, "cancelmsg");
+    lua_pop(L, 1);
+  } else {
+    lua_pop(L, 1);
+  }
   t->cancel_requests++;
-  lua_pushvalue(L, msg);
-  lua_setiuservalue(L, idx, FUT_UV_CANCELMSG);
   if (t->wait && t->wait->forwards_cancel && t != t->f.loop->rt->current && push_awaited(L, t)) {
     /* cancel what the task waits on; the task wakes when it completes */
     lua_pushvalue(L, msg);
@@ -421,10 +442,28 @@ static int t_set_name(lua_State *L) {
 
 /* t:get_coro(): the coroutine object, until the task's first step. */
 static int t_get_coro(lua_State *L) {
-  checktask(L, 1);
-  lua_getiuservalue(L, 1, TASK_UV_CORO);
-  if (!alua__tocoro(L, -1)) lua_pushnil(L);
+  task *t = checktask(L, 1);
+  if (t->co) lua_pushnil(L);
+  else if (t->f.state == FUT_PENDING) lua_getiuservalue(L, 1, TASK_UV_CORO);
+  else alua__task_get_extra(L, 1, "coro"); /* cancelled before it started */
   return 1;
+}
+
+/* Pushes what names the body of the pending task t at tidx: its coroutine
+ * object until the first step, then the function its thread runs (the
+ * frame called by the outermost one, `body`). */
+static void push_body(lua_State *L, task *t, int tidx) {
+  lua_Debug ar;
+  int n = 0;
+  if (t->co)
+    while (lua_getstack(t->co, n, &ar)) n++;
+  if (!t->co) {
+    lua_getiuservalue(L, tidx, TASK_UV_CORO);
+  } else if (n >= 2 && lua_getstack(t->co, n - 2, &ar) && lua_getinfo(t->co, "f", &ar)) {
+    lua_xmove(t->co, L, 1);
+  } else {
+    lua_pushcfunction(L, body); /* not reached: a started task runs its body */
+  }
 }
 
 static int t_tostring(lua_State *L) {
@@ -439,7 +478,7 @@ static int t_tostring(lua_State *L) {
   luaL_addvalue(&b);
   luaL_addchar(&b, '\'');
   if (t->f.state == FUT_PENDING) {
-    lua_getiuservalue(L, 1, TASK_UV_CORO);
+    push_body(L, t, 1);
     int c = lua_gettop(L);
     alua__coro_pushname(L, c);
     lua_Debug ar;
