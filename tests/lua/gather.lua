@@ -60,5 +60,15 @@ local main = A(function()
   print(tostring(res[1]), res[2])
 
   print(pcall(asyncio.gather, 1))
+  -- futures and tasks before a bad argument are left as they were; the
+  -- same future twice gives its result twice, in argument order
+  local f = asyncio.get_running_loop():create_future()
+  local t = asyncio.create_task(job("t", 0))
+  local never = job("never", 0)
+  print(pcall(asyncio.gather, f, t, never, "x"))
+  never:close()
+  f:set_result("f")
+  local both = await(asyncio.gather(t, f, function() return "fn" end, f))
+  print(both.n, both[1], both[2], both[3], both[4])
 end, "main")
 asyncio.run(main)

@@ -174,16 +174,27 @@ static int l_gather(lua_State *L) {
     return luaL_argerror(L, 1, "too many awaitables");
   lloop *lp = alua__push_current_loop(L, r);
   lua_pop(L, 1);
-  /* every argument checked before any task starts */
-  for (lua_Integer i = 1; i <= n; i++) {
-    if (list) lua_rawgeti(L, 1, i);
-    else lua_pushvalue(L, (int)i);
-    check_child(L, list ? 1 : (int)i, list ? i : 0);
-    lua_pop(L, 1);
-  }
+  /* every argument checked before any task starts; futures (the common
+   * children) go to their place at once, so that each is recognised once */
   lua_createtable(L, (int)n, 0);
   int children = lua_gettop(L);
   for (lua_Integer i = 1; i <= n; i++) {
+    if (list) lua_rawgeti(L, 1, i);
+    else lua_pushvalue(L, (int)i);
+    if (alua__tofuture(L, -1)) {
+      lua_rawseti(L, children, i);
+      continue;
+    }
+    check_child(L, list ? 1 : (int)i, list ? i : 0);
+    lua_pop(L, 1);
+  }
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (lua_rawgeti(L, children, i) != LUA_TNIL) {
+      alua__future_taken(r, lua_touserdata(L, -1));
+      lua_pop(L, 1);
+      continue;
+    }
+    lua_pop(L, 1);
     if (list) lua_rawgeti(L, 1, i);
     else lua_pushvalue(L, (int)i);
     to_child(L, lp);

@@ -41,10 +41,11 @@ void alua__push_cancelled(lua_State *L, rt *r, int futidx) {
   lua_remove(L, -2);
 }
 
-task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs) {
+/* alua__newtask, with c the coroutine object at idx or NULL when the value
+ * there is none (the caller has looked). */
+static task *newtask(lua_State *L, lloop *lp, int idx, int nargs, coro *c) {
   idx = lua_absindex(L, idx);
   rt *r = lp->rt;
-  coro *c = alua__tocoro(L, idx);
   if (c && c->consumed) luaL_error(L, "cannot reuse already awaited coroutine");
   if (lp->closed) luaL_error(L, "event loop is closed");
   task *t = lua_newuserdatauv(L, sizeof *t, TASK_NUV - 1);
@@ -86,6 +87,10 @@ task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs) {
   lp->ntasks++;
   ac_loop_enqueue(&lp->core, &t->step);
   return t;
+}
+
+task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs) {
+  return newtask(L, lp, idx, nargs, alua__tocoro(L, idx));
 }
 
 /* Pushes a thread for a task's body, reusing a finished one when possible. */
@@ -563,14 +568,15 @@ static int is_options(lua_State *L, int idx) {
 int alua__create_task_at(lua_State *L, lloop *lp, int first) {
   static const char *const known[] = {"name", NULL};
   int n = lua_gettop(L);
-  int coro = alua__tocoro(L, first) != NULL;
+  coro *c = alua__tocoro(L, first);
+  int coro = c != NULL;
   if (!coro && !lua_isfunction(L, first)) return luaL_typeerror(L, first, "coroutine object or function");
   /* after a coroutine object (which takes no arguments) it always is */
   int opts = n > first && (coro ? alua__is_plain_table(L, n) : is_options(L, n)) ? n : 0;
   if (opts) alua__check_options(L, opts, opts - first + 1, "create_task", known);
   int nargs = (opts ? opts : n + 1) - first - 1;
   if (coro && nargs > 0) return luaL_argerror(L, first + 1, "no arguments expected after a coroutine object");
-  alua__newtask(L, lp, first, nargs);
+  newtask(L, lp, first, nargs, c);
   if (opts && lua_getfield(L, opts, "name") != LUA_TNIL) {
     if (lua_type(L, -1) != LUA_TSTRING) return luaL_argerror(L, opts, "'name' must be a string");
     alua__task_set_extra(L, -2, "name");
