@@ -62,4 +62,10 @@ asyncio.run(async function()
   await asyncio.sleep(0)
   print(r:done(), r:get_coro(), r:result() == inner)
   inner:close()
+  -- a body with more arguments than a C function's stack holds
+  local many = {}
+  for i = 1, 5000 do many[i] = i end
+  local count = asyncio.async(function(...) return select("#", ...) end, "count")
+  print(await asyncio.create_task(count(table.unpack(many))),
+        await asyncio.create_task(function(...) return select("#", ...) end, table.unpack(many)))
 end)

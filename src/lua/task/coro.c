@@ -1,11 +1,18 @@
 /* Coroutine objects: calling an async function returns one; its body runs
  * only when it is awaited (inline, in the awaiting task) or wrapped in a task.
- * Uservalue 1 is the function, 2 its name (or nil), 3.. the arguments. */
+ * Uservalue 1 is the async function that made it (whose upvalues hold the
+ * function and its name: one slot for both), or for the object a task
+ * makes of a plain function, that function; 2.. are the arguments. */
 #include <stdio.h>
 
 #include "lua/internal.h"
 
-enum { CORO_UV_FN = 1, CORO_UV_NAME, CORO_UV_ARGS };
+enum { CORO_UV_FN = 1, CORO_UV_ARGS };
+
+/* Upvalues of an async function (coro_call). */
+enum { ASYNC_RT = 1, ASYNC_FN, ASYNC_NAME, ASYNC_MT, ASYNC_SELF, ASYNC_NUP = ASYNC_SELF };
+
+static int coro_call(lua_State *L);
 
 /* Marks both coroutine metatables (see alua__coro_consume). */
 static const char coro_key = 0;
@@ -17,6 +24,22 @@ static const char names_key = 0;
 #define MT_CORO_DONE MT_CORO " (done)"
 
 coro *alua__tocoro(lua_State *L, int idx) { return alua__tomarked(L, idx, &coro_key); }
+
+/* Pushes the function of the coroutine object at idx. */
+static void push_fn_of(lua_State *L, int idx) {
+  lua_getiuservalue(L, idx, CORO_UV_FN);
+  if (lua_tocfunction(L, -1) == coro_call) {
+    lua_getupvalue(L, -1, ASYNC_FN);
+    lua_replace(L, -2);
+  }
+}
+
+/* Pushes the function and the nargs arguments of the coroutine object at
+ * idx (absolute); the caller has checked the stack. */
+static void push_args(lua_State *L, int idx, int nargs) {
+  push_fn_of(L, idx);
+  for (int i = 0; i < nargs; i++) lua_getiuservalue(L, idx, CORO_UV_ARGS + i);
+}
 
 static coro *checkcoro(lua_State *L, int idx) {
   coro *c = alua__tocoro(L, idx);
@@ -37,10 +60,10 @@ void alua__coro_consume(lua_State *L, rt *r, int idx) {
   lua_setmetatable(L, idx);
 }
 
-/* Pushes a new coroutine object: metatable at mtidx, function at fnidx, name
- * at nameidx (0 for none), `nargs` arguments starting at argidx. */
-static coro *build(lua_State *L, int mtidx, int fnidx, int nameidx, int argidx, int nargs) {
-  coro *c = lua_newuserdatauv(L, sizeof *c, nargs + 2);
+/* Pushes a new coroutine object: metatable at mtidx, the async function or
+ * plain function at fnidx, `nargs` arguments starting at argidx. */
+static coro *build(lua_State *L, int mtidx, int fnidx, int argidx, int nargs) {
+  coro *c = lua_newuserdatauv(L, sizeof *c, nargs + 1);
   c->aw.pending = 0;
   c->aw.site = 0;
   c->nargs = nargs;
@@ -49,10 +72,6 @@ static coro *build(lua_State *L, int mtidx, int fnidx, int nameidx, int argidx, 
   lua_setmetatable(L, -2);
   lua_pushvalue(L, fnidx);
   lua_setiuservalue(L, -2, CORO_UV_FN);
-  if (nameidx) {
-    lua_pushvalue(L, nameidx);
-    lua_setiuservalue(L, -2, CORO_UV_NAME);
-  }
   for (int i = 0; i < nargs; i++) {
     lua_pushvalue(L, argidx + i);
     lua_setiuservalue(L, -2, CORO_UV_ARGS + i);
@@ -60,11 +79,11 @@ static coro *build(lua_State *L, int mtidx, int fnidx, int nameidx, int argidx, 
   return c;
 }
 
-/* The function an async function is: upvalues rt, fn, name, metatable. */
+/* The function an async function is: upvalues ASYNC_*. */
 static int coro_call(lua_State *L) {
   int n = lua_gettop(L);
   rt *r = alua__rt(L);
-  coro *c = build(L, lua_upvalueindex(4), lua_upvalueindex(2), lua_upvalueindex(3), 1, n);
+  coro *c = build(L, lua_upvalueindex(ASYNC_MT), lua_upvalueindex(ASYNC_SELF), 1, n);
   alua__aw_made(L, r, &c->aw);
   if (alua__debug_coros(r)) alua__debug_record(L, -1);
   return 1;
@@ -86,7 +105,11 @@ static int l_async(lua_State *L) {
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   luaL_getmetatable(L, MT_CORO);
-  lua_pushcclosure(L, coro_call, 4);
+  lua_pushnil(L);
+  lua_pushcclosure(L, coro_call, ASYNC_NUP);
+  /* itself, for the objects it makes */
+  lua_pushvalue(L, -1);
+  lua_setupvalue(L, -2, ASYNC_SELF);
   return 1;
 }
 
@@ -104,15 +127,15 @@ static int l_take(lua_State *L) {
   if (!r->current || r->current->co != L) return 0; /* not in a task: the C await decides */
   if (c->consumed) return alua__error_at(L, 2, "cannot reuse already awaited coroutine");
   alua__coro_consume(L, r, 1);
-  luaL_checkstack(L, c->nargs + 1, "too many arguments");
-  for (int i = 0; i < c->nargs + 1; i++) lua_getiuservalue(L, 1, i == 0 ? CORO_UV_FN : CORO_UV_ARGS + i - 1);
+  luaL_checkstack(L, c->nargs + 2, "too many arguments");
+  push_args(L, 1, c->nargs);
   return c->nargs + 1;
 }
 
 /* Pushes the function of the coroutine (or the function) at idx. */
 static void pushfn(lua_State *L, int idx) {
   if (lua_isfunction(L, idx)) lua_pushvalue(L, idx);
-  else lua_getiuservalue(L, idx, CORO_UV_FN);
+  else push_fn_of(L, idx);
 }
 
 /* Pushes the coroutine's name, or its function's definition site. */
@@ -122,8 +145,12 @@ static void pushname(lua_State *L, int idx) {
     lua_pushvalue(L, idx);
     lua_rawget(L, -2);
     lua_remove(L, -2);
+  } else if (lua_getiuservalue(L, idx, CORO_UV_FN) == LUA_TFUNCTION && lua_tocfunction(L, -1) == coro_call) {
+    lua_getupvalue(L, -1, ASYNC_NAME);
+    lua_remove(L, -2);
   } else {
-    lua_getiuservalue(L, idx, CORO_UV_NAME);
+    lua_pop(L, 1);
+    lua_pushnil(L); /* a task's object of a plain function has no name */
   }
   if (lua_type(L, -1) == LUA_TSTRING) return;
   lua_pop(L, 1);
@@ -222,7 +249,7 @@ void alua__open_coro(lua_State *L, rt *r, int module, int internals) {
  * and nargs arguments after it, already consumed (it belongs to the task). */
 coro *alua__newcoro_for_task(lua_State *L, int fnidx, int nargs) {
   luaL_getmetatable(L, MT_CORO_DONE);
-  coro *c = build(L, lua_gettop(L), fnidx, 0, fnidx + 1, nargs);
+  coro *c = build(L, lua_gettop(L), fnidx, fnidx + 1, nargs);
   c->consumed = 1;
   lua_remove(L, -2);
   return c;
@@ -233,7 +260,8 @@ coro *alua__newcoro_for_task(lua_State *L, int fnidx, int nargs) {
 int alua__coro_push_body(lua_State *L, int idx, lua_State *to) {
   coro *c = lua_touserdata(L, idx);
   luaL_checkstack(to, c->nargs + 2, "too many arguments");
-  for (int i = 0; i < c->nargs + 1; i++) lua_getiuservalue(L, idx, i == 0 ? CORO_UV_FN : CORO_UV_ARGS + i - 1);
+  luaL_checkstack(L, c->nargs + 2, "too many arguments");
+  push_args(L, idx, c->nargs);
   lua_xmove(L, to, c->nargs + 1);
   return c->nargs;
 }
