@@ -249,7 +249,10 @@ typedef struct task {
   uint8_t must_cancel;  /* deliver CancelledError at the next step */
   uint8_t resume;       /* RESUME_* given to the continuation */
   uint8_t suspended;    /* set by alua__park just before it yields */
-  alua__taskstats stats; /* accounting (while lloop.observe) */
+  /* Accounting (while lloop.observe): made at the first observed step, in
+   * the task's extras, so that tasks nobody observes do not carry it; NULL
+   * before, or when memory ran out making it. */
+  alua__taskstats *stats;
 } task;
 
 /* -- site.c: creation sites -- */

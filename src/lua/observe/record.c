@@ -181,7 +181,8 @@ static int intern_name(lua_State *L, alua__recorder *rec, lloop *lp, task *t, in
 
 /* The track of t, created at its first recorded step; 0 when memory ran out. */
 static uint32_t track_of(lua_State *L, alua__recorder *rec, lloop *lp, task *t) {
-  if (t->stats.rec == rec->gen) return t->stats.track;
+  if (!t->stats) return 0; /* memory ran out: no accounting either */
+  if (t->stats->rec == rec->gen) return t->stats->track;
   if (grow((void **)&rec->tracks, &rec->captracks, rec->ntracks, sizeof(rtrack)) < 0) {
     rec->failed = 1;
     return 0;
@@ -190,8 +191,8 @@ static uint32_t track_of(lua_State *L, alua__recorder *rec, lloop *lp, task *t) 
   memset(k, 0, sizeof *k);
   k->task_id = t->id;
   k->name = intern_name(L, rec, lp, t, 0);
-  t->stats.rec = rec->gen;
-  t->stats.track = rec->ntracks;
+  t->stats->rec = rec->gen;
+  t->stats->track = rec->ntracks;
   return rec->ntracks;
 }
 
@@ -201,9 +202,9 @@ uint64_t alua__observe_step_begin(lloop *lp, task *t) {
   uint64_t now = ac_clock_ns();
   if (t->wait) {
     uint64_t lnow = ac_loop_now(&lp->core);
-    if (lnow > t->since) t->stats.waited_ns += lnow - t->since;
+    if (t->stats && lnow > t->since) t->stats->waited_ns += lnow - t->since;
   }
-  t->stats.steps++;
+  if (t->stats) t->stats->steps++;
   alua__recorder *rec = lp->rt->rec;
   if (rec) {
     uint32_t cause = cause_of(rec, t);
@@ -252,7 +253,7 @@ static rslice *end_slice(alua__recorder *rec, lloop *lp, uint64_t real, uint64_t
 void alua__observe_step_end(lua_State *L, lloop *lp, task *t, int tidx, uint64_t token) {
   uint64_t cpu = cpu_ns() - lp->obs_cpu0;
   uint64_t now = ac_clock_ns();
-  t->stats.cpu_ns += cpu;
+  if (t->stats) t->stats->cpu_ns += cpu;
   if (lp->debug) alua__debug_slow(L, lp, tidx, token);
   alua__recorder *rec = lp->rt->rec;
   rslice *s = rec ? end_slice(rec, lp, now, cpu) : NULL;
@@ -263,7 +264,7 @@ void alua__observe_step_end(lua_State *L, lloop *lp, task *t, int tidx, uint64_t
     if (s->track) {
       rtrack *k = &rec->tracks[s->track - 1];
       k->ended = 1;
-      k->stats = t->stats;
+      if (t->stats) k->stats = *t->stats;
       /* the body may have renamed itself */
       int name = intern_name(L, rec, lp, t, tidx);
       if (name) k->name = name;
@@ -371,7 +372,7 @@ static void stop(lua_State *L, alua__recorder *rec) {
     lloop *lp = r->running;
     for (ac_list *p = lp->tasks.next; p != &lp->tasks; p = p->next) {
       task *t = ac_container_of(p, task, link);
-      if (t->id == k->task_id && t->stats.rec == rec->gen) k->stats = t->stats;
+      if (t->id == k->task_id && t->stats && t->stats->rec == rec->gen) k->stats = *t->stats;
     }
   }
   lua_pushnil(L);

@@ -213,12 +213,14 @@ static int build_record(lua_State *L) {
     lua_pushnumber(L, (lua_Number)t->since / 1e9);
     lua_setfield(L, rec, "since");
   }
-  if (lp->observe || t->stats.steps) {
-    lua_pushinteger(L, t->stats.steps);
+  static const alua__taskstats none;
+  const alua__taskstats *st = t->stats ? t->stats : &none;
+  if (lp->observe || st->steps) {
+    lua_pushinteger(L, st->steps);
     lua_setfield(L, rec, "steps");
-    lua_pushnumber(L, (lua_Number)t->stats.cpu_ns / 1e9);
+    lua_pushnumber(L, (lua_Number)st->cpu_ns / 1e9);
     lua_setfield(L, rec, "cpu");
-    lua_pushnumber(L, (lua_Number)t->stats.waited_ns / 1e9);
+    lua_pushnumber(L, (lua_Number)st->waited_ns / 1e9);
     lua_setfield(L, rec, "waited");
   }
   lua_settop(L, rec);

@@ -61,7 +61,7 @@ static task *newtask(lua_State *L, lloop *lp, int idx, int nargs, coro *c) {
   t->cancel_requests = 0;
   t->must_cancel = t->resume = t->suspended = 0;
   t->woken = lp->slice; /* its first step: its creator's doing */
-  memset(&t->stats, 0, sizeof t->stats);
+  t->stats = NULL;
   t->id = ++r->next_task_id;
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_mt_task);
   lua_setmetatable(L, -2);
@@ -272,6 +272,24 @@ static int body(lua_State *L) {
   return k_body(L, lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 1, 0, k_body), 0);
 }
 
+/* Protected part of make_stats: the task at 1 gets its accounting record. */
+static int make_stats_p(lua_State *L) {
+  task *t = lua_touserdata(L, 1);
+  alua__taskstats *s = lua_newuserdatauv(L, sizeof *s, 0);
+  memset(s, 0, sizeof *s);
+  alua__task_set_extra(L, 1, "stats");
+  t->stats = s;
+  return 0;
+}
+
+/* Gives the anchored task t its accounting record; never raises (out of
+ * memory, its steps go unaccounted until one can make it). */
+static void make_stats(lua_State *L, lloop *lp, task *t) {
+  lua_pushcfunction(L, make_stats_p);
+  alua__push_anchored(L, lp, t->f.anchor);
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
+}
+
 /* The ready-queue callback of a task: runs its body up to the next await. */
 static void step(ac_callback *cb) {
   task *t = ac_container_of(cb, task, step);
@@ -329,6 +347,7 @@ static void step(ac_callback *cb) {
   } else {
     t->resume = RESUME_OK;
   }
+  if (lp->observe && !t->stats) make_stats(L, lp, t);
   task *prev = r->current;
   r->current = t;
   t->suspended = 0;
