@@ -126,6 +126,8 @@ typedef struct lloop {
   int selfref;          /* registry ref keeping the loop alive while running */
   int ref_anchors;      /* registry ref of the table that keeps objects alive */
   int nanchors;         /* live refs in that table (the leftover report skips an empty one) */
+  int anchor_free;      /* first free slot of that table (which holds the next one), 0 for none */
+  int anchor_top;       /* slots of that table used so far, free or not */
   int ref_threads;      /* registry ref of the table of reusable threads */
   int ref_handler;      /* registry ref of the exception handler, or LUA_NOREF */
   int ref_unretrieved;  /* registry ref: weak {[pointer] = failed future not yet looked at} */

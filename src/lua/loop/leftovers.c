@@ -53,7 +53,7 @@ static void push_leftovers(lua_State *L, lloop *lp) {
     int anchors = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, anchors)) {
-      /* the free-list links of luaL_ref are integers; tasks are listed above */
+      /* the free-list links are integers; tasks are listed above */
       if (!lua_isinteger(L, -1) && !alua__totask(L, -1)) {
         luaL_tolstring(L, -1, NULL);
         lua_pushfstring(L, "anchored %s", lua_tostring(L, -1));

@@ -21,13 +21,27 @@ lloop *alua__checkopen(lua_State *L, int idx) {
 
 void alua__pushloop(lua_State *L, lloop *lp) { lua_rawgeti(L, LUA_REGISTRYINDEX, lp->selfref); }
 
+/* As luaL_ref and luaL_unref, with the head of the free list in the loop
+ * rather than in the table, and no length to look up: a free slot holds
+ * the next free one (0 ends the list). */
 int alua__anchor(lua_State *L, lloop *lp, int idx) {
+  if (lua_isnil(L, idx)) return LUA_REFNIL;
   idx = lua_absindex(L, idx);
   lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_anchors);
+  int ref = lp->anchor_free;
+  if (ref) {
+    lua_rawgeti(L, -1, ref);
+    lp->anchor_free = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+  } else {
+    ref = lp->anchor_top + 1;
+  }
   lua_pushvalue(L, idx);
-  int ref = luaL_ref(L, -2);
+  /* a new slot may grow the table and raise: counted once stored */
+  lua_rawseti(L, -2, ref);
+  if (ref > lp->anchor_top) lp->anchor_top = ref;
   lua_pop(L, 1);
-  if (ref >= 0) lp->nanchors++;
+  lp->nanchors++;
   return ref;
 }
 
@@ -35,7 +49,9 @@ void alua__unanchor(lua_State *L, lloop *lp, int ref) {
   if (ref < 0) return; /* LUA_NOREF, or LUA_REFNIL: nil was never stored */
   lp->nanchors--;
   lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_anchors);
-  luaL_unref(L, -1, ref);
+  lua_pushinteger(L, lp->anchor_free);
+  lua_rawseti(L, -2, ref);
+  lp->anchor_free = ref;
   lua_pop(L, 1);
 }
 
