@@ -56,6 +56,7 @@ typedef struct rt {
   int ref_chain;            /* registry ref: {value = err, [i] = traceback...} */
   int ref_mt_task;          /* registry ref of the Task metatable (hot: no lookup by name) */
   int ref_mt_coro_done;     /* registry ref of the consumed coroutine's metatable */
+  int ref_mt_coro_tracked;  /* registry ref of the metatable of coroutine objects a pass end found not taken */
   int debug;                /* debug mode requested by ALUA_DEBUG */
   int sigquit;              /* alua_option(ALUA_OPT_SIGQUIT): Ctrl+\ prints the task tree */
   int report_at_once;       /* the prompt runs: failed tasks nobody awaits are reported at the pass end */
@@ -105,6 +106,10 @@ typedef struct rt {
   int nursery_n;            /* sleeps in it */
   int ref_last_sleep;       /* registry ref of the holder of the last sleep made (its uservalue) */
   alua__aw *last_sleep;     /* the record of that sleep, or NULL */
+  int coro_nursery;         /* registry ref of the coroutine objects not taken at once (forgotten.c) */
+  int coro_nursery_n;       /* objects in it */
+  int ref_last_coro;        /* registry ref of the holder of the last coroutine object made */
+  alua__aw *last_coro;      /* the record of that object, or NULL */
 } rt;
 
 /* lloop.slice outside any recorded step or callback. */
@@ -289,11 +294,15 @@ void alua__awop_gone(lua_State *L, alua__awop *op);
 /* The sleep on top was just made (aw its record); holder is the index of
  * the holder (see forgotten.c). */
 void alua__aw_nurse(lua_State *L, rt *r, alua__aw *aw, int holder);
+/* The same for the coroutine object on top, with its own holder and
+ * nursery: a pass end gives the pending ones the finalizer. */
+void alua__aw_nurse_coro(lua_State *L, rt *r, alua__aw *aw, int holder);
 /* After every loop pass: the collector step, and the shared operations
  * left unawaited a whole pass (the common pass has nothing to do). */
 void alua__aw_pass_work(lua_State *L, rt *r);
 static inline void alua__aw_pass_end(lua_State *L, rt *r) {
-  if (r->aw_handed || r->last_sleep || r->nursery_n || r->aw_fresh || r->aw_collect || !ac_list_empty(&r->awops))
+  if (r->aw_handed || r->last_sleep || r->nursery_n || r->last_coro || r->coro_nursery_n || r->aw_fresh ||
+      r->aw_collect || !ac_list_empty(&r->awops))
     alua__aw_pass_work(L, r);
   r->ringn = 0;
   r->pass++;
@@ -600,6 +609,12 @@ void alua__coro_pushname(lua_State *L, int idx);
 void alua__coro_pushsite(lua_State *L, int idx);
 /* True when the value at idx is an async function (asyncio.async's result). */
 int alua__iscoroutinefunction(lua_State *L, int idx);
+/* The coroutine object at idx was found not taken at a pass end: it gets
+ * the metatable with the finalizer that warns. */
+void alua__coro_track(lua_State *L, rt *r, int idx);
+/* The state closes with the coroutine object at idx not taken: warns now
+ * (finalizers set while the state closes are not run). */
+void alua__coro_warn(lua_State *L, rt *r, int idx);
 void alua__open_coro(lua_State *L, rt *r, int module, int internals);
 
 /* -- park.c: how every wait suspends and resumes a task --

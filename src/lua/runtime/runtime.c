@@ -189,7 +189,7 @@ static rt *get_rt(lua_State *L) {
   r->ref_default_loop = r->ref_errors = r->ref_wrap = r->ref_chain = r->ref_leftovers = r->ref_main = LUA_NOREF;
   r->ref_main_deadlock = LUA_NOREF;
   r->sigint_token = -1;
-  r->ref_mt_task = r->ref_mt_coro_done = LUA_NOREF;
+  r->ref_mt_task = r->ref_mt_coro_done = r->ref_mt_coro_tracked = LUA_NOREF;
   ac_list_init(&r->loops);
   r->thread = pthread_self();
   ac_list_init(&r->awops);

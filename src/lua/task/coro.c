@@ -9,8 +9,9 @@
 
 enum { CORO_UV_FN = 1, CORO_UV_ARGS };
 
-/* Upvalues of an async function (coro_call). */
-enum { ASYNC_RT = 1, ASYNC_FN, ASYNC_NAME, ASYNC_MT, ASYNC_SELF, ASYNC_NUP = ASYNC_SELF };
+/* Upvalues of an async function (coro_call): ASYNC_HOLDER holds the last
+ * coroutine object made (forgotten.c). */
+enum { ASYNC_RT = 1, ASYNC_FN, ASYNC_NAME, ASYNC_MT, ASYNC_HOLDER, ASYNC_SELF, ASYNC_NUP = ASYNC_SELF };
 
 static int coro_call(lua_State *L);
 
@@ -22,6 +23,7 @@ static const char coro_key = 0;
 static const char names_key = 0;
 
 #define MT_CORO_DONE MT_CORO " (done)"
+#define MT_CORO_TRACKED MT_CORO " (tracked)"
 
 coro *alua__tocoro(lua_State *L, int idx) { return alua__tomarked(L, idx, &coro_key); }
 
@@ -47,9 +49,14 @@ static coro *checkcoro(lua_State *L, int idx) {
   return c;
 }
 
-/* Why a second metatable: the never-awaited warning needs __gc, and every
- * finalizer costs the collector. Once awaited or wrapped in a task, the
- * object switches to the twin without __gc. */
+/* Why three metatables: the never-awaited warning needs __gc, and every
+ * finalizer costs the collector (an object that has one lives a cycle
+ * more). A fresh object has none: like a sleep (forgotten.c), it is held
+ * until the next is made, then kept in a nursery until the pass ends, and
+ * only one still not taken then gets the twin with __gc (tracked); one
+ * made while no loop runs gets it at once. Once
+ * awaited or wrapped in a task, an object switches to the one for done
+ * objects (still no __gc). */
 void alua__coro_consume(lua_State *L, rt *r, int idx) {
   coro *c = lua_touserdata(L, idx);
   if (c->consumed) return;
@@ -85,6 +92,9 @@ static int coro_call(lua_State *L) {
   rt *r = alua__rt(L);
   coro *c = build(L, lua_upvalueindex(ASYNC_MT), lua_upvalueindex(ASYNC_SELF), 1, n);
   alua__aw_made(L, r, &c->aw);
+  /* no pass end comes while no loop runs: then the finalizer at once */
+  if (r->running) alua__aw_nurse_coro(L, r, &c->aw, lua_upvalueindex(ASYNC_HOLDER));
+  else alua__coro_track(L, r, -1);
   if (alua__debug_coros(r)) alua__debug_record(L, -1);
   return 1;
 }
@@ -105,6 +115,7 @@ static int l_async(lua_State *L) {
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
   luaL_getmetatable(L, MT_CORO);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, alua__rt(L)->ref_last_coro);
   lua_pushnil(L);
   lua_pushcclosure(L, coro_call, ASYNC_NUP);
   /* itself, for the objects it makes */
@@ -173,19 +184,32 @@ void alua__coro_push_fn(lua_State *L, int idx) { pushfn(L, lua_absindex(L, idx))
  * x.lua:12 was never awaited" (where it was defined when the creation site
  * is unknown). */
 static int coro_gc(lua_State *L) {
-  coro *c = lua_touserdata(L, 1);
-  if (c->consumed) return 0;
-  rt *r = alua__rt(L);
-  pushname(L, 1);
+  alua__coro_warn(L, alua__rt(L), 1);
+  return 0;
+}
+
+void alua__coro_track(lua_State *L, rt *r, int idx) {
+  idx = lua_absindex(L, idx);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_mt_coro_tracked);
+  lua_setmetatable(L, idx);
+}
+
+void alua__coro_warn(lua_State *L, rt *r, int idx) {
+  coro *c = lua_touserdata(L, idx);
+  if (c->consumed) return;
+  c->consumed = 1; /* warned once */
+  idx = lua_absindex(L, idx);
+  int top = lua_gettop(L);
+  pushname(L, idx);
   if (c->aw.site) {
     alua__push_site(L, r, c->aw.site);
     fprintf(stderr, "coroutine '%s' created at %s was never awaited\n", lua_tostring(L, -2), lua_tostring(L, -1));
   } else {
-    pushsite(L, 1);
+    pushsite(L, idx);
     fprintf(stderr, "coroutine '%s' (defined at %s) was never awaited\n", lua_tostring(L, -2), lua_tostring(L, -1));
   }
   fflush(stderr);
-  return 0;
+  lua_settop(L, top);
 }
 
 static int coro_tostring(lua_State *L) {
@@ -217,24 +241,27 @@ void alua__open_coro(lua_State *L, rt *r, int module, int internals) {
   lua_setmetatable(L, -2);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &names_key);
   static const luaL_Reg methods[] = {{"__tostring", coro_tostring}, {"close", coro_close}, {NULL, NULL}};
-  for (int i = 0; i < 2; i++) {
-    alua__newclass(L, r, i == 0 ? MT_CORO_DONE : MT_CORO, methods);
+  static const char *const names[] = {MT_CORO_DONE, MT_CORO_TRACKED, MT_CORO};
+  for (int i = 0; i < 3; i++) {
+    alua__newclass(L, r, names[i], methods);
     lua_pushliteral(L, "coroutine");
     lua_setfield(L, -2, "__name");
     lua_pushboolean(L, 1);
     lua_rawsetp(L, -2, &coro_key);
     /* a consumed one goes to the C await, which reports the reuse */
     alua__tag_awaitable(L, i == 0 ? "c" : "coro");
-    if (i == 0) {
-      lua_pushvalue(L, -1);
-      r->ref_mt_coro_done = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (i == 1) {
+      lua_pushlightuserdata(L, r);
+      lua_pushcclosure(L, coro_gc, 1);
+      lua_setfield(L, -2, "__gc");
+    }
+    if (i < 2) {
+      int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+      if (i == 0) r->ref_mt_coro_done = ref;
+      else r->ref_mt_coro_tracked = ref;
     }
   }
-  lua_pushlightuserdata(L, r);
-  lua_pushcclosure(L, coro_gc, 1);
-  lua_setfield(L, -2, "__gc");
   lua_setfield(L, internals, "CORO");
-  lua_pop(L, 1);
 
   static const luaL_Reg funcs[] = {{"async", l_async},
                                    {"iscoroutinefunction", l_iscoroutinefunction},

@@ -7,7 +7,9 @@
  *   taken. So that this comes within a pass or two of the mistake, a pass
  *   at whose end an object made during it is still unawaited is followed
  *   by collector steps (young collections in generational mode) at its end
- *   and the next one's.
+ *   and the next one's. Coroutine objects, made for every task, get their
+ *   finalizer as the sleeps below do: only when a pass end finds them not
+ *   taken (they have their own holder and nursery, swept first).
  *
  * - sleep(d) and sleep(0) without values hand out one of two shared
  *   sleepers (await.c): those are shared operations, below. The other
@@ -82,6 +84,46 @@ static void to_nursery(lua_State *L, rt *r, int h) {
   lua_pop(L, 1);
 }
 
+/* As to_nursery, for the held coroutine object. */
+static void coro_to_nursery(lua_State *L, rt *r, int h) {
+  h = lua_absindex(L, h);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->coro_nursery);
+  lua_getiuservalue(L, h, 1);
+  lua_rawseti(L, -2, ++r->coro_nursery_n);
+  lua_pop(L, 1);
+}
+
+void alua__aw_nurse_coro(lua_State *L, rt *r, alua__aw *aw, int holder) {
+  if (r->last_coro && r->last_coro->pending) coro_to_nursery(L, r, holder);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, holder, 1);
+  r->last_coro = aw;
+}
+
+/* The pass ends: the held coroutine object and those in the nursery that
+ * are still not taken get the finalizer; both are emptied. */
+static void sweep_coros(lua_State *L, rt *r) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_last_coro);
+  int h = lua_gettop(L);
+  if (r->last_coro && r->last_coro->pending) coro_to_nursery(L, r, h);
+  r->last_coro = NULL;
+  lua_pushnil(L);
+  lua_setiuservalue(L, h, 1);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, r->coro_nursery);
+  int t = lua_gettop(L);
+  for (int i = 1; i <= r->coro_nursery_n; i++) {
+    if (lua_rawgeti(L, t, i) == LUA_TUSERDATA && ((alua__aw *)lua_touserdata(L, -1))->pending) {
+      alua__coro_track(L, r, -1);
+      r->aw_fresh++;
+    }
+    lua_settop(L, t);
+    lua_pushnil(L);
+    lua_rawseti(L, t, i);
+  }
+  lua_settop(L, h - 1);
+  r->coro_nursery_n = 0;
+}
+
 void alua__aw_nurse(lua_State *L, rt *r, alua__aw *aw, int holder) {
   if (r->last_sleep && r->last_sleep->pending) to_nursery(L, r, holder);
   lua_pushvalue(L, -1);
@@ -117,6 +159,7 @@ static void sweep_nursery(lua_State *L, rt *r) {
 }
 
 void alua__aw_pass_work(lua_State *L, rt *r) {
+  if (r->last_coro || r->coro_nursery_n) sweep_coros(L, r);
   if (r->last_sleep || r->nursery_n) sweep_nursery(L, r);
   if (r->aw_fresh) {
     r->aw_fresh = 0;
@@ -148,6 +191,25 @@ void alua__aw_pass_work(lua_State *L, rt *r) {
 }
 
 void alua__aw_close(lua_State *L, rt *r) {
+  /* coroutine objects made after the last pass end, never taken: newest
+   * first, as their finalizers would have run */
+  if (L && r->coro_nursery != LUA_NOREF) {
+    if (r->last_coro && r->last_coro->pending) {
+      lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_last_coro);
+      lua_getiuservalue(L, -1, 1);
+      alua__coro_warn(L, r, -1);
+      lua_pop(L, 2);
+    }
+    r->last_coro = NULL;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->coro_nursery);
+    for (int i = r->coro_nursery_n; i >= 1; i--) {
+      if (lua_rawgeti(L, -1, i) == LUA_TUSERDATA && ((alua__aw *)lua_touserdata(L, -1))->pending)
+        alua__coro_warn(L, r, -1);
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    r->coro_nursery_n = 0;
+  }
   /* sleeps made after the last pass end, never awaited: left at exit */
   if (L && r->nursery != LUA_NOREF) {
     if (r->last_sleep && r->last_sleep->pending) {
@@ -192,6 +254,10 @@ void alua__open_forgotten(lua_State *L, rt *r, int module, int internals) {
   r->nursery = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_newuserdatauv(L, 0, 1);
   r->ref_last_sleep = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_newtable(L);
+  r->coro_nursery = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_newuserdatauv(L, 0, 1);
+  r->ref_last_coro = luaL_ref(L, LUA_REGISTRYINDEX);
   alua__awop_init(&r->zero_awop, r);
   alua__awop_init(&r->sleep_awop, r);
 }
