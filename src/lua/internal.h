@@ -57,6 +57,13 @@ typedef struct rt {
   int ref_mt_task;          /* registry ref of the Task metatable (hot: no lookup by name) */
   int ref_mt_coro_done;     /* registry ref of the consumed coroutine's metatable */
   int ref_mt_coro_tracked;  /* registry ref of the metatable of coroutine objects a pass end found not taken */
+  /* The metatables of Future, Task, GatheringFuture and their twins, and of
+   * coroutine objects: hot paths compare a value's metatable with these
+   * (alua__tofuture_rt) instead of looking for a marker in it. */
+  const void *mt_future[6];
+  int nmt_future;
+  const void *mt_coro[3];
+  int nmt_coro;
   int debug;                /* debug mode requested by ALUA_DEBUG */
   int sigquit;              /* alua_option(ALUA_OPT_SIGQUIT): Ctrl+\ prints the task tree */
   int report_at_once;       /* the prompt runs: failed tasks nobody awaits are reported at the pass end */
@@ -538,6 +545,23 @@ void alua__open_loop(lua_State *L, rt *r, int module, int internals);
 
 /* -- future.c -- */
 future *alua__tofuture(lua_State *L, int idx); /* NULL if not a future/task/gather */
+/* The userdata at idx if its metatable is one of the n at mts, else NULL. */
+static inline void *alua__toclass(lua_State *L, int idx, const void *const *mts, int n) {
+  void *p = lua_touserdata(L, idx);
+  if (!p || !lua_getmetatable(L, idx)) return NULL;
+  const void *mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  for (int i = 0; i < n; i++)
+    if (mts[i] == mt) return p;
+  return NULL;
+}
+/* As alua__tofuture and alua__tocoro, faster, for callers that have r. */
+static inline future *alua__tofuture_rt(lua_State *L, rt *r, int idx) {
+  return (future *)alua__toclass(L, idx, r->mt_future, r->nmt_future);
+}
+static inline coro *alua__tocoro_rt(lua_State *L, rt *r, int idx) {
+  return (coro *)alua__toclass(L, idx, r->mt_coro, r->nmt_coro);
+}
 future *alua__checkfuture(lua_State *L, int idx);
 future *alua__newfuture(lua_State *L, lloop *lp);
 /* Sets a result from the n values on top (popped) and completes f (at idx). */

@@ -396,12 +396,12 @@ static int l_finish_tasks(lua_State *L) {
 
 void alua__ensure_future(lua_State *L, lloop *lp, int idx) {
   idx = lua_absindex(L, idx);
-  future *f = alua__tofuture(L, idx);
+  future *f = alua__tofuture_rt(L, lp->rt, idx);
   if (f) {
     alua__future_taken(lp->rt, f);
     return;
   }
-  if (alua__tocoro(L, idx) || lua_isfunction(L, idx)) {
+  if (alua__tocoro_rt(L, lp->rt, idx) || lua_isfunction(L, idx)) {
     alua__newtask(L, lp, idx, 0);
   } else {
     lua_rawgeti(L, LUA_REGISTRYINDEX, lp->rt->ref_wrap);

@@ -250,6 +250,8 @@ void alua__open_coro(lua_State *L, rt *r, int module, int internals) {
     lua_rawsetp(L, -2, &coro_key);
     /* a consumed one goes to the C await, which reports the reuse */
     alua__tag_awaitable(L, i == 0 ? "c" : "coro");
+    r->mt_coro[i] = lua_topointer(L, -1);
+    r->nmt_coro = i + 1;
     if (i == 1) {
       lua_pushlightuserdata(L, r);
       lua_pushcclosure(L, coro_gc, 1);

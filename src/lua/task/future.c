@@ -426,6 +426,10 @@ void alua__newfutureclass(lua_State *L, rt *r, const char *name, const luaL_Reg 
   lua_setfield(L, -2, "__gc");
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, twin);
+  if (r->nmt_future + 2 <= (int)(sizeof r->mt_future / sizeof r->mt_future[0])) {
+    r->mt_future[r->nmt_future++] = lua_topointer(L, mt);
+    r->mt_future[r->nmt_future++] = lua_topointer(L, -1);
+  }
   lua_setfield(L, mt, "__gctwin");
 }
 

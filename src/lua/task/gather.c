@@ -181,7 +181,7 @@ static int l_gather(lua_State *L) {
   for (lua_Integer i = 1; i <= n; i++) {
     if (list) lua_rawgeti(L, 1, i);
     else lua_pushvalue(L, (int)i);
-    if (alua__tofuture(L, -1)) {
+    if (alua__tofuture_rt(L, r, -1)) {
       lua_rawseti(L, children, i);
       continue;
     }

@@ -89,7 +89,7 @@ static task *newtask(lua_State *L, lloop *lp, int idx, int nargs, coro *c) {
 }
 
 task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs) {
-  return newtask(L, lp, idx, nargs, alua__tocoro(L, idx));
+  return newtask(L, lp, idx, nargs, alua__tocoro_rt(L, lp->rt, idx));
 }
 
 /* Pushes a thread for a task's body, reusing a finished one when possible. */
@@ -601,7 +601,7 @@ static int is_options(lua_State *L, int idx) {
 int alua__create_task_at(lua_State *L, lloop *lp, int first) {
   static const char *const known[] = {"name", NULL};
   int n = lua_gettop(L);
-  coro *c = alua__tocoro(L, first);
+  coro *c = alua__tocoro_rt(L, lp->rt, first);
   int coro = c != NULL;
   if (!coro && !lua_isfunction(L, first)) return luaL_typeerror(L, first, "coroutine object or function");
   /* after a coroutine object (which takes no arguments) it always is */
