@@ -58,7 +58,7 @@ void alua__unanchor(lua_State *L, lloop *lp, int ref) {
 void alua__push_anchored(lua_State *L, lloop *lp, int ref) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_anchors);
   lua_rawgeti(L, -1, ref);
-  lua_remove(L, -2);
+  lua_replace(L, -2);
 }
 
 /* Pushes a new loop, on virtual time when virtual_time is set. The loop is
