@@ -263,6 +263,10 @@ typedef struct task {
   uint8_t must_cancel;  /* deliver CancelledError at the next step */
   uint8_t resume;       /* RESUME_* given to the continuation */
   uint8_t suspended;    /* set by alua__park just before it yields */
+  /* Accounting (while lloop.observe): made at the first observed step, in
+   * the task's extras, so that tasks nobody observes do not carry it; NULL
+   * before, or when memory ran out making it. */
+  alua__taskstats *stats;
 } task;
 
 /* -- site.c: creation sites -- */
@@ -605,11 +609,6 @@ void alua__task_pushname(lua_State *L, int idx);
 void alua__task_set_extra(lua_State *L, int idx, const char *field);
 /* Pushes that field of the task at idx (nil when unset); returns its type. */
 int alua__task_get_extra(lua_State *L, int idx, const char *field);
-/* The accounting record (steps, CPU, waiting: while lloop.observe) of the
- * task at idx, or NULL when it has none: made at the task's first observed
- * step and kept in its extras, so that tasks nobody observes do not carry
- * it. Never raises. */
-alua__taskstats *alua__task_stats(lua_State *L, int idx);
 /* Pushes the error to raise in a cancelled task or future (CancelledError with
  * the stored message). */
 void alua__push_cancelled(lua_State *L, rt *r, int futidx);

@@ -214,8 +214,7 @@ static int build_record(lua_State *L) {
     lua_setfield(L, rec, "since");
   }
   static const alua__taskstats none;
-  const alua__taskstats *st = alua__task_stats(L, 1);
-  if (!st) st = &none;
+  const alua__taskstats *st = t->stats ? t->stats : &none;
   if (lp->observe || st->steps) {
     lua_pushinteger(L, st->steps);
     lua_setfield(L, rec, "steps");

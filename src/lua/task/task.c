@@ -61,6 +61,7 @@ static task *newtask(lua_State *L, lloop *lp, int idx, int nargs, coro *c) {
   t->cancel_requests = 0;
   t->must_cancel = t->resume = t->suspended = 0;
   t->woken = lp->slice; /* its first step: its creator's doing */
+  t->stats = NULL;
   t->id = ++r->next_task_id;
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_mt_task);
   lua_setmetatable(L, -2);
@@ -271,37 +272,22 @@ static int body(lua_State *L) {
   return k_body(L, lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 1, 0, k_body), 0);
 }
 
-alua__taskstats *alua__task_stats(lua_State *L, int idx) {
-  alua__taskstats *s = NULL;
-  if (alua__task_get_extra(L, idx, "stats") == LUA_TUSERDATA) s = lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  return s;
-}
-
-/* Protected part of observed_stats: returns a new accounting record of the
- * task at 1. */
+/* Protected part of make_stats: the task at 1 gets its accounting record. */
 static int make_stats_p(lua_State *L) {
+  task *t = lua_touserdata(L, 1);
   alua__taskstats *s = lua_newuserdatauv(L, sizeof *s, 0);
   memset(s, 0, sizeof *s);
-  lua_pushvalue(L, -1);
   alua__task_set_extra(L, 1, "stats");
-  return 1;
+  t->stats = s;
+  return 0;
 }
 
-/* The accounting record of the anchored task t, made at its first observed
- * step; NULL when memory ran out making it (the step goes unaccounted).
- * Never raises. */
-static alua__taskstats *observed_stats(lua_State *L, lloop *lp, task *t) {
+/* Gives the anchored task t its accounting record; never raises (out of
+ * memory, its steps go unaccounted until one can make it). */
+static void make_stats(lua_State *L, lloop *lp, task *t) {
+  lua_pushcfunction(L, make_stats_p);
   alua__push_anchored(L, lp, t->f.anchor);
-  alua__taskstats *s = alua__task_stats(L, -1);
-  if (!s) {
-    lua_pushcfunction(L, make_stats_p);
-    lua_pushvalue(L, -2);
-    if (lua_pcall(L, 1, 1, 0) == LUA_OK) s = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  return s;
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
 }
 
 /* The ready-queue callback of a task: runs its body up to the next await. */
@@ -361,13 +347,13 @@ static void step(ac_callback *cb) {
   } else {
     t->resume = RESUME_OK;
   }
-  alua__taskstats *stats = lp->observe ? observed_stats(L, lp, t) : NULL;
+  if (lp->observe && !t->stats) make_stats(L, lp, t);
   task *prev = r->current;
   r->current = t;
   t->suspended = 0;
   int nres;
   /* debug mode, accounting, recording: the one test while they are off */
-  uint64_t start = lp->observe ? alua__observe_step_begin(lp, t, stats) : 0;
+  uint64_t start = lp->observe ? alua__observe_step_begin(lp, t) : 0;
   int status = lua_resume(co, L, nargs, &nres);
   r->current = prev;
   t->woken = 0;
@@ -403,7 +389,7 @@ static void step(ac_callback *cb) {
   } else {
     failed_raw(L, t, tidx, co);
   }
-  if (start) alua__observe_step_end(L, lp, t, stats, tidx, start);
+  if (start) alua__observe_step_end(L, lp, t, tidx, start);
   lua_settop(L, top);
 }
 
