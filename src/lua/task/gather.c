@@ -3,6 +3,7 @@
  * waiter nodes live inside the gather record itself: one allocation for any
  * number of children. */
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -12,10 +13,10 @@ enum { GATHER_UV_CHILDREN = FUT_NUV, GATHER_UV_RESULTS, GATHER_NUV };
 
 struct gather;
 
-/* Waits on one child; fires when that child completes. */
+/* Waits on one child; fires when that child completes. The gather it
+ * reports to is found from its position (gather_of): 32 bytes a child. */
 typedef struct gnode {
   ac_callback cb;    /* on the child's waiter list, then the ready queue */
-  struct gather *g;  /* the gather it reports to */
   int index;         /* child position, 1-based */
 } gnode;
 
@@ -30,10 +31,15 @@ typedef struct gather {
   gnode nodes[];             /* one per child */
 } gather;
 
+/* The gather whose node is `node`. */
+static gather *gather_of(gnode *node) {
+  return (gather *)((char *)(node - (node->index - 1)) - offsetof(gather, nodes));
+}
+
 /* A child finished: record its outcome, complete the gather when due. */
 static void child_done(ac_callback *cb) {
   gnode *node = ac_container_of(cb, gnode, cb);
-  gather *g = node->g;
+  gather *g = gather_of(node);
   lloop *lp = g->f.loop;
   rt *r = lp->rt;
   lua_State *L = lp->L;
@@ -224,7 +230,6 @@ static int l_gather(lua_State *L) {
   for (int i = 0; i < n; i++) {
     gnode *node = &g->nodes[i];
     ac_callback_init(&node->cb, child_done);
-    node->g = g;
     node->index = i + 1;
     lua_rawgeti(L, children, i + 1);
     future *c = lua_touserdata(L, -1);
