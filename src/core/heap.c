@@ -11,6 +11,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#include "fault.h"
 
 /* The fewest slots the array keeps once it exists. */
 #define MIN_CAP 64
@@ -37,10 +40,6 @@ static int slot_before(const ac_heap_slot *a, const ac_heap_slot *b) {
 
 void ac_heap_init(ac_heap *h) { memset(h, 0, sizeof *h); }
 
-void ac_heap_close(ac_heap *h) {
-  free(h->mem);
-  ac_heap_init(h);
-}
 
 void ac_timer_init(ac_timer *t, void (*fn)(ac_timer *t)) {
   t->deadline = 0;
@@ -51,15 +50,41 @@ void ac_timer_init(ac_timer *t, void (*fn)(ac_timer *t)) {
 
 int ac_timer_active(const ac_timer *t) { return t->where != 0; }
 
+/* Arrays of at least this many bytes are mappings of their own, so that
+ * shrinking gives them back: malloc keeps a freed multi-megabyte block in
+ * its heap once its adaptive mmap threshold has risen past that size (a
+ * million timers then left 6 MB behind). */
+#define MAP_MIN ((size_t)256 << 10)
+
+static size_t bytes_for(size_t cap) { return (cap + SKEW) * sizeof(ac_heap_slot) + LINE - 1; }
+
+static void *mem_get(size_t bytes) {
+  if (bytes < MAP_MIN) return malloc(bytes);
+  if (ac_fault_hit()) return NULL;
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+static void mem_put(void *p, size_t bytes) {
+  if (!p) return;
+  if (bytes < MAP_MIN) free(p);
+  else munmap(p, bytes);
+}
+
+void ac_heap_close(ac_heap *h) {
+  mem_put(h->mem, bytes_for(h->cap));
+  ac_heap_init(h);
+}
+
 /* Moves the array into a block of `cap` slots (cap >= count); 0 on
  * success, -1 when memory runs out (the array is then unchanged). */
 static int resize(ac_heap *h, size_t cap) {
   if (cap > (SIZE_MAX - LINE) / sizeof(ac_heap_slot) - SKEW) return -1;
-  void *mem = malloc((cap + SKEW) * sizeof(ac_heap_slot) + LINE - 1);
+  void *mem = mem_get(bytes_for(cap));
   if (!mem) return -1;
   ac_heap_slot *slots = (ac_heap_slot *)(((uintptr_t)mem + LINE - 1) & ~(uintptr_t)(LINE - 1)) + SKEW;
   if (h->count) memcpy(slots, h->slots, h->count * sizeof *slots);
-  free(h->mem);
+  mem_put(h->mem, bytes_for(h->cap));
   h->mem = mem;
   h->slots = slots;
   h->cap = cap;

@@ -1,4 +1,5 @@
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/heap.h"
@@ -278,4 +279,35 @@ Test(heap, seq_increases_per_heap) {
   cr_assert_eq(a.next_seq, 2);
   ac_heap_close(&a);
   ac_heap_close(&b);
+}
+
+/* Resident bytes of this process. */
+static long rss_bytes(void) {
+  long pages = 0, resident = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  cr_assert_not_null(f);
+  cr_assert_eq(fscanf(f, "%ld %ld", &pages, &resident), 2);
+  fclose(f);
+  return resident * 4096;
+}
+
+Test(heap, a_drained_burst_leaves_no_array_behind) {
+  /* A million timers need a 16 MB array; draining them shrinks it in
+   * halves. Large arrays are mappings of their own, so the memory goes
+   * back to the kernel (in malloc's heap the halves would stay). */
+  enum { N = 1000000 };
+  ac_timer *t = calloc(N, sizeof *t);
+  cr_assert_not_null(t);
+  for (int i = 0; i < N; i++) ac_timer_init(&t[i], nop);
+  long before = rss_bytes();
+  ac_heap h;
+  ac_heap_init(&h);
+  for (int i = 0; i < N; i++) ac_heap_insert(&h, &t[i], (uint64_t)((i * 7919L) % N));
+  long full = rss_bytes();
+  cr_assert_gt(full - before, 15L << 20, "the array is resident: %ld bytes more", full - before);
+  while (ac_heap_min(&h)) ac_heap_remove(&h, ac_heap_min(&h));
+  long drained = rss_bytes();
+  cr_assert_lt(drained - before, 1L << 20, "%ld bytes still resident", drained - before);
+  ac_heap_close(&h);
+  free(t);
 }
