@@ -358,9 +358,10 @@ static void step(ac_callback *cb) {
   r->current = prev;
   t->woken = 0;
   if (status == LUA_YIELD && t->suspended && !start) {
-    /* parked in an await: the common case, nothing else to do */
-    lua_pop(co, nres);
-    lua_settop(L, top);
+    /* parked in an await: the common case, nothing else to do (a
+     * park yields no values, and the first step pushed nothing on L) */
+    if (nres) lua_pop(co, nres);
+    if (lua_gettop(L) != top) lua_settop(L, top);
     return;
   }
   if (!tidx) {
