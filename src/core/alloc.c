@@ -27,7 +27,15 @@
 #endif
 
 #define ARENA_SIZE AC_ALLOC_ARENA
-#define NCLASSES (AC_ALLOC_SMALL_MAX / AC_ALLOC_GRAIN)
+#define NCLASSES AC_ALLOC_NCLASSES
+
+/* An arena's own free blocks of one size class, and its links in the
+ * allocator's list of arenas that have some (valid while `free` is set). */
+typedef struct arena_class {
+  void *free;     /* free blocks of the class, linked through their first word */
+  ac_arena *next; /* next arena with free blocks of the class */
+  ac_arena *prev; /* previous one, or NULL at the head */
+} arena_class;
 
 /* An arena's header sits at its start; blocks are carved after it. */
 struct ac_arena {
@@ -35,6 +43,7 @@ struct ac_arena {
   ac_arena *prev; /* newer arena, or NULL for the newest */
   size_t size;    /* bytes mapped */
   size_t used;    /* bytes of blocks handed out from it and not freed */
+  arena_class cls[NCLASSES];
 };
 
 static size_t class_of(size_t size) { return (size + AC_ALLOC_GRAIN - 1) / AC_ALLOC_GRAIN - 1; }
@@ -57,18 +66,53 @@ void ac_alloc_close(ac_alloc *a) {
 
 size_t ac_alloc_mapped(const ac_alloc *a) { return a->narenas * ARENA_SIZE; }
 
-static void unlink_arena(ac_alloc *a, ac_arena *ar) {
+/* An arena joins its class's list at the tail: blocks are taken from the
+ * arenas that have had free ones longest, which leaves the arenas that
+ * are freeing their blocks right now alone to empty (after 1M spawned
+ * tasks and a full GC, 11.7 MiB stay resident this way; 13.7 MiB when an
+ * arena joined at the head). */
+static void link_partial(ac_alloc *a, ac_arena *ar, size_t c) {
+  ar->cls[c].next = NULL;
+  ar->cls[c].prev = a->partial_tail[c];
+  if (a->partial_tail[c]) a->partial_tail[c]->cls[c].next = ar;
+  else a->partial[c] = ar;
+  a->partial_tail[c] = ar;
+}
+
+static void unlink_partial(ac_alloc *a, ac_arena *ar, size_t c) {
+  arena_class *k = &ar->cls[c];
+  if (k->prev) k->prev->cls[c].next = k->next;
+  else a->partial[c] = k->next;
+  if (k->next) k->next->cls[c].prev = k->prev;
+  else a->partial_tail[c] = k->prev;
+}
+
+/* Puts block p of class c on its arena's free list. */
+static void push_free(ac_alloc *a, void *p, size_t c) {
+  ac_arena *ar = arena_of(p);
+  if (!ar->cls[c].free) link_partial(a, ar, c);
+  *(void **)p = ar->cls[c].free;
+  ar->cls[c].free = p;
+}
+
+/* Unmaps the empty arena ar (not `cur`): it leaves the lists of the classes
+ * it has free blocks of, then the list of arenas. */
+static void unmap_arena(ac_alloc *a, ac_arena *ar) {
+  for (size_t c = 0; c < NCLASSES; c++)
+    if (ar->cls[c].free) unlink_partial(a, ar, c);
   if (ar->prev) ar->prev->next = ar->next;
   else a->arenas = ar->next;
   if (ar->next) ar->next->prev = ar->prev;
   a->narenas--;
+  lsan_unregister(ar, ar->size);
+  munmap(ar, ar->size);
 }
 
-/* A block carved but not handed out goes to its free list. */
-static void to_free_list(ac_alloc *a, void *p, size_t c) {
-  *(void **)p = a->free[c];
-  a->free[c] = p;
-  a->free_bytes += (c + 1) * AC_ALLOC_GRAIN;
+/* ar (not `cur`) has just handed back its last block: kept while fewer
+ * than AC_ALLOC_KEEP_EMPTY arenas are empty, else unmapped. */
+static void became_empty(ac_alloc *a, ac_arena *ar) {
+  if (a->nempty + 1 < AC_ALLOC_KEEP_EMPTY) a->nempty++;
+  else unmap_arena(a, ar);
 }
 
 /* 1 when asking for huge pages (MADV_HUGEPAGE) cannot stall a page fault,
@@ -107,55 +151,38 @@ static int grow(ac_alloc *a) {
   if (huge_ok > 0) madvise(start, ARENA_SIZE, MADV_HUGEPAGE);
 #endif
   lsan_register(start, ARENA_SIZE);
-  /* what was left of the previous arena goes to the free lists */
+  /* what was left of the previous arena goes to its free lists */
   while (a->left >= AC_ALLOC_GRAIN) {
     size_t c = class_of(a->left < AC_ALLOC_SMALL_MAX ? a->left - a->left % AC_ALLOC_GRAIN : AC_ALLOC_SMALL_MAX);
-    to_free_list(a, a->next, c);
+    push_free(a, a->next, c);
     a->next += (c + 1) * AC_ALLOC_GRAIN;
     a->left -= (c + 1) * AC_ALLOC_GRAIN;
   }
-  /* the previous arena may be empty already; it is fully carved from now on */
-  if (a->cur && a->cur->used == 0) a->nempty++;
+  ac_arena *old = a->cur;
   ac_arena *ar = (ac_arena *)start;
   ar->next = a->arenas;
   ar->prev = NULL;
   if (ar->next) ar->next->prev = ar;
   ar->size = ARENA_SIZE;
   ar->used = 0;
+  /* a fresh mapping reads as zeros: every class list is empty already */
   a->arenas = ar;
   a->cur = ar;
   a->narenas++;
   a->next = start + sizeof(ac_arena) + (AC_ALLOC_GRAIN - sizeof(ac_arena) % AC_ALLOC_GRAIN) % AC_ALLOC_GRAIN;
   a->left = (size_t)(end - a->next);
+  /* the previous arena may be empty already; it is fully carved from now on */
+  if (old && old->used == 0) became_empty(a, old);
   return 0;
 }
 
 size_t ac_alloc_release(ac_alloc *a) {
-  if (a->nempty == 0) return 0;
-  /* drop the blocks of empty arenas from the free lists... */
-  for (size_t c = 0; c < NCLASSES; c++) {
-    size_t sz = (c + 1) * AC_ALLOC_GRAIN;
-    void **link = &a->free[c];
-    while (*link) {
-      void *p = *link;
-      ac_arena *ar = arena_of(p);
-      if (ar->used == 0 && ar != a->cur) {
-        *link = *(void **)p;
-        a->free_bytes -= sz;
-      } else {
-        link = (void **)p;
-      }
-    }
-  }
-  /* ...then unmap them */
   size_t n = 0;
   ac_arena *ar = a->arenas;
   while (ar) {
     ac_arena *next = ar->next;
     if (ar->used == 0 && ar != a->cur) {
-      unlink_arena(a, ar);
-      lsan_unregister(ar, ar->size);
-      munmap(ar, ar->size);
+      unmap_arena(a, ar);
       n++;
     }
     ar = next;
@@ -166,17 +193,16 @@ size_t ac_alloc_release(ac_alloc *a) {
 
 static void *small_alloc(ac_alloc *a, size_t c) {
   size_t sz = (c + 1) * AC_ALLOC_GRAIN;
-  void *p = a->free[c];
-  if (p) {
-    a->free[c] = *(void **)p;
-    a->free_bytes -= sz;
-    ac_arena *ar = arena_of(p);
+  ac_arena *ar = a->partial[c];
+  if (ar) {
+    void *p = ar->cls[c].free;
+    if (!(ar->cls[c].free = *(void **)p)) unlink_partial(a, ar, c);
     if (ar->used == 0 && ar != a->cur) a->nempty--;
     ar->used += sz;
     return p;
   }
   if (a->left < sz && grow(a) != 0) return NULL;
-  p = a->next;
+  void *p = a->next;
   a->next += sz;
   a->left -= sz;
   a->cur->used += sz;
@@ -184,15 +210,10 @@ static void *small_alloc(ac_alloc *a, size_t c) {
 }
 
 static void small_free(ac_alloc *a, void *p, size_t c) {
-  size_t sz = (c + 1) * AC_ALLOC_GRAIN;
-  to_free_list(a, p, c);
+  push_free(a, p, c);
   ac_arena *ar = arena_of(p);
-  ar->used -= sz;
-  if (ar->used == 0 && ar != a->cur) {
-    /* Why half: the pass walks every free block, so it runs only when
-     * what it gives back is at least half of what it has to walk. */
-    if (++a->nempty >= AC_ALLOC_KEEP_EMPTY && a->nempty * ARENA_SIZE * 2 >= a->free_bytes) ac_alloc_release(a);
-  }
+  ar->used -= (c + 1) * AC_ALLOC_GRAIN;
+  if (ar->used == 0 && ar != a->cur) became_empty(a, ar);
 }
 
 /* -- blocks above AC_ALLOC_SMALL_MAX: malloc, or mappings of their own -- */

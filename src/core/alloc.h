@@ -8,12 +8,13 @@
  * freed: malloc would keep them in its heap once its adaptive threshold has
  * risen. Not thread-safe: one per state.
  *
- * Memory goes back to the kernel: each arena counts the bytes it has handed
- * out, and once empty arenas hold at least half of the free bytes, one
- * pass over the free lists drops their blocks and unmaps them (the cost of
- * the pass is bounded by what it releases). So after a burst of tasks has
- * finished and been collected, the process keeps little more than the live
- * heap. */
+ * Memory goes back to the kernel: each arena keeps its own free lists and
+ * counts the bytes it has handed out, and per size class the arenas with
+ * free blocks of that class are linked, so an arena that empties leaves
+ * those links and is unmapped in time independent of how many blocks are
+ * free (one empty arena is kept, for a program that keeps crossing an
+ * arena's boundary). So after a burst of tasks has finished and been
+ * collected, the process keeps little more than the live heap. */
 #ifndef ALUA_CORE_ALLOC_H
 #define ALUA_CORE_ALLOC_H
 
@@ -29,18 +30,20 @@
 #define AC_ALLOC_ARENA ((size_t)2 << 20)
 /* Empty arenas are kept until there are at least this many. */
 #define AC_ALLOC_KEEP_EMPTY 2
+/* Size classes of the small blocks. */
+#define AC_ALLOC_NCLASSES (AC_ALLOC_SMALL_MAX / AC_ALLOC_GRAIN)
 
 typedef struct ac_arena ac_arena;
 
 typedef struct ac_alloc {
-  void *free[AC_ALLOC_SMALL_MAX / AC_ALLOC_GRAIN]; /* free blocks per size class */
+  ac_arena *partial[AC_ALLOC_NCLASSES]; /* per class, the arenas with free blocks of it */
+  ac_arena *partial_tail[AC_ALLOC_NCLASSES]; /* the last of each of those lists */
   char *next;           /* unused space in the newest arena */
   size_t left;          /* bytes left at `next` */
   ac_arena *arenas;     /* every arena, newest first, released by ac_alloc_close */
   ac_arena *cur;        /* the arena `next` carves from, or NULL */
   size_t narenas;       /* arenas mapped */
   size_t nempty;        /* arenas other than `cur` with no block handed out */
-  size_t free_bytes;    /* bytes on the free lists */
   size_t in_use;        /* bytes handed out and not freed (small and large) */
   size_t limit;         /* 0, or the most in_use may reach (allocations beyond fail) */
 } ac_alloc;

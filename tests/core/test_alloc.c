@@ -122,6 +122,30 @@ Test(alloc, empty_arenas_go_back_to_the_kernel) {
   free(w);
 }
 
+Test(alloc, an_arena_that_empties_goes_back_while_others_have_free_blocks) {
+  /* twenty arenas of 64-byte blocks with every other block freed: half of
+   * the memory is free, in small holes, and no arena is empty */
+  size_t n = 20 * AC_ALLOC_ARENA / 64;
+  void **v = fill(n, 64);
+  for (size_t i = 0; i < n; i += 2) ac_alloc_fn(&a, v[i], 64, 0);
+  size_t before = ac_alloc_mapped(&a);
+  /* the rest of the first quarter: the first five arenas empty in turn;
+   * all but one of them go back, whatever the holes elsewhere */
+  for (size_t i = 1; i < n / 4; i += 2) ac_alloc_fn(&a, v[i], 64, 0);
+  cr_assert_leq(ac_alloc_mapped(&a), before - 3 * AC_ALLOC_ARENA, "%zu of %zu bytes still mapped",
+                ac_alloc_mapped(&a), before);
+  check(v, n, 64, n / 4 + 1, 2);
+  /* the holes are handed out again, and the live blocks keep their bytes */
+  void **w = fill(n / 4, 64);
+  check(v, n, 64, n / 4 + 1, 2);
+  check(w, n / 4, 64, 0, 1);
+  for (size_t i = 0; i < n / 4; i++) ac_alloc_fn(&a, w[i], 64, 0);
+  for (size_t i = n / 4 + 1; i < n; i += 2) ac_alloc_fn(&a, v[i], 64, 0);
+  cr_assert_eq(a.in_use, 0);
+  free(v);
+  free(w);
+}
+
 Test(alloc, an_arena_with_a_live_block_stays) {
   size_t n = 6 * AC_ALLOC_ARENA / 64;
   void **v = fill(n, 64);
