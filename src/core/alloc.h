@@ -40,6 +40,7 @@ typedef struct ac_alloc {
   ac_arena *partial_tail[AC_ALLOC_NCLASSES]; /* the last of each of those lists */
   char *next;           /* unused space in the newest arena */
   size_t left;          /* bytes left at `next` */
+  char *faulted;        /* end of what the newest arena had faulted in ahead */
   ac_arena *arenas;     /* every arena, newest first, released by ac_alloc_close */
   ac_arena *cur;        /* the arena `next` carves from, or NULL */
   size_t narenas;       /* arenas mapped */

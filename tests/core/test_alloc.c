@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 
@@ -206,4 +208,39 @@ Test(alloc, the_largest_blocks_keep_their_bytes_across_every_move) {
   cr_assert_eq(a.in_use, 100);
   ac_alloc_fn(&a, p, 100, 0);
   cr_assert_eq(a.in_use, 0);
+}
+
+/* How many of the `pages` pages from p (page aligned) are resident. */
+static size_t resident(void *p, size_t pages) {
+  unsigned char vec[256];
+  cr_assert_leq(pages, sizeof vec);
+  cr_assert_eq(mincore(p, pages * 4096, vec), 0);
+  size_t n = 0;
+  for (size_t i = 0; i < pages; i++) n += vec[i] & 1;
+  return n;
+}
+
+Test(alloc, arenas_after_the_first_are_faulted_in_ahead_of_use) {
+  /* the first arena: pages come as blocks touch them */
+  char *p = ac_alloc_fn(&a, NULL, 0, 64);
+  char *page = (char *)(((uintptr_t)p + 2 * 4096) & ~(uintptr_t)4095);
+  cr_assert_eq(resident(page, 32), 0, "the first arena is not faulted ahead");
+  /* carve into the second arena */
+  size_t n = AC_ALLOC_ARENA / 1024 + 1;
+  void **v = malloc(n * sizeof *v);
+  for (size_t i = 0; i < n; i++) v[i] = ac_alloc_fn(&a, NULL, 0, 1024);
+  char *q = ac_alloc_fn(&a, NULL, 0, 64);
+  page = (char *)(((uintptr_t)q + 4096) & ~(uintptr_t)4095);
+  /* does this kernel fault in ahead (Linux 5.14 and later)? */
+  void *probe = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  int supported = madvise(probe, 4096, 23 /* MADV_POPULATE_WRITE */) == 0;
+  munmap(probe, 4096);
+  if (supported)
+    cr_assert_geq(resident(page, 32), 32, "the next pages of a later arena are resident before use");
+  else
+    cr_assert_eq(resident(page, 32), 0);
+  for (size_t i = 0; i < n; i++) ac_alloc_fn(&a, v[i], 1024, 0);
+  ac_alloc_fn(&a, p, 64, 0);
+  ac_alloc_fn(&a, q, 64, 0);
+  free(v);
 }
