@@ -74,46 +74,53 @@ void alua__awop_gone(lua_State *L, alua__awop *op) {
   warn(L, r, op->what ? op->what : "an asyncio operation", op->aw.site);
 }
 
-/* Moves the held sleep to the nursery (the holder, a userdata whose
- * uservalue 1 is the last sleep made, at index h). */
-static void to_nursery(lua_State *L, rt *r, int h) {
+/* A nursery, for sleeps or for coroutine objects: the last one made is
+ * held (uservalue 1 of a holder userdata); making another while it is
+ * still pending moves it to a table, and a pass end gives every one still
+ * pending its finalizer. Fields of the runtime record, by reference. */
+typedef struct nursery {
+  int table;        /* registry ref of the table */
+  int *n;           /* entries in the table */
+  int holder;       /* registry ref of the holder */
+  alua__aw **last;  /* the held one's record, or NULL */
+} nursery;
+
+static nursery sleeps(rt *r) { return (nursery){r->nursery, &r->nursery_n, r->ref_last_sleep, &r->last_sleep}; }
+
+static nursery coros(rt *r) { return (nursery){r->coro_nursery, &r->coro_nursery_n, r->ref_last_coro, &r->last_coro}; }
+
+/* Moves the held one (of the holder at index h) to the table. */
+static void to_nursery(lua_State *L, nursery ns, int h) {
   h = lua_absindex(L, h);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, r->nursery);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ns.table);
   lua_getiuservalue(L, h, 1);
-  lua_rawseti(L, -2, ++r->nursery_n);
+  lua_rawseti(L, -2, ++*ns.n);
   lua_pop(L, 1);
 }
 
-/* As to_nursery, for the held coroutine object. */
-static void coro_to_nursery(lua_State *L, rt *r, int h) {
-  h = lua_absindex(L, h);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, r->coro_nursery);
-  lua_getiuservalue(L, h, 1);
-  lua_rawseti(L, -2, ++r->coro_nursery_n);
-  lua_pop(L, 1);
-}
-
-void alua__aw_nurse_coro(lua_State *L, rt *r, alua__aw *aw, int holder) {
-  if (r->last_coro && r->last_coro->pending) coro_to_nursery(L, r, holder);
+/* The object on top was just made (aw its record): it becomes the held one. */
+static void nurse(lua_State *L, nursery ns, alua__aw *aw, int holder) {
+  if (*ns.last && (*ns.last)->pending) to_nursery(L, ns, holder);
   lua_pushvalue(L, -1);
   lua_setiuservalue(L, holder, 1);
-  r->last_coro = aw;
+  *ns.last = aw;
 }
 
-/* The pass ends: the held coroutine object and those in the nursery that
- * are still not taken get the finalizer; both are emptied. */
-static void sweep_coros(lua_State *L, rt *r) {
-  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_last_coro);
+/* The pass ends: the held one and those in the table that are still
+ * pending get their finalizer (track: the object on top); both are
+ * emptied. */
+static void sweep(lua_State *L, rt *r, nursery ns, void (*track)(lua_State *L, rt *r)) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ns.holder);
   int h = lua_gettop(L);
-  if (r->last_coro && r->last_coro->pending) coro_to_nursery(L, r, h);
-  r->last_coro = NULL;
+  if (*ns.last && (*ns.last)->pending) to_nursery(L, ns, h);
+  *ns.last = NULL;
   lua_pushnil(L);
   lua_setiuservalue(L, h, 1);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, r->coro_nursery);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ns.table);
   int t = lua_gettop(L);
-  for (int i = 1; i <= r->coro_nursery_n; i++) {
+  for (int i = 1; i <= *ns.n; i++) {
     if (lua_rawgeti(L, t, i) == LUA_TUSERDATA && ((alua__aw *)lua_touserdata(L, -1))->pending) {
-      alua__coro_track(L, r, -1);
+      track(L, r);
       r->aw_fresh++;
     }
     lua_settop(L, t);
@@ -121,46 +128,24 @@ static void sweep_coros(lua_State *L, rt *r) {
     lua_rawseti(L, t, i);
   }
   lua_settop(L, h - 1);
-  r->coro_nursery_n = 0;
+  *ns.n = 0;
 }
 
-void alua__aw_nurse(lua_State *L, rt *r, alua__aw *aw, int holder) {
-  if (r->last_sleep && r->last_sleep->pending) to_nursery(L, r, holder);
-  lua_pushvalue(L, -1);
-  lua_setiuservalue(L, holder, 1);
-  r->last_sleep = aw;
+/* A sleep gets its finalizer through the second metatable. */
+static void track_sleep(lua_State *L, rt *r) {
+  (void)r;
+  luaL_setmetatable(L, MT_SLEEP_TRACKED);
 }
 
-/* The pass ends: the held sleep and those in the nursery that are still
- * not awaited get the metatable with the finalizer; both are emptied. */
-static void sweep_nursery(lua_State *L, rt *r) {
-  lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_last_sleep);
-  int h = lua_gettop(L);
-  if (r->last_sleep && r->last_sleep->pending) to_nursery(L, r, h);
-  r->last_sleep = NULL;
-  lua_pushnil(L);
-  lua_setiuservalue(L, h, 1);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, r->nursery);
-  int t = lua_gettop(L);
-  for (int i = 1; i <= r->nursery_n; i++) {
-    if (lua_rawgeti(L, t, i) == LUA_TUSERDATA) {
-      alua__aw *aw = lua_touserdata(L, -1);
-      if (aw->pending) {
-        luaL_setmetatable(L, MT_SLEEP_TRACKED);
-        r->aw_fresh++;
-      }
-    }
-    lua_settop(L, t);
-    lua_pushnil(L);
-    lua_rawseti(L, t, i);
-  }
-  lua_settop(L, h - 1);
-  r->nursery_n = 0;
-}
+static void track_coro(lua_State *L, rt *r) { alua__coro_track(L, r, -1); }
+
+void alua__aw_nurse(lua_State *L, rt *r, alua__aw *aw, int holder) { nurse(L, sleeps(r), aw, holder); }
+
+void alua__aw_nurse_coro(lua_State *L, rt *r, alua__aw *aw, int holder) { nurse(L, coros(r), aw, holder); }
 
 void alua__aw_pass_work(lua_State *L, rt *r) {
-  if (r->last_coro || r->coro_nursery_n) sweep_coros(L, r);
-  if (r->last_sleep || r->nursery_n) sweep_nursery(L, r);
+  if (r->last_coro || r->coro_nursery_n) sweep(L, r, coros(r), track_coro);
+  if (r->last_sleep || r->nursery_n) sweep(L, r, sleeps(r), track_sleep);
   if (r->aw_fresh) {
     r->aw_fresh = 0;
     r->aw_collect = 2;
