@@ -119,11 +119,12 @@ static void became_empty(ac_alloc *a, ac_arena *ar) {
 /* 1 when asking for huge pages (MADV_HUGEPAGE) cannot stall a page fault,
  * 0 when it can, -1 before the kernel's policy was read. Why it matters:
  * under the "always", "madvise" and "defer+madvise" defrag policies a
- * fault in a madvised range compacts memory on the spot when no huge page
- * is free, and on a busy machine that costs spawn bursts more CPU (system
- * time of a 200k-task spawn: 0.34-0.65 s against 0.16-0.19 s without) than
- * the huge pages save. Read once per process;
- * a race between states only reads the same file twice. */
+ * fault in a madvised range may compact memory on the spot, and each one
+ * zeroes 2 MiB at once. Where that memory is cold (a virtual machine whose
+ * hypervisor has not backed it) a 200k-task spawn took 0.35-0.78 s in 3
+ * runs of 10, against 0.30 s with 4 KiB pages (0.19-0.22 s in the other
+ * 7): the bad case is worse than what huge pages save. Read once per
+ * process; a race between states only reads the same file twice. */
 static int huge_ok = -1;
 
 static int read_huge_policy(void) {
