@@ -40,7 +40,6 @@ static int slot_before(const ac_heap_slot *a, const ac_heap_slot *b) {
 
 void ac_heap_init(ac_heap *h) { memset(h, 0, sizeof *h); }
 
-
 void ac_timer_init(ac_timer *t, void (*fn)(ac_timer *t)) {
   t->deadline = 0;
   t->seq = 0;
