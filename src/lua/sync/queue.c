@@ -272,9 +272,7 @@ static int k_join(lua_State *L, int status, lua_KContext ctx) {
 }
 
 /* The await hook of queue operations, stack [op]; a direct hook (see
- * alua__set_await_hook_direct). A put into a queue with room, the common
- * case, moves its value from the operation straight into the items
- * table. */
+ * alua__set_await_hook_direct). */
 static int op_await(lua_State *L) {
   alua__op *o = lua_touserdata(L, 1);
   rt *r = o->awop.rt;
@@ -290,19 +288,10 @@ static int op_await(lua_State *L) {
     if (!o->armed) return alua__error_at(L, 2, "this q:put() was already awaited: call q:put() again");
     /* the operation is free for the next q:put() from here on */
     o->armed = 0;
-    if (q->shutdown || isfull(q)) {
-      lua_getiuservalue(L, 1, OPUV_VALUE);
-      lua_pushnil(L);
-      lua_setiuservalue(L, 1, OPUV_VALUE);
-      return do_put(L, t, o, 0);
-    }
-    make_room(L, q, 2);
-    lua_getiuservalue(L, 2, QUV_ITEMS);
     lua_getiuservalue(L, 1, OPUV_VALUE);
     lua_pushnil(L);
     lua_setiuservalue(L, 1, OPUV_VALUE);
-    put_item(L, q, 2, 3);
-    return 0;
+    return do_put(L, t, o, 0);
   default:
     if (q->unfinished == 0) return 0;
     return alua__park(L, t, &q->joiners, &wait_join, q, (lua_KContext)o, k_join);
