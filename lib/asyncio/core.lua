@@ -3,27 +3,14 @@
 local M, I = ...
 
 local getmetatable, type, select, error, pcall, rawget = getmetatable, type, select, error, pcall, rawget
-local take, await_c, fast = I.take, I.await, I.await_fast
+-- await x is the C function internals.await (src/lua/task/await.c): the
+-- hottest path of the library. A coroutine object runs inline in the
+-- awaiting task; futures, tasks, sleeps and the operations of queues,
+-- locks, events and I/O wait in C; a value whose metatable has __await comes
+-- back here, to await_via.
+local await = I.await
 -- debug.getmetatable skips the __metatable lookup that getmetatable makes
 local getmt = debug and debug.getmetatable or getmetatable
-
--- Runs a coroutine object's body inline when take gave it (inside a task),
--- else lets the C await handle it (outside tasks: run the loop).
-local function inline(x, f, ...)
-  if f then return f(...) end
-  return await_c(x)
-end
-
--- await x: a coroutine object runs inline in the current task (a plain Lua
--- call, so awaits nest without growing the C stack); an object with
--- __await is replaced by what __await returns; everything else (futures,
--- tasks, sleeps, queue and lock operations) is waited for in C. The C types
--- tag their metatables with __asyncio, read here without a C call: this is
--- the hottest path of the library. Before that, the fast-await table
--- (src/lua/internal.h) maps the long-lived awaitables of the C types
--- (operations of queues, events, locks; the shared sleeps) straight to
--- their await function.
-local await
 
 -- x's __await metamethod aw gave what x stands for: awaits that instead.
 -- An __await that is not callable, or that gives back x itself (or, after
@@ -41,22 +28,7 @@ local function await_via(x, aw, depth)
   if depth >= 100 then error(I.where() .. "bad argument #1 to 'await' (__await metamethods nested too deep)", 0) end
   return await_via(r, aw2, depth + 1)
 end
-
-function await(x)
-  local hook = fast[x]
-  if hook ~= nil then return hook(x) end
-  local mt = getmt(x)
-  if mt ~= nil then
-    local kind = mt.__asyncio
-    if kind == "c" then return await_c(x) end
-    if kind == "coro" then return inline(x, take(x)) end
-    if type(mt) == "table" then
-      local aw = rawget(mt, "__await")
-      if aw ~= nil then return await_via(x, aw, 1) end
-    end
-  end
-  return await_c(x)
-end
+I.await_via = await_via
 M.await = await
 
 -- internals.wrap(aw): a coroutine object that awaits aw (to make a task of

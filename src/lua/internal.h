@@ -64,6 +64,11 @@ typedef struct rt {
   int nmt_future;
   const void *mt_coro[3];
   int nmt_coro;
+  /* The metatables with an await hook and their hooks (alua__set_await_hook):
+   * the await finds a type's hook by comparing metatable pointers. */
+  const void *await_mt[16];
+  lua_CFunction await_hook[16];
+  int nawait;
   int debug;                /* debug mode requested by ALUA_DEBUG */
   int sigquit;              /* alua_option(ALUA_OPT_SIGQUIT): Ctrl+\ prints the task tree */
   int report_at_once;       /* the prompt runs: failed tasks nobody awaits are reported at the pass end */
@@ -263,6 +268,11 @@ typedef struct task {
   uint8_t must_cancel;  /* deliver CancelledError at the next step */
   uint8_t resume;       /* RESUME_* given to the continuation */
   uint8_t suspended;    /* set by alua__park just before it yields */
+  /* Coroutine objects awaited inline on the C stack since the last resume
+   * (await.c): at AWAIT_CDEPTH_MAX the next one yields with `unwind` set,
+   * and the step resumes the task at once on an empty C stack. */
+  uint8_t cdepth;
+  uint8_t unwind;
   /* Accounting (while lloop.observe): made at the first observed step, in
    * the task's extras, so that tasks nobody observes do not carry it; NULL
    * before, or when memory ran out making it. */
@@ -394,8 +404,8 @@ void alua__push_user_where(lua_State *L);
 int alua__user_error(lua_State *L, const char *fmt, ...);
 /* Raises "bad argument #argn to 'fname' (message)" at the user's frame. */
 int alua__user_argerror(lua_State *L, int argn, const char *fname, const char *fmt, ...);
-/* Raises a string error positioned at the function `level` levels up (2 for
- * C functions reached through asyncio.await, so the user's line shows). */
+/* Raises a string error positioned at the function `level` levels up (1 in
+ * an await hook: the code that awaited), asyncio's Lua frames skipped. */
 int alua__error_at(lua_State *L, int level, const char *fmt, ...);
 void alua__push_errclass(lua_State *L, rt *r, const char *cls);
 /* Pushes a new asyncio error instance of class cls with message msg. */
@@ -403,7 +413,7 @@ void alua__push_error(lua_State *L, rt *r, const char *cls, const char *msg);
 /* Raises (never returns) a new asyncio error positioned at level 1. */
 int alua__raise(lua_State *L, rt *r, const char *cls, const char *fmt, ...);
 /* Raises a new asyncio error of class cls from an await hook or its
- * continuation, positioned at the code that awaited (level 2). */
+ * continuation, positioned at the code that awaited (level 1). */
 int alua__raise_await(lua_State *L, const char *cls, const char *msg);
 /* True when the value at idx is an asyncio error of class cls (or a
  * subclass); cls NULL accepts any asyncio error class. */
@@ -626,6 +636,9 @@ coro *alua__newcoro_for_task(lua_State *L, int fnidx, int nargs);
 int alua__coro_push_body(lua_State *L, int idx, lua_State *to);
 /* Pushes the function of the coroutine at idx. */
 void alua__coro_push_fn(lua_State *L, int idx);
+/* Pushes the function and arguments of the coroutine at idx; returns the
+ * argument count. */
+int alua__coro_push_call(lua_State *L, int idx);
 /* Push the name of the coroutine at idx, and "file:line" of its function;
  * idx may also hold the function of a coroutine (what a started task
  * keeps). */
@@ -705,23 +718,9 @@ void alua__open_await(lua_State *L, rt *r, int module, int internals);
  * alua__park(...); k then runs with the same stack. Outside the
  * loop, await first wraps the value in a task (internals.wrap). */
 extern const char alua__await_key;
-/* The fast await: a weak-keyed table {[awaitable] = function} in
- * internals.await_fast, which the Lua await looks up before anything else
- * and calls with the awaitable. Long-lived awaitables whose metatable holds
- * an await hook (the operation objects of queues, events, locks, ..., the
- * shared sleep) are entered when they are created: awaiting them then
- * costs one table lookup and one C call. */
-/* Makes hook the await hook of the metatable on top (and of the fast
- * await). */
+/* Makes hook the await hook of the metatable on top, which lives as long
+ * as the runtime: await then finds it by the metatable's address. */
 void alua__set_await_hook(lua_State *L, rt *r, lua_CFunction hook);
-/* The same, but the fast await calls the hook itself (a closure with the
- * runtime as upvalue 1) instead of a wrapper that checks for a top-level
- * await first: one C call fewer per await. Such a hook must start with
- *   if (!r->current && !r->running) return alua__await_toplevel(L, r); */
-void alua__set_await_hook_direct(lua_State *L, rt *r, lua_CFunction hook);
-/* Enters the value at idx, whose metatable holds an await hook, in the
- * fast-await table. */
-void alua__await_fast_add(lua_State *L, int idx);
 
 /* -- gather.c -- */
 /* A gather was awaited or otherwise taken (see alua__future_taken). */

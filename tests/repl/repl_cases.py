@@ -636,7 +636,7 @@ def case_failed_task(s):
         "\t[C]: in function 'error'",
         "\tstdin:1: in function <stdin:1>",
         "awaited by the statement:",
-        "\t(...tail calls...)",
+        "\tstdin:1: in main chunk",
         "> print('end')", "end",
         "> "], out
     # several failing in one pass: reported in the order the tasks were made

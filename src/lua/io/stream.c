@@ -762,10 +762,9 @@ static int push_rop(lua_State *L, lstream *s, int kind, lua_Integer n, int sepid
     luaL_setmetatable(L, MT_READOP);
     lua_getiuservalue(L, 1, RUV_CORE);
     lua_setiuservalue(L, -2, OUV_CORE);
-    if (!have) { /* the first one becomes the reader's own, awaited the fast way */
+    if (!have) { /* the first one becomes the reader's own */
       lua_pushvalue(L, -1);
       lua_setiuservalue(L, 1, RUV_OP);
-      alua__await_fast_add(L, -1);
     }
   }
   o->kind = (uint8_t)kind;

@@ -244,7 +244,7 @@ static int waitfd_await(lua_State *L) {
     ac_list_remove(&t->step.link);
     update(L, w);
     if (rc == -EEXIST)
-      return alua__error_at(L, 2, "%s: file descriptor %d is already watched by the loop (a stream, server or socket uses it)",
+      return alua__error_at(L, 1, "%s: file descriptor %d is already watched by the loop (a stream, server or socket uses it)",
                             dir_names[o->dir], o->fd);
     alua__push_oserror(L, -rc, dir_names[o->dir], NULL);
     return lua_error(L);

@@ -47,10 +47,27 @@ int alua__user_argerror(lua_State *L, int argn, const char *fname, const char *f
   return lua_error(L);
 }
 
+/* luaL_where(L, level), with asyncio's own Lua frames skipped: an await in
+ * the library (a task that wraps an awaitable, wait_for) is positioned at
+ * the frame that called the library, or nowhere when that is C. */
+static void push_where(lua_State *L, int level) {
+  lua_Debug ar;
+  while (lua_getstack(L, level++, &ar)) {
+    lua_getinfo(L, "Sl", &ar);
+    if (library_frame(&ar)) continue;
+    if (ar.currentline > 0) {
+      lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+      return;
+    }
+    break;
+  }
+  lua_pushliteral(L, "");
+}
+
 int alua__error_at(lua_State *L, int level, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  luaL_where(L, level);
+  push_where(L, level);
   lua_pushvfstring(L, fmt, ap);
   va_end(ap);
   lua_concat(L, 2);
@@ -89,7 +106,7 @@ int alua__raise(lua_State *L, rt *r, const char *cls, const char *fmt, ...) {
 }
 
 int alua__raise_await(lua_State *L, const char *cls, const char *msg) {
-  luaL_where(L, 2);
+  push_where(L, 1);
   lua_pushstring(L, msg);
   lua_concat(L, 2);
   return raise_message(L, alua__rt(L), cls);

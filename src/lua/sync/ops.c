@@ -21,7 +21,6 @@ alua__op *alua__newop(lua_State *L, int idx, int kind, int nuv, const char *mt) 
   luaL_setmetatable(L, mt);
   lua_pushvalue(L, idx);
   lua_setiuservalue(L, -2, 1);
-  alua__await_fast_add(L, -1);
   return o;
 }
 

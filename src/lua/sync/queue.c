@@ -271,12 +271,10 @@ static int k_join(lua_State *L, int status, lua_KContext ctx) {
   return 0;
 }
 
-/* The await hook of queue operations, stack [op]; a direct hook (see
- * alua__set_await_hook_direct). */
+/* The await hook of queue operations, stack [op]. */
 static int op_await(lua_State *L) {
   alua__op *o = lua_touserdata(L, 1);
   rt *r = o->awop.rt;
-  if (!r->current && !r->running) return alua__await_toplevel(L, r);
   alua__awop_taken(&o->awop);
   task *t = alua__current_task(L, r);
   queue *q = o->on;
@@ -285,7 +283,7 @@ static int op_await(lua_State *L) {
   case OP_GET:
     return do_get(L, t, o, 0);
   case OP_PUT:
-    if (!o->armed) return alua__error_at(L, 2, "this q:put() was already awaited: call q:put() again");
+    if (!o->armed) return alua__error_at(L, 1, "this q:put() was already awaited: call q:put() again");
     /* the operation is free for the next q:put() from here on */
     o->armed = 0;
     lua_getiuservalue(L, 1, OPUV_VALUE);
@@ -546,9 +544,6 @@ void alua__open_queue(lua_State *L, rt *r, int module, int internals) {
   lua_pop(L, 1);
   static const char *const ops[] = {"get", "put", "join"};
   alua__newopclass(L, r, MT_QUEUE_OP, op_await, "q:", ops);
-  luaL_getmetatable(L, MT_QUEUE_OP);
-  alua__set_await_hook_direct(L, r, op_await);
-  lua_pop(L, 1);
   static const luaL_Reg funcs[] = {
       {"Queue", l_queue}, {"LifoQueue", l_lifoqueue}, {"PriorityQueue", l_priorityqueue}, {NULL, NULL}};
   alua__setfuncs_at(L, r, module, funcs);

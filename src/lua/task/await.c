@@ -1,5 +1,6 @@
-/* await for everything that is not a coroutine object (those run inline, see
- * lib/asyncio/core.lua), and asyncio.sleep. */
+/* await, the hot path of the library: one C function for every awaitable
+ * (coroutine objects run inline, in the awaiting task's frame), and
+ * asyncio.sleep. */
 #include <math.h>
 #include <stdio.h>
 
@@ -28,8 +29,8 @@ static sleeper *tosleeper(lua_State *L, int idx) { return alua__tomarked(L, idx,
 task *alua__current_task_slow(lua_State *L, rt *r) {
   task *t = r->current;
   if (t && t->co == L) return t;
-  if (t) alua__error_at(L, 2, "await inside a coroutine nested in a task (coroutine.resume/wrap): await from the task itself");
-  alua__error_at(L, 2, "await called from a callback while the event loop is running: only tasks can await");
+  if (t) alua__error_at(L, 1, "await inside a coroutine nested in a task (coroutine.resume/wrap): await from the task itself");
+  alua__error_at(L, 1, "await called from a callback while the event loop is running: only tasks can await");
   return NULL;
 }
 
@@ -79,7 +80,7 @@ static int k_sleep(lua_State *L, int status, lua_KContext ctx) {
 
 /* Top-level await in scripts and the REPL (internal.h). */
 int alua__await_toplevel(lua_State *L, rt *r) {
-  if (!alua__isawaitable(L, 1)) return alua__error_at(L, 2, "attempt to await a %s value", luaL_typename(L, 1));
+  if (!alua__isawaitable(L, 1)) return alua__error_at(L, 1, "attempt to await a %s value", luaL_typename(L, 1));
   lloop *lp = alua__push_current_loop(L, r);
   int loopidx = lua_gettop(L);
   future *f = alua__tofuture(L, 1);
@@ -97,91 +98,155 @@ int alua__await_toplevel(lua_State *L, rt *r) {
     lua_call(L, 2, 1);
     lua_replace(L, 1);
   }
-  alua__run_until(L, lp, 1, 2);
+  alua__run_until(L, lp, 1, 1);
   lua_settop(L, 1);
   return alua__future_push_result(L, 1);
-}
-
-/* Marks the metatable field holding the fast-await function of a type, and
- * the registry field of the fast-await table. */
-static const char fast_fn_key = 0;
-static const char fast_table_key = 0;
-
-/* What the fast-await table maps an awaitable to: upvalue 1 the runtime,
- * upvalue 2 the type's await hook (a light C function). Runs the hook in
- * this frame, as l_await does, so upvalue 1 is the runtime for it and its
- * continuations; outside any task and loop, awaits at the top level. */
-static int fast_await(lua_State *L) {
-  rt *r = alua__rt(L);
-  if (!r->current && !r->running) return alua__await_toplevel(L, r);
-  return lua_tocfunction(L, lua_upvalueindex(2))(L);
 }
 
 void alua__set_await_hook(lua_State *L, rt *r, lua_CFunction hook) {
   lua_pushcfunction(L, hook);
   lua_rawsetp(L, -2, &alua__await_key);
-  lua_pushlightuserdata(L, r);
-  lua_pushcfunction(L, hook);
-  lua_pushcclosure(L, fast_await, 2);
-  lua_rawsetp(L, -2, &fast_fn_key);
+  /* a part of the module that failed to open (out of memory) is opened
+   * again later, on the same registered metatable: entered once */
+  const void *mt = lua_topointer(L, -1);
+  int i = 0;
+  while (i < r->nawait && r->await_mt[i] != mt) i++;
+  if (i == (int)(sizeof r->await_mt / sizeof r->await_mt[0])) return; /* await finds it through the key */
+  r->await_mt[i] = mt;
+  r->await_hook[i] = hook;
+  if (i == r->nawait) r->nawait++;
 }
 
-void alua__set_await_hook_direct(lua_State *L, rt *r, lua_CFunction hook) {
-  lua_pushcfunction(L, hook);
-  lua_rawsetp(L, -2, &alua__await_key);
-  lua_pushlightuserdata(L, r);
-  lua_pushcclosure(L, hook, 1);
-  lua_rawsetp(L, -2, &fast_fn_key);
+/* A task may nest this many inline coroutine awaits on the C stack before
+ * the next one unwinds it (see task.cdepth). Lua allows 200 C levels
+ * (LUAI_MAXCCALLS), and each await often sits in a pcall, another level;
+ * the unwinding yield flattens those too. */
+#define AWAIT_CDEPTH_MAX 50
+
+/* Continuation of an inline call: its results are everything above x. */
+static int k_inline(lua_State *L, int status, lua_KContext ctx) {
+  (void)status;
+  (void)ctx;
+  return lua_gettop(L) - 1;
 }
 
-void alua__await_fast_add(lua_State *L, int idx) {
-  idx = lua_absindex(L, idx);
-  if (!lua_getmetatable(L, idx)) return;
-  if (lua_rawgetp(L, -1, &fast_fn_key) == LUA_TFUNCTION &&
-      lua_rawgetp(L, LUA_REGISTRYINDEX, &fast_table_key) == LUA_TTABLE) {
-    lua_pushvalue(L, idx);
-    lua_pushvalue(L, -3);
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
+static int k_unwound(lua_State *L, int status, lua_KContext ctx);
+
+/* Calls the function below the nargs values on top, x at 1 under it, in
+ * the current task t's frame; returns its results. Nesting counts in
+ * t->cdepth; past the limit, the task yields first (the step resumes it at
+ * once, see step in task.c), which empties the C stack. */
+static int call_inline(lua_State *L, task *t, int nargs) {
+  /* not across a C boundary that cannot yield (a table.sort comparator):
+   * there the call goes on, as deep as Lua lets it */
+  if (t->cdepth >= AWAIT_CDEPTH_MAX && lua_isyieldable(L)) {
+    t->unwind = 1;
+    return lua_yieldk(L, 0, nargs, k_unwound);
   }
-  lua_pop(L, 2);
+  t->cdepth++;
+  lua_callk(L, nargs, LUA_MULTRET, 0, k_inline);
+  /* a normal return: nothing yielded since the increment (a yield resets
+   * the count: the continuation then runs on an empty C stack) */
+  t->cdepth--;
+  return lua_gettop(L) - 1;
 }
 
-/* internals.await(x): awaits a future, a task or a sleep; coroutine objects
- * reach here only outside a task, and __await is resolved on the Lua side. */
+/* The inline call after an unwinding yield: ctx is its argument count. */
+static int k_unwound(lua_State *L, int status, lua_KContext ctx) {
+  (void)status;
+  return call_inline(L, alua__rt(L)->current, (int)ctx);
+}
+/* A future, task or gather at 1, awaited: its results, or the task parks
+ * until it is done. */
+static int await_future(lua_State *L, rt *r, future *f) {
+  alua__future_taken(r, f);
+  task *t = alua__current_task(L, r);
+  if (f == &t->f) return alua__error_at(L, 1, "a task cannot await itself");
+  if (f->state != FUT_PENDING) return alua__future_push_result(L, 1);
+  if (f->loop != t->f.loop) return alua__error_at(L, 1, "cannot await a future that belongs to a different loop");
+  return alua__park(L, t, &f->waiters, &wait_future, f, 0, k_future);
+}
+
+/* A coroutine object at 1 (metatable at 2), awaited: its body runs inline
+ * in the awaiting task, as a plain call would. */
+static int await_coro(lua_State *L, rt *r) {
+  coro *c = lua_touserdata(L, 1);
+  if (c->consumed) return alua__error_at(L, 1, "cannot reuse already awaited coroutine");
+  task *t = alua__current_task(L, r);
+  lua_settop(L, 1);
+  alua__coro_consume(L, r, 1);
+  return call_inline(L, t, alua__coro_push_call(L, 1));
+}
+
+/* When x at 1 (metatable at 2) is a value with __await and no asyncio
+ * type, replaces the metatable with internals.await_via and pushes x, its
+ * __await and 1: the call that resolves it, in Lua. Else returns 0. */
+static int push_await_via(lua_State *L) {
+  int own = lua_getfield(L, 2, "__asyncio") != LUA_TNIL;
+  lua_pop(L, 1);
+  lua_pushliteral(L, "__await");
+  if (own || lua_rawget(L, 2) == LUA_TNIL) return 0;
+  lua_getfield(L, lua_upvalueindex(2), "await_via");
+  lua_replace(L, 2);
+  lua_pushvalue(L, 1);
+  lua_insert(L, 3);
+  lua_pushinteger(L, 1);
+  return 1;
+}
+
+/* await x outside any task and loop: a value with __await resolves here,
+ * where the user's frames are; everything else runs the loop. */
+static int await_outside(lua_State *L, rt *r) {
+  if (lua_getmetatable(L, 1) && lua_type(L, 2) == LUA_TTABLE && push_await_via(L)) {
+    lua_callk(L, 3, LUA_MULTRET, 0, k_inline);
+    return lua_gettop(L) - 1;
+  }
+  lua_settop(L, 1);
+  return alua__await_toplevel(L, r);
+}
+
+/* await x, for every x (SPEC 2.1). Upvalues: the runtime, the internals
+ * table. The C types are told apart by metatable pointer: a type's await
+ * hook (queue, lock, event operations, sleeps, I/O), coroutine objects,
+ * futures; then a value whose metatable has __await (await_via in
+ * lib/asyncio/core.lua resolves it); anything else is an error. */
 static int l_await(lua_State *L) {
   rt *r = alua__rt(L);
   lua_settop(L, 1);
-  if (!r->current && !r->running) return alua__await_toplevel(L, r);
-  if (lua_getmetatable(L, 1)) {
-    /* the await hook (internal.h): queue and lock operations */
-    lua_rawgetp(L, -1, &alua__await_key);
+  if (!r->current && !r->running) return await_outside(L, r);
+  if (!lua_getmetatable(L, 1)) return alua__error_at(L, 1, "attempt to await a %s value", luaL_typename(L, 1));
+  const void *mt = lua_topointer(L, 2);
+  for (int i = 0; i < r->nawait; i++) {
+    if (r->await_mt[i] == mt) {
+      lua_settop(L, 1);
+      return r->await_hook[i](L);
+    }
+  }
+  if (lua_type(L, 1) == LUA_TUSERDATA) {
+    for (int i = 0; i < r->nmt_coro; i++)
+      if (r->mt_coro[i] == mt) return await_coro(L, r);
+    for (int i = 0; i < r->nmt_future; i++) {
+      if (r->mt_future[i] == mt) {
+        lua_settop(L, 1);
+        return await_future(L, r, lua_touserdata(L, 1));
+      }
+    }
+    /* a hook not entered in the runtime's list */
+    lua_rawgetp(L, 2, &alua__await_key);
     lua_CFunction hook = lua_tocfunction(L, -1);
-    lua_settop(L, 1);
-    if (hook) return hook(L);
+    lua_pop(L, 1);
+    if (hook) {
+      lua_settop(L, 1);
+      return hook(L);
+    }
   }
-  future *f = alua__tofuture(L, 1);
-  if (f) {
-    alua__future_taken(r, f);
-    task *t = alua__current_task(L, r);
-    if (f == &t->f) return alua__error_at(L, 2, "a task cannot await itself");
-    if (f->state != FUT_PENDING) return alua__future_push_result(L, 1);
-    if (f->loop != t->f.loop) return alua__error_at(L, 2, "cannot await a future that belongs to a different loop");
-    return alua__park(L, t, &f->waiters, &wait_future, f, 0, k_future);
-  }
-  coro *c = alua__tocoro(L, 1);
-  if (c) {
-    if (c->consumed) return alua__error_at(L, 2, "cannot reuse already awaited coroutine");
-    alua__current_task(L, r); /* raises the right error outside tasks */
-    return alua__error_at(L, 2, "cannot await a coroutine object here");
-  }
-  return alua__error_at(L, 2, "attempt to await a %s value", luaL_typename(L, 1));
+  if (push_await_via(L)) return call_inline(L, alua__current_task(L, r), 3);
+  return alua__error_at(L, 1, "attempt to await a %s value", luaL_typename(L, 1));
 }
 
-/* The await hook of sleeps: stack [sleeper]. A direct hook (internal.h). */
+/* The await hook of sleeps: stack [sleeper]. */
 static int sleep_await(lua_State *L) {
   rt *r = alua__rt(L);
-  if (!r->current && !r->running) return alua__await_toplevel(L, r);
   sleeper *s = lua_touserdata(L, 1);
   /* an await that raises below still counts: the mistake was not to forget */
   if (s->zero)
@@ -193,7 +258,7 @@ static int sleep_await(lua_State *L) {
   task *t = alua__current_task(L, r);
   lua_Number d = s->delay;
   if (s->shared) {
-    if (!s->armed) return alua__error_at(L, 2, "this sleep() was already awaited: call sleep() again");
+    if (!s->armed) return alua__error_at(L, 1, "this sleep() was already awaited: call sleep() again");
     s->armed = 0;
     /* the next sleep() rearms it: the wait keeps its own delay */
     lua_pushnumber(L, d);
@@ -318,7 +383,7 @@ void alua__open_await(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg tracked[] = {{"__tostring", sleep_tostring}, {"__gc", sleep_gc}, {NULL, NULL}};
   alua__newclass(L, r, "asyncio.sleep (tracked)", tracked);
   alua__tag_awaitable(L, "c");
-  alua__set_await_hook_direct(L, r, sleep_await);
+  alua__set_await_hook(L, r, sleep_await);
   lua_pushboolean(L, 1);
   lua_rawsetp(L, -2, &sleep_key);
   lua_pushliteral(L, MT_SLEEP);
@@ -330,15 +395,7 @@ void alua__open_await(lua_State *L, rt *r, int module, int internals) {
   lua_pushboolean(L, 1);
   lua_rawsetp(L, -2, &sleep_key);
   int mt = lua_gettop(L);
-  alua__set_await_hook_direct(L, r, sleep_await);
-  lua_newtable(L); /* the fast-await table, weak-keyed */
-  lua_createtable(L, 0, 1);
-  lua_pushliteral(L, "k");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, -2);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, internals, "await_fast");
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &fast_table_key);
+  alua__set_await_hook(L, r, sleep_await);
   lua_pushlightuserdata(L, r);
   for (int i = 0; i < 2; i++) {
     /* the shared sleep(0), then the shared sleeper */
@@ -352,7 +409,6 @@ void alua__open_await(lua_State *L, rt *r, int module, int internals) {
     s->armed = 0;
     lua_pushvalue(L, mt);
     lua_setmetatable(L, -2);
-    alua__await_fast_add(L, -1);
     if (i == 0) lua_pushvalue(L, mt);
   }
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_last_sleep);
@@ -360,8 +416,12 @@ void alua__open_await(lua_State *L, rt *r, int module, int internals) {
   lua_setfield(L, module, "sleep");
   lua_pop(L, 1);
   static const luaL_Reg funcs[] = {
-      {"await", l_await}, {"intask", l_intask}, {"running_loop", l_running_loop}, {"isawaitable", l_isawaitable},
+      {"intask", l_intask}, {"running_loop", l_running_loop}, {"isawaitable", l_isawaitable},
       {"in_host_step", l_in_host_step},
       {NULL, NULL}};
   alua__setfuncs_at(L, r, internals, funcs);
+  lua_pushlightuserdata(L, r);
+  lua_pushvalue(L, internals);
+  lua_pushcclosure(L, l_await, 2);
+  lua_setfield(L, internals, "await");
 }

@@ -130,17 +130,11 @@ static int l_iscoroutinefunction(lua_State *L) { return alua__retbool(L, lua_toc
 /* asyncio.iscoroutine(x) */
 static int l_iscoroutine(lua_State *L) { return alua__retbool(L, alua__tocoro(L, 1) != NULL); }
 
-/* internals.take(c): inside a task, marks c consumed and returns its function
- * and arguments; elsewhere returns nothing. */
-static int l_take(lua_State *L) {
-  coro *c = checkcoro(L, 1);
-  rt *r = alua__rt(L);
-  if (!r->current || r->current->co != L) return 0; /* not in a task: the C await decides */
-  if (c->consumed) return alua__error_at(L, 2, "cannot reuse already awaited coroutine");
-  alua__coro_consume(L, r, 1);
+int alua__coro_push_call(lua_State *L, int idx) {
+  coro *c = lua_touserdata(L, idx);
   luaL_checkstack(L, c->nargs + 2, "too many arguments");
-  push_args(L, 1, c->nargs);
-  return c->nargs + 1;
+  push_args(L, lua_absindex(L, idx), c->nargs);
+  return c->nargs;
 }
 
 /* Pushes the function of the coroutine (or the function) at idx. */
@@ -270,7 +264,7 @@ void alua__open_coro(lua_State *L, rt *r, int module, int internals) {
                                    {"iscoroutine", l_iscoroutine},
                                    {NULL, NULL}};
   alua__setfuncs_at(L, r, module, funcs);
-  static const luaL_Reg internal[] = {{"take", l_take}, {"coro_name", l_coro_name}, {NULL, NULL}};
+  static const luaL_Reg internal[] = {{"coro_name", l_coro_name}, {NULL, NULL}};
   alua__setfuncs_at(L, r, internals, internal);
 }
 

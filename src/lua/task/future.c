@@ -410,9 +410,15 @@ void alua__newfutureclass(lua_State *L, rt *r, const char *name, const luaL_Reg 
   lua_rawsetp(L, -2, &future_key);
   alua__tag_awaitable(L, "c");
   /* the twin holds the same fields (the same method closures), its own
-   * __index, and __gc */
+   * __index, and __gc; a part of the module opened again after running out
+   * of memory finds it registered (so its address stays the one recorded) */
   int mt = lua_gettop(L);
-  lua_createtable(L, 0, 32);
+  if (luaL_getmetatable(L, twin) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_createtable(L, 0, 32);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, twin);
+  }
   lua_pushnil(L);
   while (lua_next(L, mt)) {
     lua_pushvalue(L, -2);
@@ -424,11 +430,11 @@ void alua__newfutureclass(lua_State *L, rt *r, const char *name, const luaL_Reg 
   lua_pushlightuserdata(L, r);
   lua_pushcclosure(L, f_gc, 1);
   lua_setfield(L, -2, "__gc");
-  lua_pushvalue(L, -1);
-  lua_setfield(L, LUA_REGISTRYINDEX, twin);
-  if (r->nmt_future + 2 <= (int)(sizeof r->mt_future / sizeof r->mt_future[0])) {
-    r->mt_future[r->nmt_future++] = lua_topointer(L, mt);
-    r->mt_future[r->nmt_future++] = lua_topointer(L, -1);
+  for (int i = mt; i <= mt + 1; i++) {
+    const void *p = lua_topointer(L, i);
+    int k = 0;
+    while (k < r->nmt_future && r->mt_future[k] != p) k++;
+    if (k == r->nmt_future && k < (int)(sizeof r->mt_future / sizeof r->mt_future[0])) r->mt_future[r->nmt_future++] = p;
   }
   lua_setfield(L, mt, "__gctwin");
 }

@@ -59,7 +59,7 @@ static task *newtask(lua_State *L, lloop *lp, int idx, int nargs, coro *c) {
   t->wait_on = NULL;
   t->since = 0;
   t->cancel_requests = 0;
-  t->must_cancel = t->resume = t->suspended = 0;
+  t->must_cancel = t->resume = t->suspended = t->cdepth = t->unwind = 0;
   t->woken = lp->slice; /* its first step: its creator's doing */
   t->stats = NULL;
   t->id = ++r->next_task_id;
@@ -351,10 +351,17 @@ static void step(ac_callback *cb) {
   task *prev = r->current;
   r->current = t;
   t->suspended = 0;
+  t->cdepth = 0;
   int nres;
   /* debug mode, accounting, recording: the one test while they are off */
   uint64_t start = lp->observe ? alua__observe_step_begin(lp, t) : 0;
   int status = lua_resume(co, L, nargs, &nres);
+  while (status == LUA_YIELD && t->unwind) {
+    /* an await yielded to empty the C stack (await.c): go on at once */
+    t->unwind = 0;
+    t->cdepth = 0;
+    status = lua_resume(co, L, 0, &nres);
+  }
   r->current = prev;
   t->woken = 0;
   if (status == LUA_YIELD && t->suspended && !start) {
