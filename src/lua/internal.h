@@ -440,7 +440,8 @@ void alua__open_errors(lua_State *L, rt *r, int module, int internals);
 void alua__check_options(lua_State *L, int idx, int argn, const char *fname, const char *const *known);
 
 /* -- runtime.c -- */
-rt *alua__rt(lua_State *L);                  /* upvalue 1 of a module function */
+/* The runtime: upvalue 1 of every module function. */
+static inline rt *alua__rt(lua_State *L) { return (rt *)lua_touserdata(L, lua_upvalueindex(1)); }
 /* The runtime of L's state from the registry (any context; slower). */
 rt *alua__rt_state(lua_State *L);
 /* lua_pcall that, on error, leaves two values: the error and a traceback

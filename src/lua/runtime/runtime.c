@@ -14,8 +14,6 @@
 
 #define RT_KEY "alua.rt"
 
-rt *alua__rt(lua_State *L) { return (rt *)lua_touserdata(L, lua_upvalueindex(1)); }
-
 rt *alua__rt_state(lua_State *L) {
   lua_getfield(L, LUA_REGISTRYINDEX, RT_KEY);
   rt *r = lua_touserdata(L, -1);

@@ -212,13 +212,13 @@ static int await_outside(lua_State *L, rt *r) {
  * lib/asyncio/core.lua resolves it); anything else is an error. */
 static int l_await(lua_State *L) {
   rt *r = alua__rt(L);
-  lua_settop(L, 1);
+  if (lua_gettop(L) != 1) lua_settop(L, 1);
   if (!r->current && !r->running) return await_outside(L, r);
   if (!lua_getmetatable(L, 1)) return alua__error_at(L, 1, "attempt to await a %s value", luaL_typename(L, 1));
   const void *mt = lua_topointer(L, 2);
   for (int i = 0; i < r->nawait; i++) {
     if (r->await_mt[i] == mt) {
-      lua_settop(L, 1);
+      lua_pop(L, 1);
       return r->await_hook[i](L);
     }
   }
