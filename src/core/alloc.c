@@ -286,8 +286,8 @@ static void *big_resize(void *p, size_t osize, size_t nsize) {
   return q;
 }
 
-void *ac_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
-  ac_alloc *a = ud;
+/* Every case of ac_alloc_fn; the common ones it handles itself first. */
+__attribute__((noinline)) static void *alloc_any(ac_alloc *a, void *ptr, size_t osize, size_t nsize) {
   if (ptr == NULL) osize = 0; /* a type tag, not a size */
   if (nsize == 0) {
     if (ptr) {
@@ -325,4 +325,46 @@ void *ac_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
   }
   a->in_use = a->in_use - osize + nsize;
   return p;
+}
+
+/* The two cases a burst of tasks makes all the time, in code that needs no
+ * call and few registers (alloc_any's prologue cost as much as its work):
+ * a new small block from a free list or from the carving, and a freed
+ * small block whose arena keeps others in use. Anything else, including
+ * any step that changes which arenas are listed, goes to alloc_any. */
+void *ac_alloc_fn(void *ud, void *ptr, size_t osize, size_t nsize) {
+  ac_alloc *a = ud;
+  if (ptr == NULL) {
+    if (nsize - 1 < AC_ALLOC_SMALL_MAX && !a->limit) {
+      size_t c = class_of(nsize), sz = (c + 1) * AC_ALLOC_GRAIN;
+      ac_arena *ar = a->partial[c];
+      if (ar) {
+        void *p = ar->cls[c].free, *next = *(void **)p;
+        if (next && ar->used != 0) {
+          ar->cls[c].free = next;
+          ar->used += sz;
+          a->in_use += nsize;
+          return p;
+        }
+      } else if (a->left >= sz && a->next + sz <= a->faulted) {
+        void *p = a->next;
+        a->next += sz;
+        a->left -= sz;
+        a->cur->used += sz;
+        a->in_use += nsize;
+        return p;
+      }
+    }
+  } else if (nsize == 0 && osize <= AC_ALLOC_SMALL_MAX) {
+    size_t c = class_of(osize), sz = (c + 1) * AC_ALLOC_GRAIN;
+    ac_arena *ar = arena_of(ptr);
+    if (ar->cls[c].free && ar->used > sz) {
+      *(void **)ptr = ar->cls[c].free;
+      ar->cls[c].free = ptr;
+      ar->used -= sz;
+      a->in_use -= osize;
+      return NULL;
+    }
+  }
+  return alloc_any(a, ptr, osize, nsize);
 }
