@@ -56,6 +56,18 @@ asyncio.run(async function()
   local ok, e = pcall(asyncio.await, t)
   print("cancelled at 1000", ok, asyncio.iserror(e, asyncio.CancelledError), #closed, closed[1], closed[1001])
 
+  -- a task that catches its cancellation may still nest deep awaits and park
+  local t3 = asyncio.create_task(async function()
+    local ok, e = pcall(function() await asyncio.sleep(3600) end)
+    print("caught", ok, asyncio.iserror(e, asyncio.CancelledError))
+    print("deep after the cancellation", await plain(200))
+    await asyncio.sleep(0)
+    return "parked again"
+  end)
+  await asyncio.sleep(0)
+  t3:cancel()
+  print(await t3)
+
   -- where a C function cannot yield (a sort comparator), awaits that do not
   -- park still nest past fifty levels
   local t2 = {3, 1, 2}

@@ -357,9 +357,11 @@ static void step(ac_callback *cb) {
   uint64_t start = lp->observe ? alua__observe_step_begin(lp, t) : 0;
   int status = lua_resume(co, L, nargs, &nres);
   while (status == LUA_YIELD && t->unwind) {
-    /* an await yielded to empty the C stack (await.c): go on at once */
+    /* an await yielded to empty the C stack (await.c): go on at once; no
+     * wait ended, so no continuation may see this step's cancellation */
     t->unwind = 0;
     t->cdepth = 0;
+    t->resume = RESUME_OK;
     status = lua_resume(co, L, 0, &nres);
   }
   r->current = prev;
