@@ -305,8 +305,7 @@ void alua__open_watch(lua_State *L, rt *r, int module, int internals) {
   lua_pop(L, 1);
   static const luaL_Reg methods[] = {{"__tostring", waitfd_tostring}, {"__gc", waitfd_gc}, {NULL, NULL}};
   alua__newclass(L, r, MT_WAITFD, methods);
-  lua_pushcfunction(L, waitfd_await);
-  lua_rawsetp(L, -2, &alua__await_key);
+  alua__set_await_hook(L, r, waitfd_await);
   alua__tag_awaitable(L, "c");
   lua_pop(L, 1);
   static const luaL_Reg loop_methods[] = {{"add_reader", l_add_reader},

@@ -156,6 +156,7 @@ static int k_unwound(lua_State *L, int status, lua_KContext ctx) {
   (void)status;
   return call_inline(L, alua__rt(L)->current, (int)ctx);
 }
+
 /* A future, task or gather at 1, awaited: its results, or the task parks
  * until it is done. */
 static int await_future(lua_State *L, rt *r, future *f) {
