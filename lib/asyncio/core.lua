@@ -23,7 +23,7 @@ local function await_via(x, aw, depth)
   local r = aw(x)
   if r == x then error(I.where() .. "bad argument #1 to 'await' (its __await metamethod returned the object itself)", 0) end
   local mt = getmt(r)
-  local aw2 = type(mt) == "table" and mt.__asyncio == nil and rawget(mt, "__await") or nil
+  local aw2 = type(mt) == "table" and rawget(mt, "__asyncio") == nil and rawget(mt, "__await") or nil
   if aw2 == nil then return await(r) end
   if depth >= 100 then error(I.where() .. "bad argument #1 to 'await' (__await metamethods nested too deep)", 0) end
   return await_via(r, aw2, depth + 1)

@@ -45,6 +45,8 @@ local main = A(function()
   -- errors for bad awaits
   print(pcall(await, 42))
   print(pcall(await, nil))
+  -- a metatable's own metatable is never consulted: its fields are read raw
+  print(pcall(await, setmetatable({}, setmetatable({}, {__index = function() error("consulted") end}))))
   local c = add(1, 2)
   await(c)
   print(pcall(await, c))

@@ -183,7 +183,8 @@ static int await_coro(lua_State *L, rt *r) {
  * type, replaces the metatable with internals.await_via and pushes x, its
  * __await and 1: the call that resolves it, in Lua. Else returns 0. */
 static int push_await_via(lua_State *L) {
-  int own = lua_getfield(L, 2, "__asyncio") != LUA_TNIL;
+  lua_pushliteral(L, "__asyncio");
+  int own = lua_rawget(L, 2) != LUA_TNIL;
   lua_pop(L, 1);
   lua_pushliteral(L, "__await");
   if (own || lua_rawget(L, 2) == LUA_TNIL) return 0;
