@@ -32,6 +32,13 @@ local main = A(function()
   log = {}
   local rs = await(asyncio.gather(job("ok", 0), job("bad", 0, true), {return_exceptions = true}))
   print(rs[1], rs[2], rs.n)
+  -- successes on both sides of a failure in time, and a child done before
+  -- the gather: every value lands in its argument's place
+  log = {}
+  local early = asyncio.Future()
+  early:set_result("early", "ignored")
+  local mix = await(asyncio.gather(job("a", 0.02), job("x", 0.01, true), early, job("b", 0), {return_exceptions = true}))
+  print(mix[1], mix[2], mix[3], mix[4], mix.n, table.concat(log, " "))
 
   -- without it: the first error is raised at once, siblings keep running
   log = {}

@@ -14,9 +14,10 @@ enum { GATHER_UV_CHILDREN = FUT_NUV, GATHER_UV_RESULTS, GATHER_NUV };
 struct gather;
 
 /* Waits on one child; fires when that child completes. The gather it
- * reports to is found from its position (gather_of): 32 bytes a child. */
+ * reports to is found from its position (gather_of): 40 bytes a child. */
 typedef struct gnode {
   ac_callback cb;    /* on the child's waiter list, then the ready queue */
+  future *child;     /* the child (held in the children table meanwhile) */
   int index;         /* child position, 1-based */
 } gnode;
 
@@ -36,65 +37,92 @@ static gather *gather_of(gnode *node) {
   return (gather *)((char *)(node - (node->index - 1)) - offsetof(gather, nodes));
 }
 
-/* A child finished: record its outcome, complete the gather when due. */
+/* Pushes the first result of the successful child at cidx (nil for none). */
+static void push_first_result(lua_State *L, future *c, int cidx) {
+  if (c->nresults == 0) {
+    lua_pushnil(L);
+    return;
+  }
+  lua_getiuservalue(L, cidx, FUT_UV_RESULT);
+  if (c->nresults > 1) {
+    lua_rawgeti(L, -1, 1);
+    lua_remove(L, -2);
+  }
+}
+
+/* Every child is done and the gather at gidx is pending: it ends, with the
+ * list of results (the failures, with return_exceptions, are in it already:
+ * the successes are read here, in one pass) or cancelled. */
+static void gather_finish(lua_State *L, gather *g, int gidx) {
+  if (g->cancel_requested) {
+    lua_pushnil(L);
+    alua__future_set_cancelled(L, gidx);
+    return;
+  }
+  lua_getiuservalue(L, gidx, GATHER_UV_RESULTS);
+  int results = lua_gettop(L);
+  lua_getiuservalue(L, gidx, GATHER_UV_CHILDREN);
+  int children = results + 1;
+  for (int i = 0; i < g->n; i++) {
+    future *c = g->nodes[i].child;
+    if (c->state == FUT_CANCELLED || c->failed) continue;
+    lua_rawgeti(L, children, i + 1);
+    push_first_result(L, c, children + 1);
+    lua_rawseti(L, results, i + 1);
+    lua_pop(L, 1);
+  }
+  lua_settop(L, results);
+  alua__future_set_result(L, gidx, 1);
+}
+
+/* A child finished. A success only counts down until the last child, when
+ * gather_finish reads every result in one pass. A failure or a cancellation
+ * is looked at at once, so that its error is never "unretrieved": it ends
+ * the gather, or (return_exceptions) takes its place in the list. */
 static void child_done(ac_callback *cb) {
   gnode *node = ac_container_of(cb, gnode, cb);
   gather *g = gather_of(node);
+  future *c = node->child;
+  int status = c->state == FUT_CANCELLED ? 2 : c->failed ? 1 : 0;
+  g->remaining--;
+  if (status == 0 && g->remaining > 0) return;
   lloop *lp = g->f.loop;
   rt *r = lp->rt;
   lua_State *L = lp->L;
   int top = lua_gettop(L);
   alua__push_anchored(L, lp, g->noderef);
   int gidx = lua_gettop(L);
-  lua_getiuservalue(L, gidx, GATHER_UV_CHILDREN);
-  lua_rawgeti(L, -1, node->index);
-  int cidx = lua_gettop(L);
-  future *c = lua_touserdata(L, cidx);
-  g->remaining--;
-
-  /* the child's error is looked at here, so it is never "unretrieved" */
-  int status = c->state == FUT_CANCELLED ? 2 : c->failed ? 1 : 0;
-  if (status == 1) {
-    lua_getfield(L, cidx, "exception");
-    lua_pushvalue(L, cidx);
-    lua_call(L, 1, 1);
-  } else if (status == 2) {
-    alua__push_cancelled(L, r, cidx);
-  } else if (c->nresults > 0) {
-    lua_getiuservalue(L, cidx, FUT_UV_RESULT);
-    if (c->nresults > 1) {
-      lua_rawgeti(L, -1, 1);
-      lua_remove(L, -2);
-    }
-  } else {
-    lua_pushnil(L);
-  }
-  int value = lua_gettop(L);
-  /* the gather completes because the child did (traces) */
+  /* the gather completes because this child did (traces) */
   lp->slice = c->done_by;
-
-  if (g->f.state == FUT_PENDING) {
-    if (status == 2 && g->cancel_requested && !g->return_exceptions) {
-      /* the gather itself was cancelled: it ends cancelled, not failed */
-      lua_pushvalue(L, value);
-      alua__future_set_cancelled(L, gidx);
-    } else if (status != 0 && !g->return_exceptions) {
-      lua_pushvalue(L, value);
-      alua__future_set_error(L, gidx);
+  if (status != 0) {
+    lua_getiuservalue(L, gidx, GATHER_UV_CHILDREN);
+    lua_rawgeti(L, -1, node->index);
+    int cidx = lua_gettop(L);
+    if (status == 1) {
+      lua_getfield(L, cidx, "exception");
+      lua_pushvalue(L, cidx);
+      lua_call(L, 1, 1);
     } else {
-      lua_getiuservalue(L, gidx, GATHER_UV_RESULTS);
-      lua_pushvalue(L, value);
-      lua_rawseti(L, -2, node->index);
-      if (g->remaining == 0) {
-        if (g->cancel_requested) {
-          lua_pushnil(L);
-          alua__future_set_cancelled(L, gidx);
-        } else {
-          alua__future_set_result(L, gidx, 1);
-        }
+      alua__push_cancelled(L, r, cidx);
+    }
+    int value = lua_gettop(L);
+    if (g->f.state == FUT_PENDING) {
+      if (status == 2 && g->cancel_requested && !g->return_exceptions) {
+        /* the gather itself was cancelled: it ends cancelled, not failed */
+        lua_pushvalue(L, value);
+        alua__future_set_cancelled(L, gidx);
+      } else if (!g->return_exceptions) {
+        lua_pushvalue(L, value);
+        alua__future_set_error(L, gidx);
+      } else {
+        lua_getiuservalue(L, gidx, GATHER_UV_RESULTS);
+        lua_pushvalue(L, value);
+        lua_rawseti(L, -2, node->index);
       }
     }
+    lua_settop(L, gidx);
   }
+  if (g->remaining == 0 && g->f.state == FUT_PENDING) gather_finish(L, g, gidx);
   lp->slice = ALUA_NO_SLICE;
   if (g->remaining == 0) {
     int ref = g->noderef;
@@ -234,6 +262,7 @@ static int l_gather(lua_State *L) {
     lua_rawgeti(L, children, i + 1);
     future *c = lua_touserdata(L, -1);
     lua_pop(L, 1);
+    node->child = c;
     if (c->state == FUT_PENDING) ac_list_push_back(&c->waiters, &node->cb.link);
     else ac_loop_enqueue(&lp->core, &node->cb);
   }
