@@ -635,8 +635,6 @@ coro *alua__newcoro_for_task(lua_State *L, int fnidx, int nargs);
 /* Pushes the body (function, arguments) of the coroutine at idx onto `to`;
  * returns the argument count. */
 int alua__coro_push_body(lua_State *L, int idx, lua_State *to);
-/* Pushes the function of the coroutine at idx. */
-void alua__coro_push_fn(lua_State *L, int idx);
 /* Pushes the function and arguments of the coroutine at idx; returns the
  * argument count. */
 int alua__coro_push_call(lua_State *L, int idx);
@@ -703,9 +701,6 @@ static inline task *alua__current_task(lua_State *L, rt *r) {
   if (t && t->co == L) return t;
   return alua__current_task_slow(L, r);
 }
-/* An await outside any task with no loop running: runs the loop until the
- * awaitable at 1 is done and returns its results (top-level await). */
-int alua__await_toplevel(lua_State *L, rt *r);
 /* True for anything await accepts (futures, tasks, coroutine objects,
  * sleeps, and values with __await). */
 int alua__isawaitable(lua_State *L, int idx);

@@ -78,8 +78,9 @@ static int k_sleep(lua_State *L, int status, lua_KContext ctx) {
   return s->nvalues;
 }
 
-/* Top-level await in scripts and the REPL (internal.h). */
-int alua__await_toplevel(lua_State *L, rt *r) {
+/* An await outside any task with no loop running (scripts, the REPL): runs
+ * the loop until the awaitable at 1 is done and returns its results. */
+static int await_toplevel(lua_State *L, rt *r) {
   if (!alua__isawaitable(L, 1)) return alua__error_at(L, 1, "attempt to await a %s value", luaL_typename(L, 1));
   lloop *lp = alua__push_current_loop(L, r);
   int loopidx = lua_gettop(L);
@@ -204,7 +205,7 @@ static int await_outside(lua_State *L, rt *r) {
     return lua_gettop(L) - 1;
   }
   lua_settop(L, 1);
-  return alua__await_toplevel(L, r);
+  return await_toplevel(L, r);
 }
 
 /* await x, for every x (SPEC 2.1). Upvalues: the runtime, the internals
