@@ -172,7 +172,6 @@ static void pushsite(lua_State *L, int idx) {
   lua_pushfstring(L, "%s:%d", ar.short_src, ar.linedefined);
 }
 
-
 /* The never-awaited warning (SPEC 2.1): "coroutine 'f' created at
  * x.lua:12 was never awaited" (where it was defined when the creation site
  * is unknown). */
