@@ -133,8 +133,7 @@ typedef struct lloop {
   ac_loop core;         /* the event core */
   rt *rt;               /* owning runtime */
   lua_State *L;         /* thread that runs the loop now; valid while running */
-  ac_list tasks;        /* unfinished tasks, in creation order */
-  int ntasks;           /* length of `tasks` */
+  int ntasks;           /* unfinished tasks (each anchored: alua__push_tasks lists them) */
   int nkeep;            /* handles, servers and watchers that keep the program running (alua__keepalive) */
   int nthreads;         /* threads kept for reuse in LOOP_UV_THREADS */
   int running;          /* inside run_until_complete / run_forever */
@@ -255,7 +254,6 @@ typedef struct task {
   future f;             /* a task is a future: must be first */
   ac_callback step;     /* ready-queue / waiter-list link; fn = the task step */
   ac_timer timer;       /* sleep timer */
-  ac_list link;         /* in loop->tasks while unfinished */
   lua_State *co;        /* thread running the body; NULL before the first step */
   const alua__waitclass *wait; /* what the parked task waits on, NULL while it runs */
   void *wait_on;        /* the object it waits on (a future, a queue, a lock, ...) */
@@ -536,6 +534,8 @@ void alua__pushloop(lua_State *L, lloop *lp);
 int alua__anchor(lua_State *L, lloop *lp, int idx);
 void alua__unanchor(lua_State *L, lloop *lp, int ref);
 void alua__push_anchored(lua_State *L, lloop *lp, int ref);
+/* Pushes the list of lp's unfinished tasks, in creation order. */
+void alua__push_tasks(lua_State *L, lloop *lp);
 /* True when no callback, timer, descriptor or other thread can ever make
  * progress on lp: waiting any longer would hang forever. */
 int alua__loop_stuck(lloop *lp);

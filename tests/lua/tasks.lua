@@ -57,6 +57,22 @@ local main = A(function()
     await(asyncio.gather(table.unpack(ts)))
   end
   print("rounds done")
+  -- all_tasks lists in creation order, also when new tasks take the places
+  -- in the loop that finished ones held
+  local ev = asyncio.Event()
+  local function waiter() await(ev:wait()) end
+  local w1 = asyncio.create_task(waiter, {name = "w1"})
+  local quick = {}
+  for i = 1, 3 do quick[i] = asyncio.create_task(function() end) end
+  local w2 = asyncio.create_task(waiter, {name = "w2"})
+  await(asyncio.gather(table.unpack(quick)))
+  local w3 = asyncio.create_task(waiter, {name = "w3"})
+  local w4 = asyncio.create_task(waiter, {name = "w4"})
+  local names = {}
+  for _, t in ipairs(asyncio.all_tasks()) do names[#names + 1] = t:get_name() end
+  print(table.concat(names, " "))
+  ev:set()
+  await(asyncio.gather(w1, w2, w3, w4))
   -- a task whose result is itself describes without recursing
   local selfish
   selfish = asyncio.create_task(function() return selfish end, {name = "selfish"})

@@ -39,13 +39,15 @@ static void append(lua_State *L, int idx) {
 static void push_leftovers(lua_State *L, lloop *lp) {
   lua_newtable(L);
   int list = lua_gettop(L);
-  for (ac_list *p = lp->tasks.next; p != &lp->tasks; p = p->next) {
-    alua__push_anchored(L, lp, ac_container_of(p, task, link)->f.anchor);
+  alua__push_tasks(L, lp);
+  for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, -1); i <= n; i++) {
+    lua_rawgeti(L, -1, i);
     luaL_tolstring(L, -1, NULL);
     lua_pushfstring(L, "unfinished task %s", lua_tostring(L, -1));
     append(L, list);
     lua_pop(L, 2);
   }
+  lua_pop(L, 1);
   /* a table that held 100k tasks keeps their free-list links: walk it only
    * when something is still anchored */
   if (lp->nanchors != 0 && lp->ref_anchors != LUA_NOREF) {

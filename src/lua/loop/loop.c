@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lua/internal.h"
@@ -61,6 +62,36 @@ void alua__push_anchored(lua_State *L, lloop *lp, int ref) {
   lua_replace(L, -2);
 }
 
+static int by_id(const void *a, const void *b) {
+  int x = (*(task *const *)a)->id, y = (*(task *const *)b)->id;
+  return (x > y) - (x < y);
+}
+
+/* Why a scan of the anchors: the loop anchors every unfinished task (it
+ * must hold them), so a task record needs no list link of its own, which
+ * would cost every task 16 bytes. Ids grow with creation. */
+void alua__push_tasks(lua_State *L, lloop *lp) {
+  lua_createtable(L, lp->ntasks, 0);
+  if (lp->ntasks == 0 || lp->ref_anchors == LUA_NOREF) return;
+  int list = lua_gettop(L);
+  task **v = lua_newuserdatauv(L, (size_t)lp->ntasks * sizeof *v, 0);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_anchors);
+  int n = 0;
+  for (int i = 1; i <= lp->anchor_top && n < lp->ntasks; i++) {
+    if (lua_rawgeti(L, -1, i) == LUA_TUSERDATA) {
+      task *t = alua__totask(L, -1);
+      if (t && t->f.loop == lp && t->f.state == FUT_PENDING) v[n++] = t;
+    }
+    lua_pop(L, 1);
+  }
+  qsort(v, (size_t)n, sizeof *v, by_id);
+  for (int i = 0; i < n; i++) {
+    lua_rawgeti(L, -1, v[i]->f.anchor);
+    lua_rawseti(L, list, i + 1);
+  }
+  lua_settop(L, list);
+}
+
 /* Pushes a new loop, on virtual time when virtual_time is set. The loop is
  * always reachable from the registry (selfref) until it is closed, because
  * its tasks point at it. */
@@ -72,7 +103,6 @@ static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
   lp->rt = r;
   lp->selfref = lp->ref_anchors = lp->ref_threads = lp->ref_handler = lp->ref_unretrieved = LUA_NOREF;
   lp->ref_leftovers = lp->ref_watchers = LUA_NOREF;
-  ac_list_init(&lp->tasks);
   ac_list_init(&lp->link);
   ac_list_init(&lp->resources);
   lp->closed = 1; /* safe state until the core exists */
@@ -280,14 +310,9 @@ void alua__run_until(lua_State *L, lloop *lp, int idx, int level) {
 /* Cancels every unfinished task of lp. They are listed first, because a
  * cancellation may finish other tasks meanwhile. */
 static void cancel_all(lua_State *L, lloop *lp) {
-  lua_createtable(L, lp->ntasks, 0);
+  alua__push_tasks(L, lp);
   int list = lua_gettop(L);
-  int n = 0;
-  for (ac_list *it = lp->tasks.next; it != &lp->tasks; it = it->next) {
-    task *t = ac_container_of(it, task, link);
-    alua__push_anchored(L, lp, t->f.anchor);
-    lua_rawseti(L, list, ++n);
-  }
+  int n = (int)lua_rawlen(L, list);
   for (int i = 1; i <= n; i++) {
     lua_rawgeti(L, list, i);
     lua_pushnil(L);

@@ -366,14 +366,20 @@ static void stop(lua_State *L, alua__recorder *rec) {
     r->running->slice = ALUA_NO_SLICE;
   }
   /* accounting of the tasks still running */
-  for (uint32_t i = 0; i < rec->ntracks; i++) {
-    rtrack *k = &rec->tracks[i];
-    if (k->ended || !r->running) continue;
-    lloop *lp = r->running;
-    for (ac_list *p = lp->tasks.next; p != &lp->tasks; p = p->next) {
-      task *t = ac_container_of(p, task, link);
-      if (t->id == k->task_id && t->stats && t->stats->rec == rec->gen) k->stats = *t->stats;
+  if (r->running) {
+    alua__push_tasks(L, r->running);
+    int n = (int)lua_rawlen(L, -1);
+    for (int j = 1; j <= n; j++) {
+      lua_rawgeti(L, -1, j);
+      task *t = lua_touserdata(L, -1);
+      lua_pop(L, 1);
+      if (!t->stats || t->stats->rec != rec->gen) continue;
+      for (uint32_t i = 0; i < rec->ntracks; i++) {
+        rtrack *k = &rec->tracks[i];
+        if (!k->ended && k->task_id == t->id) k->stats = *t->stats;
+      }
     }
+    lua_pop(L, 1);
   }
   lua_pushnil(L);
   lua_setfield(L, LUA_REGISTRYINDEX, "alua.recording");

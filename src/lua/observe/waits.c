@@ -240,25 +240,25 @@ static int l_task_records(lua_State *L) {
   } else {
     lp = alua__checkloop(L, 1);
   }
-  lua_createtable(L, lp->ntasks, 0);
+  alua__push_tasks(L, lp);
   int list = lua_gettop(L);
-  int i = 0;
-  for (ac_list *p = lp->tasks.next; p != &lp->tasks; p = p->next) {
-    task *t = ac_container_of(p, task, link);
+  int n = (int)lua_rawlen(L, list);
+  for (int i = 1; i <= n; i++) {
     lua_pushcfunction(L, build_record);
-    alua__push_anchored(L, lp, t->f.anchor);
+    lua_rawgeti(L, list, i);
+    task *t = lua_touserdata(L, -1);
     if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
       lua_createtable(L, 0, 3);
       lua_insert(L, -2);
       lua_setfield(L, -2, "error");
-      alua__push_anchored(L, lp, t->f.anchor);
+      lua_rawgeti(L, list, i);
       lua_setfield(L, -2, "task");
       lua_pushinteger(L, t->id);
       lua_setfield(L, -2, "id");
       lua_pushstring(L, "?");
       lua_setfield(L, -2, "state");
     }
-    lua_rawseti(L, list, ++i);
+    lua_rawseti(L, list, i); /* the record takes its task's place */
   }
   lua_pushnumber(L, (lua_Number)ac_loop_now(&lp->core) / 1e9);
   return 2;

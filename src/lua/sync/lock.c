@@ -89,11 +89,15 @@ static void describe_acquire(lua_State *L, task *t, void *on, int obj, int rec) 
     lua_pop(L, 1);
   }
   if (p->kind != P_LOCK || !p->owner) return;
-  lloop *lp = t->f.loop;
-  for (ac_list *it = lp->tasks.next; it != &lp->tasks; it = it->next) {
-    task *o = ac_container_of(it, task, link);
-    if (o != p->owner || o->id != p->owner_id) continue;
-    alua__push_anchored(L, lp, o->f.anchor);
+  alua__push_tasks(L, t->f.loop);
+  for (int i = 1, n = (int)lua_rawlen(L, -1); i <= n; i++) {
+    lua_rawgeti(L, -1, i);
+    task *o = lua_touserdata(L, -1);
+    if (o != p->owner || o->id != p->owner_id) {
+      lua_pop(L, 1);
+      continue;
+    }
+    lua_remove(L, -2);
     lua_pushvalue(L, -1);
     lua_setfield(L, rec, "holder");
     alua__task_pushname(L, -1);
@@ -102,6 +106,7 @@ static void describe_acquire(lua_State *L, task *t, void *on, int obj, int rec) 
     lua_pop(L, 2);
     return;
   }
+  lua_pop(L, 1);
   lua_pushfstring(L, "%s (held by task #%d, which ended without releasing it)", lua_tostring(L, -1), p->owner_id);
   lua_remove(L, -2);
   lua_pushliteral(L, "");

@@ -53,7 +53,6 @@ static task *newtask(lua_State *L, lloop *lp, int idx, int nargs, coro *c) {
   alua__future_init(L, &t->f, lp, KIND_TASK);
   ac_callback_init(&t->step, step);
   ac_timer_init(&t->timer, timer_fired);
-  ac_list_init(&t->link);
   t->co = NULL;
   t->wait = NULL;
   t->wait_on = NULL;
@@ -83,7 +82,6 @@ static task *newtask(lua_State *L, lloop *lp, int idx, int nargs, coro *c) {
   lua_setiuservalue(L, tidx, TASK_UV_CORO);
   t->f.anchor = alua__anchor(L, lp, tidx);
   if (lp->debug) alua__debug_record(L, tidx);
-  ac_list_push_back(&lp->tasks, &t->link);
   lp->ntasks++;
   ac_loop_enqueue(&lp->core, &t->step);
   return t;
@@ -127,7 +125,6 @@ static void release_thread(lua_State *L, lloop *lp, int tidx) {
 /* Common end of a task, before its outcome is set: it leaves the loop's
  * list of unfinished tasks. */
 static void finished(task *t) {
-  ac_list_remove(&t->link);
   t->f.loop->ntasks--;
   t->co = NULL;
 }
@@ -639,13 +636,7 @@ static int l_all_tasks(lua_State *L) {
   } else {
     lp = alua__checkloop(L, 1);
   }
-  lua_createtable(L, lp->ntasks, 0);
-  int i = 0;
-  for (ac_list *p = lp->tasks.next; p != &lp->tasks; p = p->next) {
-    task *t = ac_container_of(p, task, link);
-    alua__push_anchored(L, lp, t->f.anchor);
-    lua_rawseti(L, -2, ++i);
-  }
+  alua__push_tasks(L, lp);
   return 1;
 }
 
