@@ -1,7 +1,10 @@
 /* asyncio.gather: a future over children (tasks or futures) that completes
  * with the list of their first results, in argument order. The per-child
  * waiter nodes live inside the gather record itself: one allocation for any
- * number of children. */
+ * number of children. The list of children becomes the list of results
+ * when the last one is done, so a gather makes no second table of n slots
+ * (16 bytes a child); only the errors that return_exceptions keeps wait in
+ * a table of their own, made at the first. */
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,28 +54,49 @@ static void push_first_result(lua_State *L, future *c, int cidx) {
 }
 
 /* Every child is done and the gather at gidx is pending: it ends, with the
- * list of results (the failures, with return_exceptions, are in it already:
- * the successes are read here, in one pass) or cancelled. */
+ * list of results or cancelled. The list is the children's, each child
+ * replaced by its first result, or (return_exceptions) by its error, which
+ * waits in GATHER_UV_RESULTS. Why node->child stays valid through the
+ * loop: child i is held in the list until its own slot is replaced. The
+ * list was made with room for every result and for `n`: this allocates
+ * nothing. */
 static void gather_finish(lua_State *L, gather *g, int gidx) {
   if (g->cancel_requested) {
     lua_pushnil(L);
     alua__future_set_cancelled(L, gidx);
     return;
   }
-  lua_getiuservalue(L, gidx, GATHER_UV_RESULTS);
-  int results = lua_gettop(L);
   lua_getiuservalue(L, gidx, GATHER_UV_CHILDREN);
-  int children = results + 1;
+  int list = lua_gettop(L);
+  lua_pushinteger(L, g->n);
+  lua_setfield(L, list, "n");
+  lua_getiuservalue(L, gidx, GATHER_UV_RESULTS);
+  int errors = list + 1;
   for (int i = 0; i < g->n; i++) {
     future *c = g->nodes[i].child;
-    if (c->state == FUT_CANCELLED || c->failed) continue;
-    lua_rawgeti(L, children, i + 1);
-    push_first_result(L, c, children + 1);
-    lua_rawseti(L, results, i + 1);
-    lua_pop(L, 1);
+    if (c->state == FUT_CANCELLED || c->failed) {
+      /* only return_exceptions comes here with one */
+      if (lua_istable(L, errors)) lua_rawgeti(L, errors, i + 1);
+      else lua_pushnil(L);
+    } else {
+      lua_rawgeti(L, list, i + 1);
+      push_first_result(L, c, lua_gettop(L));
+      lua_remove(L, -2);
+    }
+    lua_rawseti(L, list, i + 1);
   }
-  lua_settop(L, results);
+  lua_settop(L, list);
   alua__future_set_result(L, gidx, 1);
+}
+
+/* Pushes the table of the errors return_exceptions keeps for the gather at
+ * gidx, made at the first. */
+static void push_errors(lua_State *L, int gidx) {
+  if (lua_getiuservalue(L, gidx, GATHER_UV_RESULTS) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, gidx, GATHER_UV_RESULTS);
 }
 
 /* A child finished. A success only counts down until the last child, when
@@ -115,7 +139,7 @@ static void child_done(ac_callback *cb) {
         lua_pushvalue(L, value);
         alua__future_set_error(L, gidx);
       } else {
-        lua_getiuservalue(L, gidx, GATHER_UV_RESULTS);
+        push_errors(L, gidx);
         lua_pushvalue(L, value);
         lua_rawseti(L, -2, node->index);
       }
@@ -210,7 +234,7 @@ static int l_gather(lua_State *L) {
   lua_pop(L, 1);
   /* every argument checked before any task starts; futures (the common
    * children) go to their place at once, so that each is recognised once */
-  lua_createtable(L, (int)n, 0);
+  lua_createtable(L, (int)n, 1); /* 1: the results' `n` (gather_finish) */
   int children = lua_gettop(L);
   for (lua_Integer i = 1; i <= n; i++) {
     if (list) lua_rawgeti(L, 1, i);
@@ -246,14 +270,13 @@ static int l_gather(lua_State *L) {
   luaL_setmetatable(L, MT_GATHER " (failed)");
   lua_pushvalue(L, children);
   lua_setiuservalue(L, gidx, GATHER_UV_CHILDREN);
-  lua_createtable(L, (int)n, 1);
-  lua_pushinteger(L, n);
-  lua_setfield(L, -2, "n");
   if (n == 0) {
+    lua_createtable(L, 0, 1);
+    lua_pushinteger(L, 0);
+    lua_setfield(L, -2, "n");
     alua__future_set_result(L, gidx, 1);
     return 1;
   }
-  lua_setiuservalue(L, gidx, GATHER_UV_RESULTS);
   g->noderef = alua__anchor(L, lp, gidx);
   for (int i = 0; i < n; i++) {
     gnode *node = &g->nodes[i];
@@ -269,7 +292,11 @@ static int l_gather(lua_State *L) {
   return 1;
 }
 
-void alua__gather_push_children(lua_State *L, int idx) { lua_getiuservalue(L, idx, GATHER_UV_CHILDREN); }
+void alua__gather_push_children(lua_State *L, int idx) {
+  /* once done, the list holds the results */
+  if (((future *)lua_touserdata(L, idx))->state == FUT_PENDING) lua_getiuservalue(L, idx, GATHER_UV_CHILDREN);
+  else lua_pushnil(L);
+}
 
 void alua__open_gather(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg none[] = {{NULL, NULL}};
