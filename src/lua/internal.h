@@ -147,6 +147,7 @@ typedef struct lloop {
   int ref_threads;      /* registry ref of the table of reusable threads */
   int ref_handler;      /* registry ref of the exception handler, or LUA_NOREF */
   int ref_unretrieved;  /* registry ref: weak {[pointer] = failed future not yet looked at} */
+  int ref_coros;        /* registry ref: weak {[anchor] = coroutine object} of the tasks not started yet */
   int ref_watchers;     /* registry ref of {[fd] = descriptor watcher} (watch.c), or LUA_NOREF */
   int debug;            /* debug mode: slow-step warnings, creation sites */
   /* Steps and callbacks take the slow path that measures them (debug mode,
@@ -201,19 +202,19 @@ typedef struct future {
 
 /* The uservalue slots of a task: none of its own, since every uservalue
  * costs each task 16 bytes. The result's slot is free until the task ends,
- * so it holds the coroutine object until the first step (TASK_UV_CORO),
- * then the thread running the body (TASK_UV_THREAD; the body's function
- * and arguments are on its stack). The loop's slot holds the loop until
- * one of the rarely set extras (the name, the traceback, a cancel message
- * not delivered yet) is set; then a table {loop = the loop, name = ...}
- * made for them (alua__task_set_extra). */
+ * so it holds the thread running the body (TASK_UV_THREAD; the body's
+ * function and arguments are on its stack from the task's creation on).
+ * The loop's slot holds the loop until one of the rarely set extras (the
+ * name, the traceback, a cancel message not delivered yet) is set; then a
+ * table {loop = the loop, name = ...} made for them
+ * (alua__task_set_extra). */
 enum { TASK_NUV = FUT_NUV };
-#define TASK_UV_CORO FUT_UV_RESULT
 #define TASK_UV_THREAD FUT_UV_RESULT
 #define TASK_UV_EXTRA FUT_UV_LOOP
 
-/* How a suspended task is resumed (task->resume). */
-enum { RESUME_OK, RESUME_CANCEL };
+/* How a suspended task is resumed (task->resume); RESUME_START until its
+ * first step: its thread holds the body and its arguments, not run yet. */
+enum { RESUME_OK, RESUME_CANCEL, RESUME_START };
 
 /* A kind of wait (park.c): one static instance per primitive and operation
  * (sleep, a future, Queue.get, Lock, a socket read, ...). A parked task
@@ -534,6 +535,8 @@ void alua__pushloop(lua_State *L, lloop *lp);
 int alua__anchor(lua_State *L, lloop *lp, int idx);
 void alua__unanchor(lua_State *L, lloop *lp, int ref);
 void alua__push_anchored(lua_State *L, lloop *lp, int ref);
+/* The ref the next alua__anchor of lp returns. */
+int alua__anchor_next(const lloop *lp);
 /* Pushes the list of lp's unfinished tasks, in creation order. */
 void alua__push_tasks(lua_State *L, lloop *lp);
 /* True when no callback, timer, descriptor or other thread can ever make
@@ -615,6 +618,9 @@ task *alua__newtask(lua_State *L, lloop *lp, int idx, int nargs);
 int alua__create_task_at(lua_State *L, lloop *lp, int first);
 /* Pushes the name of the task at idx ("Task-3" when it has none). */
 void alua__task_pushname(lua_State *L, int idx);
+/* Pushes what names the body of the pending task t: the function its
+ * thread runs. */
+void alua__task_push_body(lua_State *L, task *t);
 /* Sets field ("name", "traceback") of the task at idx to the value on top
  * (popped). */
 void alua__task_set_extra(lua_State *L, int idx, const char *field);

@@ -62,6 +62,36 @@ asyncio.run(async function()
   await asyncio.sleep(0)
   print(r:done(), r:get_coro(), r:result() == inner)
   inner:close()
+  -- a task holds its coroutine object only weakly: one nothing else holds
+  -- can go before the task starts; get_coro() then makes an equal one,
+  -- the same one at each call while it is held
+  local seen = setmetatable({}, {__mode = "k"})
+  local burst = {}
+  for i = 1, 3 do
+    local c = worker()
+    seen[c] = true
+    burst[i] = asyncio.create_task(c)
+  end
+  worker():close() -- the loop keeps the last object made until the next
+  collectgarbage()
+  collectgarbage()
+  print(next(seen))
+  local again = burst[1]:get_coro()
+  print(tostring(again):match("^<coroutine object 'worker' at ") ~= nil, burst[1]:get_coro() == again,
+        asyncio.iscoroutine(again), select(2, pcall(asyncio.await, again)))
+  await asyncio.gather(burst)
+  print(burst[1]:get_coro(), burst[1]:done())
+  -- the same for a task cancelled before its first step
+  local gone = asyncio.create_task(worker())
+  worker():close()
+  collectgarbage()
+  gone:cancel()
+  await asyncio.sleep(0)
+  print(gone:cancelled(), tostring(gone:get_coro()):match("^<coroutine object 'worker' at ") ~= nil)
+  -- and for a task of a plain function, which never had one
+  local ft = asyncio.create_task(function(a, b) return a + b end, 2, 3)
+  local fco = ft:get_coro()
+  print(asyncio.iscoroutine(fco), ft:get_coro() == fco, await ft)
   -- a body with more arguments than a C function's stack holds
   local many = {}
   for i = 1, 5000 do many[i] = i end

@@ -56,6 +56,8 @@ void alua__unanchor(lua_State *L, lloop *lp, int ref) {
   lua_pop(L, 1);
 }
 
+int alua__anchor_next(const lloop *lp) { return lp->anchor_free ? lp->anchor_free : lp->anchor_top + 1; }
+
 void alua__push_anchored(lua_State *L, lloop *lp, int ref) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_anchors);
   lua_rawgeti(L, -1, ref);
@@ -102,7 +104,7 @@ static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
   memset(lp, 0, sizeof *lp);
   lp->rt = r;
   lp->selfref = lp->ref_anchors = lp->ref_threads = lp->ref_handler = lp->ref_unretrieved = LUA_NOREF;
-  lp->ref_leftovers = lp->ref_watchers = LUA_NOREF;
+  lp->ref_leftovers = lp->ref_watchers = lp->ref_coros = LUA_NOREF;
   ac_list_init(&lp->link);
   ac_list_init(&lp->resources);
   lp->closed = 1; /* safe state until the core exists */
@@ -129,6 +131,12 @@ static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
   lua_setfield(L, -2, "__mode");
   lua_setmetatable(L, -2);
   lp->ref_unretrieved = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lp->ref_coros = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, -1);
   lp->selfref = luaL_ref(L, LUA_REGISTRYINDEX);
   /* Why last: the state's shutdown closes the loops of this list, and a
@@ -525,6 +533,8 @@ static int l_gc(lua_State *L) {
   if (!lp->closed) teardown(NULL, lp);
   luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_anchors);
   lp->ref_anchors = LUA_NOREF;
+  luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_coros);
+  lp->ref_coros = LUA_NOREF;
   luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_leftovers);
   lp->ref_leftovers = LUA_NOREF;
   return 0;

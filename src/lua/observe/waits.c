@@ -180,8 +180,8 @@ static int build_record(lua_State *L) {
   if (t->co && alua__user_frame(t->co, 0, &ar)) {
     lua_pushfstring(L, "%s:%d", ar.short_src, ar.currentline);
     lua_setfield(L, rec, "where");
-  } else if (!t->co) {
-    lua_getiuservalue(L, 1, TASK_UV_CORO);
+  } else if (t->co && t->resume == RESUME_START) {
+    alua__task_push_body(L, t);
     alua__coro_pushsite(L, -1);
     lua_setfield(L, rec, "where");
     lua_pop(L, 1);

@@ -154,8 +154,12 @@ static void pushname(lua_State *L, int idx) {
     lua_getupvalue(L, -1, ASYNC_NAME);
     lua_remove(L, -2);
   } else {
-    lua_pop(L, 1);
-    lua_pushnil(L); /* a task's object of a plain function has no name */
+    /* an object get_coro() made for a task holds the body's function: its
+     * name, if async() gave it one */
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &names_key);
+    lua_insert(L, -2);
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
   }
   if (lua_type(L, -1) == LUA_TSTRING) return;
   lua_pop(L, 1);

@@ -23,6 +23,8 @@ static task *checktask(lua_State *L, int idx) {
 }
 
 static void step(ac_callback *cb);
+static lua_State *acquire_thread(lua_State *L, lloop *lp);
+static int body(lua_State *L);
 
 static void timer_fired(ac_timer *tm) {
   task *t = ac_container_of(tm, task, timer);
@@ -58,7 +60,7 @@ static task *newtask(lua_State *L, lloop *lp, int idx, int nargs, coro *c) {
   t->wait_on = NULL;
   t->since = 0;
   t->cancel_requests = 0;
-  t->must_cancel = t->resume = t->suspended = t->cdepth = t->unwind = 0;
+  t->must_cancel = t->suspended = t->cdepth = t->unwind = 0;
   t->woken = lp->slice; /* its first step: its creator's doing */
   t->stats = NULL;
   t->id = ++r->next_task_id;
@@ -77,9 +79,34 @@ static task *newtask(lua_State *L, lloop *lp, int idx, int nargs, coro *c) {
     lua_pushvalue(L, idx);
   } else {
     luaL_checktype(L, idx, LUA_TFUNCTION);
-    alua__newcoro_for_task(L, idx, nargs);
+    lua_pushnil(L); /* no coroutine object: get_coro() makes one if asked */
   }
-  lua_setiuservalue(L, tidx, TASK_UV_CORO);
+  /* The thread is made now rather than at the first step, and the body and
+   * its arguments move to it, so that the task holds its coroutine object
+   * only weakly (for get_coro). Why: a burst of tasks made before any runs
+   * would otherwise keep every coroutine object until its task's first
+   * step, and the memory they free then is not what threads are made of:
+   * 112 bytes a task at the peak of such a burst. What can raise (memory)
+   * comes before the task is anchored and scheduled. */
+  int cidx = lua_gettop(L);
+  int ref = alua__anchor_next(lp);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_coros);
+  lua_pushvalue(L, cidx);
+  lua_rawseti(L, -2, ref);
+  lua_pop(L, 1);
+  lua_State *co = acquire_thread(L, lp);
+  lua_pushcfunction(co, body);
+  if (c) {
+    alua__coro_push_body(L, cidx, co);
+  } else {
+    luaL_checkstack(co, nargs + 1, "too many arguments");
+    for (int i = 0; i <= nargs; i++) lua_pushvalue(L, idx + i);
+    lua_xmove(L, co, nargs + 1);
+  }
+  lua_setiuservalue(L, tidx, TASK_UV_THREAD);
+  lua_pop(L, 1);
+  t->co = co;
+  t->resume = RESUME_START;
   t->f.anchor = alua__anchor(L, lp, tidx);
   if (lp->debug) alua__debug_record(L, tidx);
   lp->ntasks++;
@@ -122,8 +149,51 @@ static void release_thread(lua_State *L, lloop *lp, int tidx) {
   lua_setiuservalue(L, tidx, TASK_UV_THREAD);
 }
 
-/* Common end of a task, before its outcome is set: it leaves the loop's
- * list of unfinished tasks. */
+/* Pushes the coroutine object of t, which has not started: the one it was
+ * made from while anything else still holds that one (the loop's weak
+ * table keeps it for this), else a new one made from the body and the
+ * arguments on t's thread, which then takes its place in the table. So
+ * t:get_coro() == co holds whenever co is there to compare with. */
+static void push_coro(lua_State *L, task *t) {
+  lloop *lp = t->f.loop;
+  lua_State *co = t->co;
+  if (lp->ref_coros == LUA_NOREF) {
+    lua_pushnil(L);
+    return;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_coros);
+  if (lua_rawgeti(L, -1, t->f.anchor) != LUA_TNIL) {
+    lua_remove(L, -2);
+    return;
+  }
+  lua_pop(L, 1);
+  int n = lua_gettop(co) - 1; /* the function and its arguments, above `body` */
+  luaL_checkstack(L, n + 2, "too many arguments");
+  luaL_checkstack(co, n, "too many arguments");
+  for (int i = 2; i <= n + 1; i++) lua_pushvalue(co, i);
+  lua_xmove(co, L, n);
+  int fn = lua_gettop(L) - n + 1;
+  alua__newcoro_for_task(L, fn, n - 1);
+  lua_replace(L, fn);
+  lua_settop(L, fn);
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, -3, t->f.anchor);
+  lua_remove(L, -2);
+}
+
+/* t starts, or ends before it did: its slot in the weak table is cleared
+ * (setting nil never allocates). */
+static void forget_coro(lua_State *L, task *t) {
+  lloop *lp = t->f.loop;
+  if (lp->ref_coros == LUA_NOREF) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_coros);
+  lua_pushnil(L);
+  lua_rawseti(L, -2, t->f.anchor);
+  lua_pop(L, 1);
+}
+
+/* Common end of a task, before its outcome is set: it no longer counts
+ * among the loop's unfinished tasks. */
 static void finished(task *t) {
   t->f.loop->ntasks--;
   t->co = NULL;
@@ -299,7 +369,7 @@ static void step(ac_callback *cb) {
   int tidx = 0;
   lua_State *co = t->co;
   int nargs = 0;
-  if (!co || t->must_cancel) {
+  if (t->resume == RESUME_START || t->must_cancel) {
     /* Until the resume, an error here (out of memory) must leave the task
      * queued to try again at the next pass, not lost; so nothing below
      * changes the task before what can raise is done. */
@@ -307,13 +377,16 @@ static void step(ac_callback *cb) {
     alua__push_anchored(L, lp, t->f.anchor);
     tidx = lua_gettop(L);
   }
-  if (!co) {
+  if (t->resume == RESUME_START) {
     if (t->must_cancel) {
-      /* cancelled before its first step: the body never runs. The message
-       * takes the coroutine object's slot; get_coro() finds the object
-       * among the extras. */
-      lua_getiuservalue(L, tidx, TASK_UV_CORO);
+      /* cancelled before its first step: the body never runs, and its
+       * thread goes back to the pool. get_coro() finds the coroutine
+       * object among the extras. */
+      push_coro(L, t);
       alua__task_set_extra(L, tidx, "coro");
+      forget_coro(L, t);
+      lua_settop(co, 0);
+      release_thread(L, lp, tidx);
       ac_callback_cancel(&t->step);
       t->must_cancel = 0;
       finished(t);
@@ -323,15 +396,8 @@ static void step(ac_callback *cb) {
       lua_settop(L, top);
       return;
     }
-    lua_getiuservalue(L, tidx, TASK_UV_CORO);
-    co = acquire_thread(L, lp);
-    lua_pushcfunction(co, body);
-    nargs = alua__coro_push_body(L, lua_gettop(L) - 1, co) + 1;
-    /* the thread takes the coroutine object's place: from now on its
-     * stack holds the body's function (names, sites) and arguments */
-    lua_setiuservalue(L, tidx, TASK_UV_THREAD);
-    lua_pop(L, 1);
-    t->co = co;
+    forget_coro(L, t);
+    nargs = lua_gettop(co) - 1;
     t->resume = RESUME_OK;
     ac_callback_cancel(&t->step);
   } else if (t->must_cancel) {
@@ -474,27 +540,26 @@ static int t_set_name(lua_State *L) {
 /* t:get_coro(): the coroutine object, until the task's first step. */
 static int t_get_coro(lua_State *L) {
   task *t = checktask(L, 1);
-  if (t->co) lua_pushnil(L);
-  else if (t->f.state == FUT_PENDING) lua_getiuservalue(L, 1, TASK_UV_CORO);
-  else alua__task_get_extra(L, 1, "coro"); /* cancelled before it started */
+  if (!t->co) alua__task_get_extra(L, 1, "coro"); /* done; set when cancelled before it started */
+  else if (t->resume == RESUME_START) push_coro(L, t);
+  else lua_pushnil(L);
   return 1;
 }
 
-/* Pushes what names the body of the pending task t at tidx: its coroutine
- * object until the first step, then the function its thread runs (the
- * frame called by the outermost one, `body`). */
-static void push_body(lua_State *L, task *t, int tidx) {
+/* The function is at index 2 of the thread until the first step (under it
+ * `body`), then in the frame called by the outermost one. */
+void alua__task_push_body(lua_State *L, task *t) {
   lua_Debug ar;
   int n = 0;
+  if (t->co && t->resume == RESUME_START && lua_checkstack(t->co, 1)) {
+    lua_pushvalue(t->co, 2);
+    lua_xmove(t->co, L, 1);
+    return;
+  }
   if (t->co)
     while (lua_getstack(t->co, n, &ar)) n++;
-  if (!t->co) {
-    lua_getiuservalue(L, tidx, TASK_UV_CORO);
-  } else if (n >= 2 && lua_getstack(t->co, n - 2, &ar) && lua_getinfo(t->co, "f", &ar)) {
-    lua_xmove(t->co, L, 1);
-  } else {
-    lua_pushcfunction(L, body); /* not reached: a started task runs its body */
-  }
+  if (n >= 2 && lua_getstack(t->co, n - 2, &ar) && lua_getinfo(t->co, "f", &ar)) lua_xmove(t->co, L, 1);
+  else lua_pushcfunction(L, body); /* not reached: a pending task has a body */
 }
 
 static int t_tostring(lua_State *L) {
@@ -509,7 +574,7 @@ static int t_tostring(lua_State *L) {
   luaL_addvalue(&b);
   luaL_addchar(&b, '\'');
   if (t->f.state == FUT_PENDING) {
-    push_body(L, t, 1);
+    alua__task_push_body(L, t);
     int c = lua_gettop(L);
     alua__coro_pushname(L, c);
     lua_Debug ar;
@@ -563,7 +628,7 @@ static int t_print_stack(lua_State *L) {
   lua_settop(L, 1);
   t_tostring(L);
   fprintf(stderr, "Stack for %s:\n", lua_tostring(L, -1));
-  if (t->co) {
+  if (t->co && t->resume != RESUME_START) {
     luaL_traceback(L, t->co, NULL, 0);
     fprintf(stderr, "%s\n", lua_tostring(L, -1));
   } else if (alua__task_get_extra(L, 1, "traceback") == LUA_TSTRING) {
