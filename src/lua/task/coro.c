@@ -284,7 +284,8 @@ coro *alua__newcoro_for_task(lua_State *L, int fnidx, int nargs) {
  * number of arguments. */
 int alua__coro_push_body(lua_State *L, int idx, lua_State *to) {
   coro *c = lua_touserdata(L, idx);
-  luaL_checkstack(to, c->nargs + 2, "too many arguments");
+  /* raised on L: `to` runs nothing that could catch it */
+  if (!lua_checkstack(to, c->nargs + 2)) luaL_error(L, "stack overflow (too many arguments)");
   luaL_checkstack(L, c->nargs + 2, "too many arguments");
   push_args(L, idx, c->nargs);
   lua_xmove(L, to, c->nargs + 1);

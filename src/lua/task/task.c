@@ -89,17 +89,20 @@ static task *newtask(lua_State *L, lloop *lp, int idx, int nargs, coro *c) {
    * 112 bytes a task at the peak of such a burst. What can raise (memory)
    * comes before the task is anchored and scheduled. */
   int cidx = lua_gettop(L);
-  int ref = alua__anchor_next(lp);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_coros);
-  lua_pushvalue(L, cidx);
-  lua_rawseti(L, -2, ref);
-  lua_pop(L, 1);
+  if (lp->ref_coros != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->ref_coros);
+    lua_pushvalue(L, cidx);
+    lua_rawseti(L, -2, alua__anchor_next(lp));
+    lua_pop(L, 1);
+  }
   lua_State *co = acquire_thread(L, lp);
   lua_pushcfunction(co, body);
   if (c) {
     alua__coro_push_body(L, cidx, co);
   } else {
-    luaL_checkstack(co, nargs + 1, "too many arguments");
+    /* the error is raised on L: co runs nothing that could catch it */
+    if (!lua_checkstack(co, nargs + 1)) luaL_error(L, "stack overflow (too many arguments)");
+    luaL_checkstack(L, nargs + 1, "too many arguments");
     for (int i = 0; i <= nargs; i++) lua_pushvalue(L, idx + i);
     lua_xmove(L, co, nargs + 1);
   }
@@ -169,7 +172,7 @@ static void push_coro(lua_State *L, task *t) {
   lua_pop(L, 1);
   int n = lua_gettop(co) - 1; /* the function and its arguments, above `body` */
   luaL_checkstack(L, n + 2, "too many arguments");
-  luaL_checkstack(co, n, "too many arguments");
+  if (!lua_checkstack(co, n)) luaL_error(L, "stack overflow (too many arguments)");
   for (int i = 2; i <= n + 1; i++) lua_pushvalue(co, i);
   lua_xmove(co, L, n);
   int fn = lua_gettop(L) - n + 1;
