@@ -94,6 +94,16 @@ void alua__push_tasks(lua_State *L, lloop *lp) {
   lua_settop(L, list);
 }
 
+/* A registry ref of a new table with weak values. */
+static int weak_values_ref(lua_State *L) {
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
 /* Pushes a new loop, on virtual time when virtual_time is set. The loop is
  * always reachable from the registry (selfref) until it is closed, because
  * its tasks point at it. */
@@ -125,18 +135,8 @@ static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
    * that ends out of memory would be lost) */
   lua_createtable(L, ALUA_THREAD_POOL_MAX, 0);
   lp->ref_threads = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_newtable(L);
-  lua_createtable(L, 0, 1);
-  lua_pushliteral(L, "v");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, -2);
-  lp->ref_unretrieved = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_newtable(L);
-  lua_createtable(L, 0, 1);
-  lua_pushliteral(L, "v");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, -2);
-  lp->ref_coros = luaL_ref(L, LUA_REGISTRYINDEX);
+  lp->ref_unretrieved = weak_values_ref(L);
+  lp->ref_coros = weak_values_ref(L);
   lua_pushvalue(L, -1);
   lp->selfref = luaL_ref(L, LUA_REGISTRYINDEX);
   /* Why last: the state's shutdown closes the loops of this list, and a
