@@ -636,7 +636,8 @@ coro *alua__tocoro(lua_State *L, int idx);
 /* Marks the coroutine object at idx awaited or scheduled. */
 void alua__coro_consume(lua_State *L, rt *r, int idx);
 /* Pushes a consumed coroutine object for the function at fnidx and the nargs
- * values after it (create_task with a plain function). */
+ * values after it (what get_coro() gives for a task whose own is gone, or
+ * which was made from a plain function). */
 coro *alua__newcoro_for_task(lua_State *L, int fnidx, int nargs);
 /* Pushes the body (function, arguments) of the coroutine at idx onto `to`;
  * returns the argument count. */

@@ -270,7 +270,7 @@ void alua__open_coro(lua_State *L, rt *r, int module, int internals) {
   alua__setfuncs_at(L, r, internals, internal);
 }
 
-/* Used by task creation: pushes a coroutine object for the function at fnidx
+/* Used by get_coro(): pushes a coroutine object for the function at fnidx
  * and nargs arguments after it, already consumed (it belongs to the task). */
 coro *alua__newcoro_for_task(lua_State *L, int fnidx, int nargs) {
   luaL_getmetatable(L, MT_CORO_DONE);
