@@ -69,6 +69,13 @@ typedef struct rt {
   const void *await_mt[16];
   lua_CFunction await_hook[16];
   int nawait;
+  /* What the await found for a metatable (its hook, or await.c's entry for
+   * coroutine objects and futures), by the metatable pointer's bits: a
+   * cache over the lists above, filled by the awaits that search them. */
+  struct alua__await_seen {
+    const void *mt;
+    lua_CFunction fn;
+  } await_seen[32];
   int debug;                /* debug mode requested by ALUA_DEBUG */
   int sigquit;              /* alua_option(ALUA_OPT_SIGQUIT): Ctrl+\ prints the task tree */
   int report_at_once;       /* the prompt runs: failed tasks nobody awaits are reported at the pass end */

@@ -104,12 +104,99 @@ static int await_toplevel(lua_State *L, rt *r) {
   return alua__future_push_result(L, 1);
 }
 
+/* -- the metatable of an awaited userdata, read in place ------------------ */
+
+/* Lua 5.4's stack slot (lobject.h's StackValue: a TValue, then the
+ * to-be-closed delta) and the start of a full userdata (Udata and Udata0
+ * alike). probe() checks these against the C API once per process. */
+struct peek_slot {
+  union {
+    void *p;
+    lua_Integer i;
+    lua_Number n;
+    lua_CFunction f;
+  } value;
+  unsigned char tt;
+  unsigned short delta;
+};
+struct peek_udata {
+  void *next;
+  unsigned char tt, marked;
+  unsigned short nuvalue;
+  size_t len;
+  const void *metatable;
+};
+
+/* The tag of a full userdata in a slot: LUA_VUSERDATA, collectable bit. */
+#define PEEK_TAG_UDATA (LUA_TUSERDATA | (1 << 6))
+
+/* 1: peek_mt can be used; -1: it cannot; 0: not probed yet. Process-wide:
+ * there is one liblua per process. */
+static int peek_ok;
+
+/* The metatable of argument i of the running C function when that is a
+ * full userdata with one, else NULL: what lua_getmetatable would push,
+ * without the push, the index checks and lua_topointer. */
+static inline const void *peek_mt(lua_State *L, int i) {
+  const struct peek_slot *v = (const struct peek_slot *)((struct alua__state_prefix *)L)->ci->func + i;
+  return v->tt == PEEK_TAG_UDATA ? ((const struct peek_udata *)v->value.p)->metatable : NULL;
+}
+
+/* Compares peek_mt with the C API for each argument; upvalue 1 points to
+ * the flag it sets on a difference. */
+static int probe_fn(lua_State *L) {
+  int *bad = lua_touserdata(L, lua_upvalueindex(1));
+  for (int i = 1; i <= lua_gettop(L); i++) {
+    const void *want = NULL;
+    if (lua_type(L, i) == LUA_TUSERDATA && !lua_islightuserdata(L, i) && lua_getmetatable(L, i)) {
+      want = lua_topointer(L, -1);
+      lua_pop(L, 1);
+    }
+    if (peek_mt(L, i) != want) *bad = 1;
+  }
+  return 0;
+}
+
+/* Sets peek_ok: userdata with and without user values and metatables, a
+ * light userdata and a table with a metatable, read both ways. Out of
+ * memory leaves it unprobed (the next open tries again). */
+static void probe(lua_State *L) {
+  int bad = 0;
+  lua_pushlightuserdata(L, &bad);
+  lua_pushcclosure(L, probe_fn, 1);
+  for (int uv = 0; uv < 3; uv++) {
+    lua_newuserdatauv(L, 8, uv);
+    if (uv < 2) {
+      lua_newtable(L);
+      lua_setmetatable(L, -2);
+    }
+  }
+  lua_pushlightuserdata(L, &bad);
+  lua_newtable(L);
+  lua_pushvalue(L, -1);
+  lua_setmetatable(L, -2);
+  lua_pushinteger(L, PEEK_TAG_UDATA);
+  if (lua_pcall(L, 6, 0, 0) != LUA_OK) {
+    lua_pop(L, 1);
+    return;
+  }
+  peek_ok = bad ? -1 : 1;
+}
+
+/* The await_seen entry of a metatable. */
+static struct alua__await_seen *seen_entry(rt *r, const void *mt) {
+  uintptr_t p = (uintptr_t)mt;
+  return &r->await_seen[((p >> 6) ^ (p >> 11)) & (sizeof r->await_seen / sizeof r->await_seen[0] - 1)];
+}
+
 void alua__set_await_hook(lua_State *L, rt *r, lua_CFunction hook) {
   lua_pushcfunction(L, hook);
   lua_rawsetp(L, -2, &alua__await_key);
   /* a part of the module that failed to open (out of memory) is opened
    * again later, on the same registered metatable: entered once */
   const void *mt = lua_topointer(L, -1);
+  struct alua__await_seen *e = seen_entry(r, mt);
+  if (e->mt == mt) e->mt = NULL;
   int i = 0;
   while (i < r->nawait && r->await_mt[i] != mt) i++;
   if (i == (int)(sizeof r->await_mt / sizeof r->await_mt[0])) return; /* await finds it through the key */
@@ -208,29 +295,33 @@ static int await_outside(lua_State *L, rt *r) {
   return await_toplevel(L, r);
 }
 
-/* await x, for every x (SPEC 2.1). Upvalues: the runtime, the internals
- * table. The C types are told apart by metatable pointer: a type's await
- * hook (queue, lock, event operations, sleeps, I/O), coroutine objects,
- * futures; then a value whose metatable has __await (await_via in
- * lib/asyncio/core.lua resolves it); anything else is an error. */
-static int l_await(lua_State *L) {
-  rt *r = alua__rt(L);
-  if (lua_gettop(L) != 1) lua_settop(L, 1);
-  if (!r->current && !r->running) return await_outside(L, r);
+/* The await_seen entries of coroutine objects and futures: stack [x]. */
+static int seen_coro(lua_State *L) { return await_coro(L, alua__rt(L)); }
+
+static int seen_future(lua_State *L) { return await_future(L, alua__rt(L), lua_touserdata(L, 1)); }
+
+/* l_await past its cache, stack [x] inside a task or a running loop. */
+static int await_search(lua_State *L, rt *r) {
   if (!lua_getmetatable(L, 1)) return alua__error_at(L, 1, "attempt to await a %s value", luaL_typename(L, 1));
   const void *mt = lua_topointer(L, 2);
   for (int i = 0; i < r->nawait; i++) {
     if (r->await_mt[i] == mt) {
       lua_pop(L, 1);
+      *seen_entry(r, mt) = (struct alua__await_seen){mt, r->await_hook[i]};
       return r->await_hook[i](L);
     }
   }
   if (lua_type(L, 1) == LUA_TUSERDATA) {
-    for (int i = 0; i < r->nmt_coro; i++)
-      if (r->mt_coro[i] == mt) return await_coro(L, r);
+    for (int i = 0; i < r->nmt_coro; i++) {
+      if (r->mt_coro[i] == mt) {
+        *seen_entry(r, mt) = (struct alua__await_seen){mt, seen_coro};
+        return await_coro(L, r);
+      }
+    }
     for (int i = 0; i < r->nmt_future; i++) {
       if (r->mt_future[i] == mt) {
         lua_settop(L, 1);
+        *seen_entry(r, mt) = (struct alua__await_seen){mt, seen_future};
         return await_future(L, r, lua_touserdata(L, 1));
       }
     }
@@ -245,6 +336,25 @@ static int l_await(lua_State *L) {
   }
   if (push_await_via(L)) return call_inline(L, alua__current_task(L, r), 3);
   return alua__error_at(L, 1, "attempt to await a %s value", luaL_typename(L, 1));
+}
+
+/* await x, for every x (SPEC 2.1). Upvalues: the runtime, the internals
+ * table. The C types are told apart by metatable pointer: a type's await
+ * hook (queue, lock, event operations, sleeps, I/O), coroutine objects,
+ * futures; then a value whose metatable has __await (await_via in
+ * lib/asyncio/core.lua resolves it); anything else is an error. What the
+ * search finds for a userdata's metatable is remembered (await_seen), so
+ * that the next await of that type goes straight to it. */
+static int l_await(lua_State *L) {
+  rt *r = alua__rt(L);
+  if (lua_gettop(L) != 1) lua_settop(L, 1);
+  if (!r->current && !r->running) return await_outside(L, r);
+  if (peek_ok > 0) {
+    const void *mt = peek_mt(L, 1);
+    const struct alua__await_seen *e = seen_entry(r, mt);
+    if (mt && e->mt == mt) return e->fn(L);
+  }
+  return await_search(L, r);
 }
 
 /* The await hook of sleeps: stack [sleeper]. */
@@ -381,6 +491,7 @@ static int l_in_host_step(lua_State *L) {
 }
 
 void alua__open_await(lua_State *L, rt *r, int module, int internals) {
+  if (!peek_ok) probe(L);
   /* the tracked twin: a sleep not awaited in the pass that made it gets it
    * (forgotten.c), so that its finalizer can warn */
   static const luaL_Reg tracked[] = {{"__tostring", sleep_tostring}, {"__gc", sleep_gc}, {NULL, NULL}};
