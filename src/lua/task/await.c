@@ -127,6 +127,15 @@ struct peek_udata {
   const void *metatable;
 };
 
+/* The start of a C closure (lobject.h's CClosure) up to its first upvalue. */
+struct peek_cclosure {
+  void *next;
+  unsigned char tt, marked, nupvalues;
+  void *gclist;
+  lua_CFunction f;
+  struct peek_slot upvalue1;
+};
+
 /* The tag of a full userdata in a slot: LUA_VUSERDATA, collectable bit. */
 #define PEEK_TAG_UDATA (LUA_TUSERDATA | (1 << 6))
 
@@ -142,10 +151,19 @@ static inline const void *peek_mt(lua_State *L, int i) {
   return v->tt == PEEK_TAG_UDATA ? ((const struct peek_udata *)v->value.p)->metatable : NULL;
 }
 
-/* Compares peek_mt with the C API for each argument; upvalue 1 points to
- * the flag it sets on a difference. */
+/* Upvalue 1 of the running C function, a C closure whose upvalue 1 is a
+ * light userdata: lua_touserdata(L, lua_upvalueindex(1)) without its
+ * checks. */
+static inline void *peek_upvalue1(lua_State *L) {
+  const struct peek_slot *f = ((struct alua__state_prefix *)L)->ci->func;
+  return ((const struct peek_cclosure *)f->value.p)->upvalue1.value.p;
+}
+
+/* Compares peek_mt and peek_upvalue1 with the C API for each argument;
+ * upvalue 1 points to the flag it sets on a difference. */
 static int probe_fn(lua_State *L) {
   int *bad = lua_touserdata(L, lua_upvalueindex(1));
+  if (peek_upvalue1(L) != bad) *bad = 1;
   for (int i = 1; i <= lua_gettop(L); i++) {
     const void *want = NULL;
     if (lua_type(L, i) == LUA_TUSERDATA && !lua_islightuserdata(L, i) && lua_getmetatable(L, i)) {
@@ -300,8 +318,11 @@ static int seen_coro(lua_State *L) { return await_coro(L, alua__rt(L)); }
 
 static int seen_future(lua_State *L) { return await_future(L, alua__rt(L), lua_touserdata(L, 1)); }
 
-/* l_await past its cache, stack [x] inside a task or a running loop. */
-static int await_search(lua_State *L, rt *r) {
+/* l_await past its cache, stack [x]. */
+static __attribute__((noinline)) int await_search(lua_State *L) {
+  rt *r = alua__rt(L);
+  if (lua_gettop(L) != 1) lua_settop(L, 1);
+  if (!r->current && !r->running) return await_outside(L, r);
   if (!lua_getmetatable(L, 1)) return alua__error_at(L, 1, "attempt to await a %s value", luaL_typename(L, 1));
   const void *mt = lua_topointer(L, 2);
   for (int i = 0; i < r->nawait; i++) {
@@ -346,15 +367,14 @@ static int await_search(lua_State *L, rt *r) {
  * search finds for a userdata's metatable is remembered (await_seen), so
  * that the next await of that type goes straight to it. */
 static int l_await(lua_State *L) {
-  rt *r = alua__rt(L);
-  if (lua_gettop(L) != 1) lua_settop(L, 1);
-  if (!r->current && !r->running) return await_outside(L, r);
-  if (peek_ok > 0) {
+  /* the common await: one argument, a task running, a type seen before */
+  if (peek_ok > 0 && lua_gettop(L) == 1) {
+    rt *r = peek_upvalue1(L);
     const void *mt = peek_mt(L, 1);
     const struct alua__await_seen *e = seen_entry(r, mt);
-    if (mt && e->mt == mt) return e->fn(L);
+    if (r->current && mt && e->mt == mt) return e->fn(L);
   }
-  return await_search(L, r);
+  return await_search(L);
 }
 
 /* The await hook of sleeps: stack [sleeper]. */
