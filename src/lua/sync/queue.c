@@ -22,6 +22,7 @@
 #include <limits.h>
 
 #include "lua/internal.h"
+#include "lua/runtime/peek.h"
 #include "lua/runtime/site.h"
 
 enum { Q_FIFO, Q_LIFO, Q_PRIORITY };
@@ -312,15 +313,17 @@ static int q_get(lua_State *L) {
   return handout(L, q->ops[OP_GET], "q:get()");
 }
 
-/* The queue a bound method belongs to (upvalue 2) when argument 1 is that
- * queue, else NULL: two pointer reads, cheaper than lua_rawequal's generic
- * compare. */
+/* The queue a bound method belongs to (upvalue 2, its record upvalue 4)
+ * when argument 1 is that queue, else NULL: two pointer reads, cheaper
+ * than lua_rawequal's generic compare. */
 static queue *bound_self(lua_State *L) {
+  if (alua__peek_ok > 0)
+    return lua_gettop(L) >= 1 && alua__peek_is_upvalue(L, 1, 2) ? alua__peek_upvalue(L, 4)->value.p : NULL;
   queue *q = lua_touserdata(L, 1);
   return q && q == lua_touserdata(L, lua_upvalueindex(2)) ? q : NULL;
 }
 
-/* q.get bound to its queue (upvalue 2) and get operation (upvalue 3). */
+/* q.get bound to its queue (upvalues 2 and 4) and get operation (upvalue 3). */
 static int bound_get(lua_State *L) {
   queue *q = bound_self(L);
   if (!q) return q_get(L);
@@ -360,7 +363,7 @@ static int q_put(lua_State *L) {
   return arm_put(L, q);
 }
 
-/* q.put bound to its queue (upvalue 2) and put operation (upvalue 3). */
+/* q.put bound to its queue (upvalues 2 and 4) and put operation (upvalue 3). */
 static int bound_put(lua_State *L) {
   queue *q = bound_self(L);
   if (!q) return q_put(L);
@@ -504,7 +507,8 @@ static int newqueue(lua_State *L, int kind) {
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_pushvalue(L, qidx);
     lua_getiuservalue(L, qidx, ops[i]);
-    lua_pushcclosure(L, bound[i].fn, 3);
+    lua_pushlightuserdata(L, q);
+    lua_pushcclosure(L, bound[i].fn, 4);
     lua_setfield(L, -2, bound[i].name);
   }
   lua_pushvalue(L, -1);

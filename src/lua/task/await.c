@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "lua/internal.h"
+#include "lua/runtime/peek.h"
 #include "lua/runtime/site.h"
 #include "lua/observe/observe.h"
 
@@ -102,103 +103,6 @@ static int await_toplevel(lua_State *L, rt *r) {
   alua__run_until(L, lp, 1, 1);
   lua_settop(L, 1);
   return alua__future_push_result(L, 1);
-}
-
-/* -- the metatable of an awaited userdata, read in place ------------------ */
-
-/* Lua 5.4's stack slot (lobject.h's StackValue: a TValue, then the
- * to-be-closed delta) and the start of a full userdata (Udata and Udata0
- * alike). probe() checks these against the C API once per process. */
-struct peek_slot {
-  union {
-    void *p;
-    lua_Integer i;
-    lua_Number n;
-    lua_CFunction f;
-  } value;
-  unsigned char tt;
-  unsigned short delta;
-};
-struct peek_udata {
-  void *next;
-  unsigned char tt, marked;
-  unsigned short nuvalue;
-  size_t len;
-  const void *metatable;
-};
-
-/* The start of a C closure (lobject.h's CClosure) up to its first upvalue. */
-struct peek_cclosure {
-  void *next;
-  unsigned char tt, marked, nupvalues;
-  void *gclist;
-  lua_CFunction f;
-  struct peek_slot upvalue1;
-};
-
-/* The tag of a full userdata in a slot: LUA_VUSERDATA, collectable bit. */
-#define PEEK_TAG_UDATA (LUA_TUSERDATA | (1 << 6))
-
-/* 1: peek_mt can be used; -1: it cannot; 0: not probed yet. Process-wide:
- * there is one liblua per process. */
-static int peek_ok;
-
-/* The metatable of argument i of the running C function when that is a
- * full userdata with one, else NULL: what lua_getmetatable would push,
- * without the push, the index checks and lua_topointer. */
-static inline const void *peek_mt(lua_State *L, int i) {
-  const struct peek_slot *v = (const struct peek_slot *)((struct alua__state_prefix *)L)->ci->func + i;
-  return v->tt == PEEK_TAG_UDATA ? ((const struct peek_udata *)v->value.p)->metatable : NULL;
-}
-
-/* Upvalue 1 of the running C function, a C closure whose upvalue 1 is a
- * light userdata: lua_touserdata(L, lua_upvalueindex(1)) without its
- * checks. */
-static inline void *peek_upvalue1(lua_State *L) {
-  const struct peek_slot *f = ((struct alua__state_prefix *)L)->ci->func;
-  return ((const struct peek_cclosure *)f->value.p)->upvalue1.value.p;
-}
-
-/* Compares peek_mt and peek_upvalue1 with the C API for each argument;
- * upvalue 1 points to the flag it sets on a difference. */
-static int probe_fn(lua_State *L) {
-  int *bad = lua_touserdata(L, lua_upvalueindex(1));
-  if (peek_upvalue1(L) != bad) *bad = 1;
-  for (int i = 1; i <= lua_gettop(L); i++) {
-    const void *want = NULL;
-    if (lua_type(L, i) == LUA_TUSERDATA && !lua_islightuserdata(L, i) && lua_getmetatable(L, i)) {
-      want = lua_topointer(L, -1);
-      lua_pop(L, 1);
-    }
-    if (peek_mt(L, i) != want) *bad = 1;
-  }
-  return 0;
-}
-
-/* Sets peek_ok: userdata with and without user values and metatables, a
- * light userdata and a table with a metatable, read both ways. Out of
- * memory leaves it unprobed (the next open tries again). */
-static void probe(lua_State *L) {
-  int bad = 0;
-  lua_pushlightuserdata(L, &bad);
-  lua_pushcclosure(L, probe_fn, 1);
-  for (int uv = 0; uv < 3; uv++) {
-    lua_newuserdatauv(L, 8, uv);
-    if (uv < 2) {
-      lua_newtable(L);
-      lua_setmetatable(L, -2);
-    }
-  }
-  lua_pushlightuserdata(L, &bad);
-  lua_newtable(L);
-  lua_pushvalue(L, -1);
-  lua_setmetatable(L, -2);
-  lua_pushinteger(L, PEEK_TAG_UDATA);
-  if (lua_pcall(L, 6, 0, 0) != LUA_OK) {
-    lua_pop(L, 1);
-    return;
-  }
-  peek_ok = bad ? -1 : 1;
 }
 
 /* The await_seen entry of a metatable. */
@@ -368,9 +272,9 @@ static __attribute__((noinline)) int await_search(lua_State *L) {
  * that the next await of that type goes straight to it. */
 static int l_await(lua_State *L) {
   /* the common await: one argument, a task running, a type seen before */
-  if (peek_ok > 0 && lua_gettop(L) == 1) {
-    rt *r = peek_upvalue1(L);
-    const void *mt = peek_mt(L, 1);
+  if (alua__peek_ok > 0 && lua_gettop(L) == 1) {
+    rt *r = alua__peek_upvalue1(L);
+    const void *mt = alua__peek_mt(L, 1);
     const struct alua__await_seen *e = seen_entry(r, mt);
     if (r->current && mt && e->mt == mt) return e->fn(L);
   }
@@ -511,7 +415,7 @@ static int l_in_host_step(lua_State *L) {
 }
 
 void alua__open_await(lua_State *L, rt *r, int module, int internals) {
-  if (!peek_ok) probe(L);
+  if (!alua__peek_ok) alua__peek_probe(L);
   /* the tracked twin: a sleep not awaited in the pass that made it gets it
    * (forgotten.c), so that its finalizer can warn */
   static const luaL_Reg tracked[] = {{"__tostring", sleep_tostring}, {"__gc", sleep_gc}, {NULL, NULL}};
