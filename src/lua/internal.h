@@ -323,12 +323,18 @@ void alua__aw_nurse_coro(lua_State *L, rt *r, alua__aw *aw, int holder);
 /* After every loop pass: the collector step, and the shared operations
  * left unawaited a whole pass (the common pass has nothing to do). */
 void alua__aw_pass_work(lua_State *L, rt *r);
-static inline void alua__aw_pass_end(lua_State *L, rt *r) {
-  if (r->aw_handed || r->last_sleep || r->nursery_n || r->last_coro || r->coro_nursery_n || r->aw_fresh ||
-      r->aw_collect || !ac_list_empty(&r->awops))
-    alua__aw_pass_work(L, r);
+static inline int alua__aw_pass_due(const rt *r) {
+  return r->aw_handed || r->last_sleep || r->nursery_n || r->last_coro || r->coro_nursery_n || r->aw_fresh ||
+         r->aw_collect || !ac_list_empty(&r->awops);
+}
+/* The end of a pass that had nothing to do. */
+static inline void alua__aw_pass_count(rt *r) {
   r->ringn = 0;
   r->pass++;
+}
+static inline void alua__aw_pass_end(lua_State *L, rt *r) {
+  if (alua__aw_pass_due(r)) alua__aw_pass_work(L, r);
+  alua__aw_pass_count(r);
 }
 /* At state close: the shared operations still pending (L NULL: not
  * reported). */

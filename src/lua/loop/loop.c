@@ -190,12 +190,24 @@ static int raise_keyboard_interrupt(lua_State *L, rt *r) {
   return lua_error(L);
 }
 
-void alua__after_pass(lua_State *L, lloop *lp) {
+/* after_pass when something may be due: each step checks for itself. */
+static __attribute__((noinline)) void after_pass_work(lua_State *L, lloop *lp) {
   alua__interrupt_poll(L, lp);
   alua__aw_pass_end(L, lp->rt);
   alua__observe_poll(L);
   alua__hub_drain(L, lp->rt);
   if (lp->rt->fresh_failures) alua__report_fresh_failures(L, lp);
+}
+
+void alua__after_pass(lua_State *L, lloop *lp) {
+  rt *r = lp->rt;
+  /* the common pass, after which nothing is due, only counts itself */
+  if (__atomic_load_n(&r->interrupts, __ATOMIC_RELAXED) || alua__aw_pass_due(r) || alua__quit_pending ||
+      alua__hub_pending(r) || r->fresh_failures) {
+    after_pass_work(L, lp);
+    return;
+  }
+  alua__aw_pass_count(r);
 }
 
 /* Marks lp running on L, or not running (L NULL); returns the loop that
