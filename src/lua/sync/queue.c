@@ -38,6 +38,11 @@ enum { OPUV_QUEUE = 1, OPUV_VALUE, OPUV_N = OPUV_VALUE };
 #define MT_QUEUE "asyncio.Queue"
 #define MT_QUEUE_OP "asyncio.Queue operation"
 
+/* The helpers of the get and put paths (and of the bound methods), inlined
+ * into them whatever the profile build's training (the test suite, where
+ * queues are not hot) would decide. */
+#define HOT static inline __attribute__((always_inline))
+
 /* Marks the per-queue metatables. */
 static const char queue_key = 0;
 
@@ -164,7 +169,7 @@ static void make_room(lua_State *L, queue *q, int qidx) {
  * (with room: make_room) is at ti: counts it, wakes the first getter, then
  * (priority queues) restores the heap order, which may raise; the item is
  * in the queue either way. Leaves the table on the stack. */
-static void put_item(lua_State *L, queue *q, int qidx, int ti) {
+HOT void put_item(lua_State *L, queue *q, int qidx, int ti) {
   lua_rawseti(L, ti, slot(q, q->count));
   q->count++;
   q->unfinished++;
@@ -176,7 +181,7 @@ static void put_item(lua_State *L, queue *q, int qidx, int ti) {
  * caller returns it at once: the table below goes with the frame); then
  * wakes the first putter, whose slot is free now. Priority queues may raise
  * while reordering; the item then stays in the queue. */
-static int take_item(lua_State *L, queue *q, int qidx) {
+HOT int take_item(lua_State *L, queue *q, int qidx) {
   lua_getiuservalue(L, qidx, QUV_ITEMS);
   int ti = lua_gettop(L);
   lua_Integer s;
@@ -234,7 +239,7 @@ static const alua__waitclass wait_join = {
 
 /* The shared end of get: stack [op, queue]. `again` is set for a woken
  * task that found nothing: it keeps its place at the front. */
-static int do_get(lua_State *L, task *t, alua__op *o, int again) {
+HOT int do_get(lua_State *L, task *t, alua__op *o, int again) {
   queue *q = o->on;
   if (q->count > 0) return take_item(L, q, 2);
   if (q->shutdown) return alua__raise_await(L, "QueueShutDown", "the queue is shut down");
@@ -243,7 +248,7 @@ static int do_get(lua_State *L, task *t, alua__op *o, int again) {
 }
 
 /* The shared end of put: stack [op, queue, value]. */
-static int do_put(lua_State *L, task *t, alua__op *o, int again) {
+HOT int do_put(lua_State *L, task *t, alua__op *o, int again) {
   queue *q = o->on;
   if (q->shutdown) return alua__raise_await(L, "QueueShutDown", "the queue is shut down");
   if (!isfull(q)) {
@@ -316,7 +321,7 @@ static int q_get(lua_State *L) {
 /* The queue a bound method belongs to (upvalue 2, its record upvalue 4)
  * when argument 1 is that queue, else NULL: two pointer reads, cheaper
  * than lua_rawequal's generic compare. */
-static queue *bound_self(lua_State *L) {
+HOT queue *bound_self(lua_State *L) {
   if (alua__peek_ok > 0)
     return lua_gettop(L) >= 1 && alua__peek_is_upvalue(L, 1, 2) ? alua__peek_upvalue(L, 4)->value.p : NULL;
   queue *q = lua_touserdata(L, 1);
