@@ -2,7 +2,7 @@
  * the program (meson.build force-includes this into Lua's own sources;
  * nothing else includes it). With link-time optimisation GCC may inline
  * Lua's API functions into the bindings, and the profile of the test
- * suite decides where; these four stay out of line at most call sites,
+ * suite decides where; the ones below stay out of line at most call sites,
  * although the hot paths of queues, tasks and timers call them all the
  * time (a uservalue or a table slot read or written: an index check and a
  * copy, under a call's cost). Marked always_inline here, before lapi.c's
@@ -17,5 +17,8 @@ extern int(lua_getiuservalue)(struct lua_State *L, int idx, int n) __attribute__
 extern int(lua_setiuservalue)(struct lua_State *L, int idx, int n) __attribute__((always_inline));
 extern int(lua_rawgeti)(struct lua_State *L, int idx, long long n) __attribute__((always_inline));
 extern void(lua_rawseti)(struct lua_State *L, int idx, long long n) __attribute__((always_inline));
+/* and the two that the task step, timers and futures call most */
+extern void(lua_settop)(struct lua_State *L, int idx) __attribute__((always_inline));
+extern void *(lua_touserdata)(struct lua_State *L, int idx) __attribute__((always_inline));
 
 #endif
