@@ -262,7 +262,7 @@ typedef struct task {
   future f;             /* a task is a future: must be first */
   ac_callback step;     /* ready-queue / waiter-list link; fn = the task step */
   ac_timer timer;       /* sleep timer */
-  lua_State *co;        /* thread running the body; NULL before the first step */
+  lua_State *co;        /* thread of the body, from the task's creation (RESUME_START: not run yet); NULL once it ended */
   const alua__waitclass *wait; /* what the parked task waits on, NULL while it runs */
   void *wait_on;        /* the object it waits on (a future, a queue, a lock, ...) */
   uint64_t since;       /* loop time (ns) when it parked */
