@@ -367,12 +367,13 @@ static void step(ac_callback *cb) {
   rt *r = lp->rt;
   lua_State *L = lp->L;
   int top = lua_gettop(L);
-  /* The task object is needed on the stack only to start, to cancel and to
-   * finish; in between (the common step) it stays where its anchor is. */
+  /* The task object is needed on the stack only to cancel and to finish;
+   * otherwise (the common step, the first one too) it stays where its
+   * anchor is. */
   int tidx = 0;
   lua_State *co = t->co;
   int nargs = 0;
-  if (t->resume == RESUME_START || t->must_cancel) {
+  if (t->must_cancel) {
     /* Until the resume, an error here (out of memory) must leave the task
      * queued to try again at the next pass, not lost; so nothing below
      * changes the task before what can raise is done. */
@@ -399,10 +400,10 @@ static void step(ac_callback *cb) {
       lua_settop(L, top);
       return;
     }
+    /* nothing here can raise: the body and its arguments wait on co */
     forget_coro(L, t);
     nargs = lua_gettop(co) - 1;
     t->resume = RESUME_OK;
-    ac_callback_cancel(&t->step);
   } else if (t->must_cancel) {
     alua__push_cancelled(L, r, tidx);
     lua_xmove(L, co, 1);
