@@ -323,6 +323,7 @@ void alua__aw_nurse_coro(lua_State *L, rt *r, alua__aw *aw, int holder);
 /* After every loop pass: the collector step, and the shared operations
  * left unawaited a whole pass (the common pass has nothing to do). */
 void alua__aw_pass_work(lua_State *L, rt *r);
+/* True when the pass end has work for alua__aw_pass_work. */
 static inline int alua__aw_pass_due(const rt *r) {
   return r->aw_handed || r->last_sleep || r->nursery_n || r->last_coro || r->coro_nursery_n || r->aw_fresh ||
          r->aw_collect || !ac_list_empty(&r->awops);
