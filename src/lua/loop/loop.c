@@ -201,7 +201,8 @@ static __attribute__((noinline)) void after_pass_work(lua_State *L, lloop *lp) {
 
 void alua__after_pass(lua_State *L, lloop *lp) {
   rt *r = lp->rt;
-  /* the common pass, after which nothing is due, only counts itself */
+  /* the common pass, after which nothing is due, only counts itself; one
+   * condition per step of after_pass_work (a new step adds its own) */
   if (__atomic_load_n(&r->interrupts, __ATOMIC_RELAXED) || alua__aw_pass_due(r) || alua__quit_pending ||
       alua__hub_pending(r) || r->fresh_failures) {
     after_pass_work(L, lp);
