@@ -1,11 +1,15 @@
 #include "alloc.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 /* Under LeakSanitizer the arenas are root regions: blocks allocated with
  * malloc (the large ones) are referenced from objects in the arenas, which
@@ -44,6 +48,7 @@ struct ac_arena {
   ac_arena *prev; /* newer arena, or NULL for the newest */
   size_t size;    /* bytes mapped */
   size_t used;    /* bytes of blocks handed out from it and not freed */
+  size_t holes;   /* bytes of free blocks a trim took off the lists (see trim_arena) */
   arena_class cls[NCLASSES];
 };
 
@@ -110,9 +115,10 @@ static void unmap_arena(ac_alloc *a, ac_arena *ar) {
 }
 
 /* ar (not `cur`) has just handed back its last block: kept while fewer
- * than AC_ALLOC_KEEP_EMPTY arenas are empty, else unmapped. */
+ * than AC_ALLOC_KEEP_EMPTY arenas are empty, else unmapped. An arena with
+ * holes is always unmapped: its free lists no longer cover it. */
 static void became_empty(ac_alloc *a, ac_arena *ar) {
-  if (a->nempty + 1 < AC_ALLOC_KEEP_EMPTY) a->nempty++;
+  if (a->nempty + 1 < AC_ALLOC_KEEP_EMPTY && ar->holes == 0) a->nempty++;
   else unmap_arena(a, ar);
 }
 
@@ -219,6 +225,117 @@ size_t ac_alloc_release(ac_alloc *a) {
   }
   a->nempty = 0;
   return n;
+}
+
+/* -- trimming: the free pages of arenas still in use -- */
+
+/* An arena is trimmed only when at least this many of its resident bytes
+ * are not in use: a trim walks all its free blocks. */
+#define TRIM_STEP ((size_t)64 << 10)
+/* The smallest page size whose counts trim_arena keeps. */
+#define TRIM_MIN_PAGE 4096
+
+/* The page size, read once per process (states on other threads may race
+ * to store the same value). */
+static size_t page_size(void) {
+  static size_t pg;
+  size_t v = __atomic_load_n(&pg, __ATOMIC_RELAXED);
+  if (!v) {
+    long s = sysconf(_SC_PAGESIZE);
+    v = s >= TRIM_MIN_PAGE && (size_t)s <= ARENA_SIZE ? (size_t)s : TRIM_MIN_PAGE;
+    __atomic_store_n(&pg, v, __ATOMIC_RELAXED);
+  }
+  return v;
+}
+
+/* Gives back to the kernel the pages of ar that hold nothing but free
+ * blocks; returns the bytes given back. Why the blocks on those pages
+ * leave the free lists first: a free block keeps its list link in its
+ * first word, and a page given back reads as zeros when touched again. A
+ * block that only straddles such a page leaves with them. Blocks taken
+ * off this way count in `holes`; they come back when the arena empties,
+ * since an arena with holes is then unmapped (became_empty). */
+static size_t trim_arena(ac_alloc *a, ac_arena *ar, size_t pg) {
+  uint32_t freeb[ARENA_SIZE / TRIM_MIN_PAGE]; /* bytes of free blocks in each page */
+  size_t np = ARENA_SIZE / pg, nfull = 0;
+  char *base = (char *)ar;
+  memset(freeb, 0, np * sizeof freeb[0]);
+  for (size_t c = 0; c < NCLASSES; c++) {
+    size_t sz = (c + 1) * AC_ALLOC_GRAIN;
+    for (char *p = ar->cls[c].free; p; p = *(char **)p) {
+      size_t off = (size_t)(p - base), first = off / pg, last = (off + sz - 1) / pg;
+      /* a block is at most AC_ALLOC_SMALL_MAX bytes: one page or two */
+      if (first == last) freeb[first] += (uint32_t)sz;
+      else {
+        freeb[first] += (uint32_t)((first + 1) * pg - off);
+        freeb[last] += (uint32_t)(off + sz - last * pg);
+      }
+    }
+  }
+  for (size_t i = 0; i < np; i++) nfull += freeb[i] == pg;
+  if (nfull == 0) return 0;
+  /* off the lists: every block touching a page that is all free */
+  for (size_t c = 0; c < NCLASSES; c++) {
+    if (!ar->cls[c].free) continue;
+    size_t sz = (c + 1) * AC_ALLOC_GRAIN;
+    void **tail = &ar->cls[c].free;
+    for (char *p = ar->cls[c].free; p;) {
+      char *next = *(char **)p;
+      size_t off = (size_t)(p - base);
+      if (freeb[off / pg] == pg || freeb[(off + sz - 1) / pg] == pg) {
+        ar->holes += sz;
+      } else {
+        *tail = p;
+        tail = (void **)p;
+      }
+      p = next;
+    }
+    *tail = NULL;
+    if (!ar->cls[c].free) unlink_partial(a, ar, c);
+  }
+  /* then the pages, in runs */
+  size_t given = 0;
+  for (size_t i = 0; i < np;) {
+    if (freeb[i] != pg) {
+      i++;
+      continue;
+    }
+    size_t j = i;
+    while (j < np && freeb[j] == pg) j++;
+    if (madvise(base + i * pg, (j - i) * pg, MADV_DONTNEED) == 0) given += (j - i) * pg;
+    i = j;
+  }
+  return given;
+}
+
+/* Bytes of arena ar resident in memory (0 if mincore fails). */
+static size_t arena_resident(const ac_arena *ar, size_t pg) {
+  unsigned char vec[ARENA_SIZE / TRIM_MIN_PAGE];
+  if (mincore((void *)ar, ARENA_SIZE, vec) != 0) return 0;
+  size_t n = 0;
+  for (size_t i = 0; i < ARENA_SIZE / pg; i++) n += vec[i] & 1;
+  return n * pg;
+}
+
+size_t ac_alloc_resident(const ac_alloc *a) {
+  size_t n = 0, pg = page_size();
+  for (const ac_arena *ar = a->arenas; ar; ar = ar->next) n += arena_resident(ar, pg);
+  return n;
+}
+
+size_t ac_alloc_trim(ac_alloc *a) {
+  size_t given = 0, pg = page_size();
+#ifdef __GLIBC__
+  /* the blocks between AC_ALLOC_SMALL_MAX and AC_ALLOC_MAP_MIN are
+   * malloc's: the pages of its free chunks go back as well */
+  malloc_trim(0);
+#endif
+  for (ac_arena *ar = a->arenas; ar; ar = ar->next)
+    if (ar->used == 0 && ar != a->cur) given += ARENA_SIZE;
+  ac_alloc_release(a);
+  for (ac_arena *ar = a->arenas; ar; ar = ar->next)
+    if (arena_resident(ar, pg) >= ar->used + TRIM_STEP) given += trim_arena(a, ar, pg);
+  return given;
 }
 
 static void *small_alloc(ac_alloc *a, size_t c) {

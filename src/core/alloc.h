@@ -57,9 +57,20 @@ void ac_alloc_close(ac_alloc *a);
 /* Bytes of arenas mapped now (small blocks in use, free or not yet carved). */
 size_t ac_alloc_mapped(const ac_alloc *a);
 
+/* Bytes of arenas resident in memory now (as mincore reports them). */
+size_t ac_alloc_resident(const ac_alloc *a);
+
 /* Unmaps every empty arena now (the allocator also does on its own, see
  * above); returns how many. */
 size_t ac_alloc_release(ac_alloc *a);
+
+/* Gives back to the kernel what the allocator holds and does not use:
+ * every empty arena, and in the arenas still in use the pages that hold
+ * only free blocks (in an arena with at least 64 KiB resident beyond its
+ * blocks in use). Walks the free blocks of those arenas, so it belongs
+ * after a full collection rather than in a hot path. Returns the bytes
+ * unmapped or given back. */
+size_t ac_alloc_trim(ac_alloc *a);
 
 /* The lua_Alloc contract: ud is the ac_alloc; nsize 0 frees ptr (osize
  * bytes) and returns NULL; ptr NULL allocates nsize bytes (osize is then a

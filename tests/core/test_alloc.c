@@ -244,3 +244,100 @@ Test(alloc, arenas_after_the_first_are_faulted_in_ahead_of_use) {
   ac_alloc_fn(&a, q, 64, 0);
   free(v);
 }
+
+/* Resident pages of the arena holding p, one byte each (1: resident). */
+static void arena_pages(const void *p, unsigned char vec[AC_ALLOC_ARENA / 4096]) {
+  void *base = (void *)((uintptr_t)p & ~(uintptr_t)(AC_ALLOC_ARENA - 1));
+  cr_assert_eq(mincore(base, AC_ALLOC_ARENA, vec), 0);
+  for (size_t i = 0; i < AC_ALLOC_ARENA / 4096; i++) vec[i] &= 1;
+}
+
+static size_t count_pages(const unsigned char *vec) {
+  size_t n = 0;
+  for (size_t i = 0; i < AC_ALLOC_ARENA / 4096; i++) n += vec[i];
+  return n;
+}
+
+Test(alloc, trim_gives_back_the_pages_that_hold_only_free_blocks) {
+  /* four arenas of 256-byte blocks; one block in every 64 stays alive, so
+   * each arena keeps a block in every 16 KiB and no arena empties */
+  enum { SIZE = 256, EVERY = 64 };
+  size_t n = 4 * AC_ALLOC_ARENA / SIZE;
+  void **v = fill(n, SIZE);
+  for (size_t i = 0; i < n; i++)
+    if (i % EVERY) ac_alloc_fn(&a, v[i], SIZE, 0);
+  size_t mapped = ac_alloc_mapped(&a), resident_before = ac_alloc_resident(&a);
+  static unsigned char before[AC_ALLOC_ARENA / 4096], after[AC_ALLOC_ARENA / 4096];
+  arena_pages(v[0], before);
+  size_t given = ac_alloc_trim(&a);
+  arena_pages(v[0], after);
+  cr_assert_eq(ac_alloc_mapped(&a), mapped, "no arena holding a live block is unmapped");
+  cr_assert_geq(given, 3 * AC_ALLOC_ARENA / 2, "most of the free pages went back (%zu bytes)", given);
+  cr_assert_leq(ac_alloc_resident(&a) + given, resident_before, "%zu bytes resident, %zu before, %zu given back",
+                ac_alloc_resident(&a), resident_before, given);
+  cr_assert_leq(count_pages(after) + 300, count_pages(before), "%zu pages resident after the trim, %zu before",
+                count_pages(after), count_pages(before));
+  check(v, n, SIZE, 0, EVERY);
+  /* the blocks handed out next lie on pages still resident: no free list
+   * runs through a page that was given back */
+  size_t m = n - n / EVERY;
+  void **w = malloc(m * sizeof *w);
+  for (size_t i = 0; i < m; i++) {
+    w[i] = ac_alloc_fn(&a, NULL, 0, SIZE);
+    cr_assert_not_null(w[i]);
+    if (((uintptr_t)w[i] & ~(uintptr_t)(AC_ALLOC_ARENA - 1)) != ((uintptr_t)v[0] & ~(uintptr_t)(AC_ALLOC_ARENA - 1)))
+      continue;
+    size_t off = (uintptr_t)w[i] & (AC_ALLOC_ARENA - 1);
+    cr_assert(after[off / 4096] && after[(off + SIZE - 1) / 4096], "block %zu is on a page given back", i);
+  }
+  for (size_t i = 0; i < m; i++) memset(w[i], 0x5a, SIZE);
+  check(v, n, SIZE, 0, EVERY);
+  for (size_t i = 0; i < m; i++) ac_alloc_fn(&a, w[i], SIZE, 0);
+  for (size_t i = 0; i < n; i += EVERY) ac_alloc_fn(&a, v[i], SIZE, 0);
+  cr_assert_eq(a.in_use, 0);
+  free(v);
+  free(w);
+}
+
+Test(alloc, an_arena_a_trim_left_holes_in_is_unmapped_when_it_empties) {
+  /* three arenas of 128-byte blocks; only the first block stays alive
+   * (and the newest arena, the one being carved) */
+  size_t n = 3 * AC_ALLOC_ARENA / 128;
+  void **v = fill(n, 128);
+  for (size_t i = 1; i + 1 < n; i++) ac_alloc_fn(&a, v[i], 128, 0);
+  ac_alloc_trim(&a);
+  size_t mapped = ac_alloc_mapped(&a);
+  cr_assert_eq(mapped, 2 * AC_ALLOC_ARENA, "the empty middle arena was unmapped by the trim");
+  /* an empty arena is kept otherwise (AC_ALLOC_KEEP_EMPTY): not this one */
+  ac_alloc_fn(&a, v[0], 128, 0);
+  cr_assert_eq(ac_alloc_mapped(&a), AC_ALLOC_ARENA, "%zu bytes mapped", ac_alloc_mapped(&a));
+  ac_alloc_fn(&a, v[n - 1], 128, 0);
+  cr_assert_eq(a.in_use, 0);
+  free(v);
+}
+
+Test(alloc, trim_walks_only_arenas_with_64_KiB_resident_beyond_their_blocks_in_use) {
+  size_t n = 2 * AC_ALLOC_ARENA / 512;
+  void **v = fill(n, 512);
+  /* free half of the first arena, in whole pages */
+  size_t half = AC_ALLOC_ARENA / 512 / 2;
+  for (size_t i = 8; i < half; i++) ac_alloc_fn(&a, v[i], 512, 0);
+  cr_assert_gt(ac_alloc_trim(&a), 0);
+  cr_assert_eq(ac_alloc_trim(&a), 0, "what is resident is in use: nothing to give back");
+  for (size_t i = half; i < half + 40; i++) ac_alloc_fn(&a, v[i], 512, 0); /* 20 KiB: not enough */
+  cr_assert_eq(ac_alloc_trim(&a), 0);
+  for (size_t i = half + 40; i < half + 200; i++) ac_alloc_fn(&a, v[i], 512, 0); /* 100 KiB in all */
+  cr_assert_gt(ac_alloc_trim(&a), 0);
+  check(v, 8, 512, 0, 1);
+  check(v, n, 512, half + 200, 1);
+  for (size_t i = 0; i < 8; i++) ac_alloc_fn(&a, v[i], 512, 0);
+  for (size_t i = half + 200; i < n; i++) ac_alloc_fn(&a, v[i], 512, 0);
+  cr_assert_eq(a.in_use, 0);
+  free(v);
+}
+
+Test(alloc, trim_of_a_small_heap_gives_nothing_back) {
+  void *p = ac_alloc_fn(&a, NULL, 0, 64);
+  cr_assert_eq(ac_alloc_trim(&a), 0);
+  ac_alloc_fn(&a, p, 64, 0);
+}

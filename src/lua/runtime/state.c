@@ -73,11 +73,67 @@ __attribute__((constructor)) static void fault_from_env(void) {
 #define FAULT_STATES(n) ((void)0)
 #endif
 
+/* collectgarbage as lbaselib's (Lua 5.4's options, results and errors),
+ * except that a full collection ("collect", the default) then gives the
+ * allocator's free pages back to the kernel (ac_alloc_trim): after a burst
+ * of tasks has finished, the process shrinks to about its live heap.
+ * Installed only in states that use alua's allocator (upvalue 1). */
+static int collectgarbage(lua_State *L) {
+  static const char *const opts[] = {"stop", "restart", "collect", "count", "step", "setpause", "setstepmul",
+                                     "isrunning", "generational", "incremental", NULL};
+  static const int optsnum[] = {LUA_GCSTOP,     LUA_GCRESTART,    LUA_GCCOLLECT,   LUA_GCCOUNT, LUA_GCSTEP,
+                                LUA_GCSETPAUSE, LUA_GCSETSTEPMUL, LUA_GCISRUNNING, LUA_GCGEN,   LUA_GCINC};
+  int o = optsnum[luaL_checkoption(L, 1, "collect", opts)];
+  int res;
+  switch (o) {
+  case LUA_GCCOUNT: {
+    int k = lua_gc(L, o), b = lua_gc(L, LUA_GCCOUNTB);
+    if (k == -1) break;
+    lua_pushnumber(L, (lua_Number)k + ((lua_Number)b / 1024));
+    return 1;
+  }
+  case LUA_GCSTEP:
+  case LUA_GCISRUNNING:
+    res = o == LUA_GCSTEP ? lua_gc(L, o, (int)luaL_optinteger(L, 2, 0)) : lua_gc(L, o);
+    if (res == -1) break;
+    lua_pushboolean(L, res);
+    return 1;
+  case LUA_GCSETPAUSE:
+  case LUA_GCSETSTEPMUL:
+    res = lua_gc(L, o, (int)luaL_optinteger(L, 2, 0));
+    if (res == -1) break;
+    lua_pushinteger(L, res);
+    return 1;
+  case LUA_GCGEN:
+  case LUA_GCINC: {
+    int p1 = (int)luaL_optinteger(L, 2, 0), p2 = (int)luaL_optinteger(L, 3, 0);
+    res = o == LUA_GCGEN ? lua_gc(L, o, p1, p2) : lua_gc(L, o, p1, p2, (int)luaL_optinteger(L, 4, 0));
+    if (res == -1) break;
+    lua_pushstring(L, res == LUA_GCINC ? "incremental" : "generational");
+    return 1;
+  }
+  default:
+    res = lua_gc(L, o);
+    if (res == -1) break;
+    if (o == LUA_GCCOLLECT) ac_alloc_trim(lua_touserdata(L, lua_upvalueindex(1)));
+    lua_pushinteger(L, res);
+    return 1;
+  }
+  luaL_pushfail(L); /* called inside a finalizer */
+  return 1;
+}
+
 void alua_openlibs(lua_State *L) {
   luaL_requiref(L, "asyncio", luaopen_asyncio, 1);
   alua__install_prelude(L, -1);
   lua_pop(L, 1);
   alua__install_loaders(L);
+  void *ud;
+  if (lua_getallocf(L, &ud) == state_alloc) {
+    lua_pushlightuserdata(L, ud);
+    lua_pushcclosure(L, collectgarbage, 1);
+    lua_setglobal(L, "collectgarbage");
+  }
   if (lua_getglobal(L, "os") == LUA_TTABLE) {
     lua_pushcfunction(L, os_exit);
     lua_setfield(L, -2, "exit");
