@@ -13,8 +13,11 @@
  * free blocks of that class are linked, so an arena that empties leaves
  * those links and is unmapped in time independent of how many blocks are
  * free (one empty arena is kept, for a program that keeps crossing an
- * arena's boundary). So after a burst of tasks has finished and been
- * collected, the process keeps little more than the live heap. */
+ * arena's boundary). An arena that keeps a few live blocks keeps its pages
+ * until ac_alloc_trim, which alua's collectgarbage() calls after a full
+ * collection, gives back those that hold only free blocks. So after a
+ * burst of tasks has finished and been collected, the process keeps little
+ * more than the live heap. */
 #ifndef ALUA_CORE_ALLOC_H
 #define ALUA_CORE_ALLOC_H
 
