@@ -324,15 +324,13 @@ size_t ac_alloc_resident(const ac_alloc *a) {
 }
 
 size_t ac_alloc_trim(ac_alloc *a) {
-  size_t given = 0, pg = page_size();
+  size_t pg = page_size();
 #ifdef __GLIBC__
   /* the blocks between AC_ALLOC_SMALL_MAX and AC_ALLOC_MAP_MIN are
    * malloc's: the pages of its free chunks go back as well */
   malloc_trim(0);
 #endif
-  for (ac_arena *ar = a->arenas; ar; ar = ar->next)
-    if (ar->used == 0 && ar != a->cur) given += ARENA_SIZE;
-  ac_alloc_release(a);
+  size_t given = ac_alloc_release(a) * ARENA_SIZE;
   for (ac_arena *ar = a->arenas; ar; ar = ar->next)
     if (arena_resident(ar, pg) >= ar->used + TRIM_STEP) given += trim_arena(a, ar, pg);
   return given;
