@@ -236,6 +236,7 @@ static int l_gather(lua_State *L) {
    * children) go to their place at once, so that each is recognised once */
   lua_createtable(L, (int)n, 1); /* 1: the results' `n` (gather_finish) */
   int children = lua_gettop(L);
+  lua_Integer others = 0;
   for (lua_Integer i = 1; i <= n; i++) {
     if (list) lua_rawgeti(L, 1, i);
     else lua_pushvalue(L, (int)i);
@@ -245,18 +246,22 @@ static int l_gather(lua_State *L) {
     }
     check_child(L, list ? 1 : (int)i, list ? i : 0);
     lua_pop(L, 1);
+    others++;
   }
-  for (lua_Integer i = 1; i <= n; i++) {
-    if (lua_rawgeti(L, children, i) != LUA_TNIL) {
-      alua__future_taken(r, lua_touserdata(L, -1));
+  /* the other awaitables become tasks, in order (a pass only when there
+   * are any: each pass over a list of 100k tasks reaches each one's record
+   * in memory again) */
+  for (lua_Integer i = 1; others > 0 && i <= n; i++) {
+    if (lua_rawgeti(L, children, i) == LUA_TNIL) {
       lua_pop(L, 1);
-      continue;
+      if (list) lua_rawgeti(L, 1, i);
+      else lua_pushvalue(L, (int)i);
+      to_child(L, lp);
+      lua_rawseti(L, children, i);
+      others--;
+    } else {
+      lua_pop(L, 1);
     }
-    lua_pop(L, 1);
-    if (list) lua_rawgeti(L, 1, i);
-    else lua_pushvalue(L, (int)i);
-    to_child(L, lp);
-    lua_rawseti(L, children, i);
   }
   gather *g = lua_newuserdatauv(L, sizeof *g + (size_t)n * sizeof(gnode), GATHER_NUV - 1);
   int gidx = lua_gettop(L);
@@ -286,6 +291,7 @@ static int l_gather(lua_State *L) {
     future *c = lua_touserdata(L, -1);
     lua_pop(L, 1);
     node->child = c;
+    alua__future_taken(r, c);
     if (c->state == FUT_PENDING) ac_list_push_back(&c->waiters, &node->cb.link);
     else ac_loop_enqueue(&lp->core, &node->cb);
   }
