@@ -271,19 +271,26 @@ typedef struct task {
   /* Set by whoever moved `step` to the ready queue (0 while parked): the
    * loop's current slice (lloop.slice), so a trace knows who woke it. */
   uint32_t woken;
-  uint8_t must_cancel;  /* deliver CancelledError at the next step */
-  uint8_t resume;       /* RESUME_* given to the continuation */
-  uint8_t suspended;    /* set by alua__park just before it yields */
   /* Coroutine objects awaited inline on the C stack since the last resume
    * (await.c): at AWAIT_CDEPTH_MAX the next one yields with `unwind` set,
-   * and the step resumes the task at once on an empty C stack. */
+   * and the step resumes the task at once on an empty C stack. (Lua's
+   * limit of C levels keeps it below 256.) */
   uint8_t cdepth;
-  uint8_t unwind;
-  /* Accounting (while lloop.observe): made at the first observed step, in
-   * the task's extras, so that tasks nobody observes do not carry it; NULL
-   * before, or when memory ran out making it. */
-  alua__taskstats *stats;
+  uint8_t resume;          /* RESUME_* given to the continuation */
+  uint8_t suspended;       /* set by alua__park just before it yields */
+  /* The two flags set rarely share a byte, so that the record with its
+   * two uservalues fits the allocator's 224-byte class (each 16 bytes a
+   * task saves is 1% of a parked task); the others stay whole bytes, which
+   * the hot paths store without reading first. */
+  uint8_t must_cancel : 1; /* deliver CancelledError at the next step */
+  uint8_t unwind : 1;
 } task;
+
+/* The accounting record of the task at tidx (alua__taskstats), made in its
+ * extras at its first step while lloop.observe is set, so that tasks
+ * nobody observes do not carry it; NULL before, or when memory ran out
+ * making it. Never raises. */
+alua__taskstats *alua__task_stats(lua_State *L, int tidx);
 
 /* -- site.c: creation sites -- */
 /* Pushes the "file:line" of a site ("?" for 0). */

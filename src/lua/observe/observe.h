@@ -55,12 +55,13 @@ void alua__open_observe(lua_State *L, rt *r, int module, int internals);
 /* Recomputes lp->observe from debug mode and the runtime's recorder. */
 void alua__observe_update(lloop *lp);
 
-/* A step of task t (lp->observe set) is about to run: accounting and the
- * recorder. Returns a nonzero token for alua__observe_step_end. */
-uint64_t alua__observe_step_begin(lloop *lp, task *t);
+/* A step of task t (lp->observe set) is about to run: accounting (into
+ * stats, its record, NULL when it has none) and the recorder. Returns a
+ * nonzero token for alua__observe_step_end. */
+uint64_t alua__observe_step_begin(lloop *lp, task *t, alua__taskstats *stats);
 /* The step ended (t at tidx): the task is parked, ready, or done. Also
  * warns about slow steps in debug mode. Never raises. */
-void alua__observe_step_end(lua_State *L, lloop *lp, task *t, int tidx, uint64_t token);
+void alua__observe_step_end(lua_State *L, lloop *lp, task *t, int tidx, uint64_t token, alua__taskstats *stats);
 
 /* The same around a callback (the handle at hidx). */
 uint64_t alua__observe_callback_begin(lloop *lp);

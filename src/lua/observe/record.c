@@ -179,10 +179,11 @@ static int intern_name(lua_State *L, alua__recorder *rec, lloop *lp, task *t, in
   return name;
 }
 
-/* The track of t, created at its first recorded step; 0 when memory ran out. */
-static uint32_t track_of(lua_State *L, alua__recorder *rec, lloop *lp, task *t) {
-  if (!t->stats) return 0; /* memory ran out: no accounting either */
-  if (t->stats->rec == rec->gen) return t->stats->track;
+/* The track of t (its accounting record st), created at its first
+ * recorded step; 0 when memory ran out. */
+static uint32_t track_of(lua_State *L, alua__recorder *rec, lloop *lp, task *t, alua__taskstats *st) {
+  if (!st) return 0; /* memory ran out: no accounting either */
+  if (st->rec == rec->gen) return st->track;
   if (grow((void **)&rec->tracks, &rec->captracks, rec->ntracks, sizeof(rtrack)) < 0) {
     rec->failed = 1;
     return 0;
@@ -191,24 +192,24 @@ static uint32_t track_of(lua_State *L, alua__recorder *rec, lloop *lp, task *t) 
   memset(k, 0, sizeof *k);
   k->task_id = t->id;
   k->name = intern_name(L, rec, lp, t, 0);
-  t->stats->rec = rec->gen;
-  t->stats->track = rec->ntracks;
+  st->rec = rec->gen;
+  st->track = rec->ntracks;
   return rec->ntracks;
 }
 
 void alua__observe_update(lloop *lp) { lp->observe = lp->debug || lp->rt->rec; }
 
-uint64_t alua__observe_step_begin(lloop *lp, task *t) {
+uint64_t alua__observe_step_begin(lloop *lp, task *t, alua__taskstats *stats) {
   uint64_t now = ac_clock_ns();
   if (t->wait) {
     uint64_t lnow = ac_loop_now(&lp->core);
-    if (t->stats && lnow > t->since) t->stats->waited_ns += lnow - t->since;
+    if (stats && lnow > t->since) stats->waited_ns += lnow - t->since;
   }
-  if (t->stats) t->stats->steps++;
+  if (stats) stats->steps++;
   alua__recorder *rec = lp->rt->rec;
   if (rec) {
     uint32_t cause = cause_of(rec, t);
-    uint32_t track = track_of(lp->L, rec, lp, t);
+    uint32_t track = track_of(lp->L, rec, lp, t, stats);
     rslice *s = track ? new_slice(rec, lp, now) : NULL;
     if (s) {
       s->track = track;
@@ -250,10 +251,10 @@ static rslice *end_slice(alua__recorder *rec, lloop *lp, uint64_t real, uint64_t
   return s;
 }
 
-void alua__observe_step_end(lua_State *L, lloop *lp, task *t, int tidx, uint64_t token) {
+void alua__observe_step_end(lua_State *L, lloop *lp, task *t, int tidx, uint64_t token, alua__taskstats *stats) {
   uint64_t cpu = cpu_ns() - lp->obs_cpu0;
   uint64_t now = ac_clock_ns();
-  if (t->stats) t->stats->cpu_ns += cpu;
+  if (stats) stats->cpu_ns += cpu;
   if (lp->debug) alua__debug_slow(L, lp, tidx, token);
   alua__recorder *rec = lp->rt->rec;
   rslice *s = rec ? end_slice(rec, lp, now, cpu) : NULL;
@@ -264,7 +265,7 @@ void alua__observe_step_end(lua_State *L, lloop *lp, task *t, int tidx, uint64_t
     if (s->track) {
       rtrack *k = &rec->tracks[s->track - 1];
       k->ended = 1;
-      if (t->stats) k->stats = *t->stats;
+      if (stats) k->stats = *stats;
       /* the body may have renamed itself */
       int name = intern_name(L, rec, lp, t, tidx);
       if (name) k->name = name;
@@ -372,11 +373,12 @@ static void stop(lua_State *L, alua__recorder *rec) {
     for (int j = 1; j <= n; j++) {
       lua_rawgeti(L, -1, j);
       task *t = lua_touserdata(L, -1);
+      alua__taskstats *st = alua__task_stats(L, -1);
       lua_pop(L, 1);
-      if (!t->stats || t->stats->rec != rec->gen) continue;
+      if (!st || st->rec != rec->gen) continue;
       for (uint32_t i = 0; i < rec->ntracks; i++) {
         rtrack *k = &rec->tracks[i];
-        if (!k->ended && k->task_id == t->id) k->stats = *t->stats;
+        if (!k->ended && k->task_id == t->id) k->stats = *st;
       }
     }
     lua_pop(L, 1);

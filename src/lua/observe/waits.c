@@ -214,7 +214,8 @@ static int build_record(lua_State *L) {
     lua_setfield(L, rec, "since");
   }
   static const alua__taskstats none;
-  const alua__taskstats *st = t->stats ? t->stats : &none;
+  const alua__taskstats *own = alua__task_stats(L, 1);
+  const alua__taskstats *st = own ? own : &none;
   if (lp->observe || st->steps) {
     lua_pushinteger(L, st->steps);
     lua_setfield(L, rec, "steps");

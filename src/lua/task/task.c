@@ -8,8 +8,10 @@
 #include "lua/internal.h"
 #include "lua/observe/observe.h"
 
-/* Threads kept for reuse per loop; beyond this, finished threads are left to
- * the collector. */
+/* A task's userdata is Lua's header (40 bytes on 64-bit machines), its two
+ * uservalues (32) and the record: 224 bytes, one of the allocator's size
+ * classes, while the record keeps to 152 (see the fields of struct task). */
+_Static_assert(sizeof(void *) != 8 || sizeof(task) <= 152, "struct task outgrew the 224-byte class");
 
 task *alua__totask(lua_State *L, int idx) {
   future *f = alua__tofuture(L, idx);
@@ -62,7 +64,6 @@ static task *newtask(lua_State *L, lloop *lp, int idx, int nargs, coro *c) {
   t->cancel_requests = 0;
   t->must_cancel = t->suspended = t->cdepth = t->unwind = 0;
   t->woken = lp->slice; /* its first step: its creator's doing */
-  t->stats = NULL;
   t->id = ++r->next_task_id;
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_mt_task);
   lua_setmetatable(L, -2);
@@ -202,16 +203,21 @@ static void finished(task *t) {
   t->co = NULL;
 }
 
-void alua__task_set_extra(lua_State *L, int tidx, const char *field) {
+/* Pushes the extras table of the task at tidx, made now if the slot still
+ * holds the loop (which moves into it). */
+static void push_extras(lua_State *L, int tidx) {
   tidx = lua_absindex(L, tidx);
   if (lua_getiuservalue(L, tidx, TASK_UV_EXTRA) != LUA_TTABLE) {
-    /* the slot holds the loop: it moves into the new table */
     lua_createtable(L, 0, 2);
     lua_insert(L, -2);
     lua_setfield(L, -2, "loop");
     lua_pushvalue(L, -1);
     lua_setiuservalue(L, tidx, TASK_UV_EXTRA);
   }
+}
+
+void alua__task_set_extra(lua_State *L, int tidx, const char *field) {
+  push_extras(L, tidx);
   lua_insert(L, -2);
   lua_setfield(L, -2, field);
   lua_pop(L, 1);
@@ -342,22 +348,42 @@ static int body(lua_State *L) {
   return k_body(L, lua_pcallk(L, lua_gettop(L) - 2, LUA_MULTRET, 1, 0, k_body), 0);
 }
 
-/* Protected part of make_stats: the task at 1 gets its accounting record. */
-static int make_stats_p(lua_State *L) {
-  task *t = lua_touserdata(L, 1);
-  alua__taskstats *s = lua_newuserdatauv(L, sizeof *s, 0);
-  memset(s, 0, sizeof *s);
-  alua__task_set_extra(L, 1, "stats");
-  t->stats = s;
-  return 0;
+/* The key of a task's accounting record among its extras: not a string,
+ * so that looking it up allocates nothing. */
+static const char stats_key = 0;
+
+alua__taskstats *alua__task_stats(lua_State *L, int tidx) {
+  alua__taskstats *s = NULL;
+  if (lua_getiuservalue(L, tidx, TASK_UV_EXTRA) == LUA_TTABLE) {
+    lua_rawgetp(L, -1, &stats_key);
+    s = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  return s;
 }
 
-/* Gives the anchored task t its accounting record; never raises (out of
- * memory, its steps go unaccounted until one can make it). */
-static void make_stats(lua_State *L, lloop *lp, task *t) {
+/* Protected part of make_stats: the task at 1 gets its accounting record,
+ * returned. */
+static int make_stats_p(lua_State *L) {
+  alua__taskstats *s = lua_newuserdatauv(L, sizeof *s, 0);
+  memset(s, 0, sizeof *s);
+  push_extras(L, 1);
+  lua_pushvalue(L, -2);
+  lua_rawsetp(L, -2, &stats_key);
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* Gives the task at tidx its accounting record; never raises (out of
+ * memory, its steps go unaccounted until one can make it: NULL). */
+static alua__taskstats *make_stats(lua_State *L, int tidx) {
   lua_pushcfunction(L, make_stats_p);
-  alua__push_anchored(L, lp, t->f.anchor);
-  if (lua_pcall(L, 1, 0, 0) != LUA_OK) lua_pop(L, 1);
+  lua_pushvalue(L, tidx);
+  alua__taskstats *s = NULL;
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK) s = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return s;
 }
 
 /* The ready-queue callback of a task: runs its body up to the next await. */
@@ -414,14 +440,23 @@ static void step(ac_callback *cb) {
   } else {
     t->resume = RESUME_OK;
   }
-  if (lp->observe && !t->stats) make_stats(L, lp, t);
+  /* observed: the task comes to the stack for its accounting record */
+  alua__taskstats *stats = NULL;
+  if (lp->observe) {
+    if (!tidx) {
+      alua__push_anchored(L, lp, t->f.anchor);
+      tidx = lua_gettop(L);
+    }
+    stats = alua__task_stats(L, tidx);
+    if (!stats) stats = make_stats(L, tidx);
+  }
   task *prev = r->current;
   r->current = t;
   t->suspended = 0;
   t->cdepth = 0;
   int nres;
   /* debug mode, accounting, recording: the one test while they are off */
-  uint64_t start = lp->observe ? alua__observe_step_begin(lp, t) : 0;
+  uint64_t start = lp->observe ? alua__observe_step_begin(lp, t, stats) : 0;
   int status = lua_resume(co, L, nargs, &nres);
   while (status == LUA_YIELD && t->unwind) {
     /* an await yielded to empty the C stack (await.c): go on at once; no
@@ -466,7 +501,7 @@ static void step(ac_callback *cb) {
   } else {
     failed_raw(L, t, tidx, co);
   }
-  if (start) alua__observe_step_end(L, lp, t, tidx, start);
+  if (start) alua__observe_step_end(L, lp, t, tidx, start, stats);
   lua_settop(L, top);
 }
 
