@@ -393,9 +393,9 @@ static void step(ac_callback *cb) {
   rt *r = lp->rt;
   lua_State *L = lp->L;
   int top = lua_gettop(L);
-  /* The task object is needed on the stack only to cancel and to finish;
-   * otherwise (the common step, the first one too) it stays where its
-   * anchor is. */
+  /* The task object is needed on the stack only to cancel, to finish and
+   * while observed; otherwise (the common step, the first one too) it
+   * stays where its anchor is. */
   int tidx = 0;
   lua_State *co = t->co;
   int nargs = 0;
