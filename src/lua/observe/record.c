@@ -335,10 +335,12 @@ static int l_record_start(lua_State *L) {
   alua__recorder *rec = lua_newuserdatauv(L, sizeof *rec, 0);
   memset(rec, 0, sizeof *rec);
   rec->ref_strings = LUA_NOREF;
+  /* before the finalizer: what follows may run out of memory, and rec_gc
+   * then reads the runtime */
+  rec->r = r;
   luaL_setmetatable(L, MT_RECORDING);
   lua_newtable(L);
   rec->ref_strings = luaL_ref(L, LUA_REGISTRYINDEX);
-  rec->r = r;
   rec->gen = ++next_gen ? next_gen : ++next_gen;
   rec->real0 = ac_clock_ns();
   rec->stopped = 0;
