@@ -20,6 +20,9 @@ M.http = http
 local function argerror(n, fname, msg) error(where() .. format("bad argument #%d to '%s' (%s)", n, fname, msg), 0) end
 local function opterror(fname, key, msg) error(where() .. format("bad option '%s' to '%s' (%s)", key, fname, msg), 0) end
 
+-- The error value of a memory error (Lua's own message).
+local NOMEM = "not enough memory"
+
 -- lua-cjson, one instance of our own, made on first use.
 local cjson
 local function json()
@@ -188,6 +191,8 @@ Response.json = async(function(self)
   local s = await(self._tr:read_all("json"))
   local ok, v = pcall(json().decode, s)
   if not ok then
+    -- running out of memory says so, not that the body is no JSON
+    if v == NOMEM then error(v, 0) end
     error(M.HTTPError(format("json: %s %s: the body is not JSON: %s", self.method, self.url, tostring(v)),
       {url = self.url, method = self.method, status = self.status, reason = tostring(v)}), 0)
   end
@@ -310,6 +315,7 @@ local function perform(self, r, fname, oneshot)
   if r.json ~= nil then
     if body then opterror(fname, "json", "give either body or json, not both") end
     local ok, s = pcall(json().encode, r.json)
+    if not ok and s == NOMEM then error(s, 0) end
     if not ok then opterror(fname, "json", "cannot encode: " .. tostring(s)) end
     body = s
   end

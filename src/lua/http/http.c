@@ -64,6 +64,7 @@ typedef struct lmulti {
   ac_list xfers;            /* running transfers (xfer.link) */
   CURL *spare[SPARE_MAX];   /* reset easy handles, kept for the next requests */
   int nspare;               /* entries of spare in use */
+  uint8_t unwatched;        /* sock_cb failed to watch a transfer's socket (see check_done) */
 } lmulti;
 
 /* A socket curl asked us to watch. */
@@ -92,6 +93,11 @@ typedef struct xfer {
   int anchor;               /* ref in the loop while running, or LUA_NOREF */
   int result;               /* curl's CURLcode once done */
   int oserr;                /* errno curl saw when it failed */
+  /* errno of a failure on alua's side, 0 for none: memory for the body, the
+   * header lines or a socket's watcher, or a watcher the kernel refused.
+   * curl then fails the transfer (or check_done ends it), and reads raise
+   * OSError with it rather than curl's view of the failure. */
+  int own_err;
   long verify;              /* the certificate check's result when it failed */
   long status;              /* status of the final response */
   long version;             /* CURL_HTTP_VERSION_* of the final response */
@@ -145,11 +151,24 @@ static void drop_sock(lmulti *m, hsock *h) {
   free(h);
 }
 
+/* The socket of transfer e could not be watched (err): the transfer fails
+ * when curl returns (check_done). Why not return -1 to curl: that marks
+ * the whole multi dead, and a transfer whose socket nobody watches would
+ * then wait for an event that never comes. -1 only when e is no transfer
+ * of ours. */
+static int unwatched(lmulti *m, CURL *e, int err) {
+  xfer *x = NULL;
+  if (e) C.curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
+  if (!x) return -1;
+  x->own_err = err;
+  m->unwatched = 1;
+  return 0;
+}
+
 /* curl's socket callback: watch s for what it needs, or stop. */
 static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp) {
   lmulti *m = userp;
   hsock *h = socketp;
-  (void)e;
   if (what == CURL_POLL_REMOVE) {
     if (h) {
       C.curl_multi_assign(m->multi, s, NULL);
@@ -157,9 +176,10 @@ static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socket
     }
     return 0;
   }
+  if (m->lp->closed) return -1;
   if (!h) {
     h = malloc(sizeof *h);
-    if (!h) return -1;
+    if (!h) return unwatched(m, e, ENOMEM);
     ac_io_init(&h->io, s, on_sock);
     h->m = m;
     ac_list_push_back(&m->socks, &h->link);
@@ -168,8 +188,8 @@ static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socket
   uint32_t ev = 0;
   if (what & CURL_POLL_IN) ev |= EPOLLIN;
   if (what & CURL_POLL_OUT) ev |= EPOLLOUT;
-  if (m->lp->closed || ac_io_start(&m->lp->core, &h->io, ev) < 0) return -1;
-  return 0;
+  int err = ac_io_start(&m->lp->core, &h->io, ev);
+  return err < 0 ? unwatched(m, e, -err) : 0;
 }
 
 /* curl's timer callback: call it back in ms milliseconds (-1: never). */
@@ -193,19 +213,25 @@ static void wake(xfer *x, int kind) {
   if (x->waiting && (kind < 0 || x->waiting == kind + 1)) alua__wake_first(&x->waiters);
 }
 
-/* The final response's headers are complete: remember where it came from. */
-static void headers_complete(xfer *x) {
-  x->headers_done = 1;
+/* The final response's headers are complete: remember where it came from.
+ * -1 (own_err set, the headers not complete) when memory ran out. */
+static int headers_complete(xfer *x) {
   const char *url = NULL;
-  C.curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
-  C.curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &x->version);
   C.curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_URL, &url);
   free(x->url);
   x->url = url ? strdup(url) : NULL;
+  if (url && !x->url) {
+    x->own_err = ENOMEM;
+    return -1;
+  }
+  x->headers_done = 1;
+  C.curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+  C.curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &x->version);
   const char *method = NULL;
   C.curl_easy_getinfo(x->easy, CURLINFO_EFFECTIVE_METHOD, &method);
   snprintf(x->method, sizeof x->method, "%s", method ? method : "");
   wake(x, OP_HEADERS);
+  return 0;
 }
 
 /* One header line of some response (status line, fields, blank end). */
@@ -224,12 +250,13 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud) {
     C.curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     int redirect = code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
     if ((code >= 100 && code < 200) || (redirect && x->follow && x->has_location)) return total;
-    headers_complete(x);
-    return total;
+    return headers_complete(x) < 0 ? 0 : total;
   }
   if (len >= 9 && strncasecmp(p, "location:", 9) == 0) x->has_location = 1;
-  if (ac_buf_len(&x->head) && ac_buf_append(&x->head, "\n", 1) < 0) return 0;
-  if (ac_buf_append(&x->head, p, len) < 0) return 0;
+  if ((ac_buf_len(&x->head) && ac_buf_append(&x->head, "\n", 1) < 0) || ac_buf_append(&x->head, p, len) < 0) {
+    x->own_err = ENOMEM;
+    return 0; /* curl fails the transfer */
+  }
   return total;
 }
 
@@ -237,12 +264,15 @@ static size_t header_cb(char *p, size_t size, size_t n, void *ud) {
 static size_t write_cb(char *p, size_t size, size_t n, void *ud) {
   xfer *x = ud;
   size_t len = size * n;
-  if (!x->headers_done) headers_complete(x);
+  if (!x->headers_done && headers_complete(x) < 0) return 0;
   if (!x->read_all && ac_buf_len(&x->body) >= BODY_HIGH) {
     x->paused = 1;
     return CURL_WRITEFUNC_PAUSE; /* curl keeps these bytes and passes them again */
   }
-  if (ac_buf_append(&x->body, p, len) < 0) return 0; /* curl fails the transfer */
+  if (ac_buf_append(&x->body, p, len) < 0) {
+    x->own_err = ENOMEM;
+    return 0; /* curl fails the transfer */
+  }
   wake(x, OP_READ);
   return len;
 }
@@ -282,8 +312,8 @@ static void finish(xfer *x, CURLcode rc) {
     C.curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &err);
     x->oserr = (int)err;
     C.curl_easy_getinfo(x->easy, CURLINFO_SSL_VERIFYRESULT, &x->verify);
-  } else if (!x->headers_done) {
-    headers_complete(x);
+  } else if (!x->headers_done && headers_complete(x) < 0) {
+    x->result = CURLE_OUT_OF_MEMORY;
   }
   C.curl_multi_remove_handle(m->multi, x->easy);
   ac_list_remove(&x->link);
@@ -293,6 +323,9 @@ static void finish(xfer *x, CURLcode rc) {
   unanchor(x, NULL);
 }
 
+/* After curl ran: ends the transfers curl finished, and those whose
+ * socket could not be watched (own_err set by sock_cb), which curl would
+ * otherwise wait on forever. */
 static void check_done(lmulti *m) {
   CURLMsg *msg;
   int left;
@@ -301,6 +334,13 @@ static void check_done(lmulti *m) {
     xfer *x = NULL;
     C.curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
     if (x && x->state == X_RUNNING) finish(x, msg->data.result);
+  }
+  if (!m->unwatched) return;
+  m->unwatched = 0;
+  for (ac_list *p = m->xfers.next; m->multi && p != &m->xfers;) {
+    xfer *x = ac_container_of(p, xfer, link);
+    p = p->next; /* finish takes x off the list */
+    if (x->own_err) finish(x, CURLE_OUT_OF_MEMORY);
   }
 }
 
@@ -559,7 +599,9 @@ static void push_failure(lua_State *L, xfer *x, int xidx, const char *fname) {
   snprintf(what, sizeof what, "%s: %s", fname, label);
   const char *why = x->errbuf[0] ? x->errbuf : C.curl_easy_strerror((CURLcode)x->result);
   const char *cls = "HTTPError";
-  if (x->state == X_ABORTED) {
+  if (x->own_err && x->state != X_ABORTED) {
+    alua__push_oserror(L, x->own_err, what, NULL);
+  } else if (x->state == X_ABORTED) {
     lua_pushfstring(L, "%s: %s", what, x->abort_why);
     alua__push_error(L, r, cls, lua_tostring(L, -1));
     lua_pushstring(L, x->abort_why);
@@ -883,6 +925,12 @@ static int x_tostring(lua_State *L) {
 
 /* -- helpers ------------------------------------------------------------------------ */
 
+/* Protected: pushes the string at light userdata 1. */
+static int push_string_p(lua_State *L) {
+  lua_pushstring(L, lua_touserdata(L, 1));
+  return 1;
+}
+
 /* internals.http_join(base, url): url resolved against base (RFC 3986,
  * by curl's URL parser), or nil and curl's reason. */
 static int l_http_join(lua_State *L) {
@@ -901,8 +949,12 @@ static int l_http_join(lua_State *L) {
     lua_pushliteral(L, "not a valid URL");
     return 2;
   }
-  lua_pushstring(L, out);
+  /* curl's string is freed whether pushing it runs out of memory or not */
+  lua_pushcfunction(L, push_string_p);
+  lua_pushlightuserdata(L, out);
+  int status = lua_pcall(L, 1, 1, 0);
   C.curl_free(out);
+  if (status != LUA_OK) return lua_error(L);
   return 1;
 }
 
