@@ -54,11 +54,13 @@ static ludp *checkopen(lua_State *L, int idx, const char *fname) {
 
 /* Watches for what the endpoint needs: datagrams while a task waits for
  * one (or `also` asks for them: a task is about to park), room while
- * datagrams are queued for sending. */
-static void watch(ludp *u, uint32_t also) {
-  if (u->io.fd < 0 || u->lp->closed) return;
+ * datagrams are queued for sending. 0, or -errno when the kernel refused
+ * a new watch (memory): only a call that widens the watch can get that,
+ * and it must not then wait for an event that nothing will report. */
+static int watch(ludp *u, uint32_t also) {
+  if (u->io.fd < 0 || u->lp->closed) return 0;
   uint32_t ev = also | (ac_list_empty(&u->receivers) ? 0 : EPOLLIN) | (ac_buf_len(&u->queue) ? EPOLLOUT : 0);
-  ac_io_start(&u->lp->core, &u->io, ev);
+  return ac_io_start(&u->lp->core, &u->io, ev);
 }
 
 /* Sends queued datagrams until the socket is full again. */
@@ -144,11 +146,18 @@ static int u_send(lua_State *L) {
   }
   qhdr h = {(uint32_t)len, has_addr ? (uint32_t)a.len : 0};
   if (ac_buf_reserve(&u->queue, sizeof h + h.addrlen + len) < 0) return luaL_error(L, "send: not enough memory");
+  int first = ac_buf_len(&u->queue) == 0;
   ac_buf_append(&u->queue, &h, sizeof h);
   if (has_addr) ac_buf_append(&u->queue, &a.ss, a.len);
   ac_buf_append(&u->queue, data, len);
+  int err = watch(u, 0);
+  if (err < 0 && first) {
+    /* nothing would ever send it: it is not sent (a queue already there
+     * is watched, so only the first datagram queued can come here) */
+    ac_buf_reset(&u->queue, 0);
+    return alua__oserror(L, -err, "send");
+  }
   if (u->anchor == LUA_NOREF) u->anchor = alua__anchor(L, u->lp, 1);
-  watch(u, 0);
   return 0;
 }
 
@@ -186,7 +195,8 @@ static int do_recv(lua_State *L, task *t, ludp *u, int again) {
     return alua__oserror(L, errno, "recv");
   }
   if (!again && u->lp != t->f.loop) return alua__user_error(L, "recv: the endpoint belongs to another event loop");
-  watch(u, EPOLLIN);
+  int err = watch(u, EPOLLIN);
+  if (err < 0) return alua__oserror(L, -err, "recv");
   if (again) return alua__repark(L, t, &u->receivers, &wait_recv, u, 0, k_recv);
   return alua__park(L, t, &u->receivers, &wait_recv, u, 0, k_recv);
 }
