@@ -84,41 +84,46 @@ static void dns_release(alua__job *jb) {
 /* internals.getaddrinfo(host, port [, opts]): a future of the address list.
  * host nil: the wildcard address; port: number, service name or nil. opts:
  * family ("inet" / "inet6"), type ("stream" / "dgram"), passive,
- * canonname. */
+ * canonname. Everything that can raise (reading opts, turning a port number
+ * into a string, finding the loop) comes before the job is allocated. */
 static int l_getaddrinfo(lua_State *L) {
   rt *r = alua__rt(L);
   if (!lua_isnil(L, 1) && lua_type(L, 1) != LUA_TSTRING) return luaL_typeerror(L, 1, "string or nil");
   if (!lua_isnoneornil(L, 2) && !lua_isstring(L, 2)) return luaL_typeerror(L, 2, "port number, service name or nil");
   if (lua_isnil(L, 1) && lua_isnoneornil(L, 2)) return luaL_argerror(L, 1, "host and port cannot both be nil");
+  lua_settop(L, 3);
+  struct addrinfo hints = {.ai_flags = AI_ADDRCONFIG};
+  if (lua_istable(L, 3)) {
+    lua_getfield(L, 3, "family");
+    const char *f = lua_tostring(L, -1);
+    if (f) hints.ai_family = strcmp(f, "inet6") == 0 ? AF_INET6 : strcmp(f, "inet") == 0 ? AF_INET : AF_UNSPEC;
+    lua_getfield(L, 3, "type");
+    const char *t = lua_tostring(L, -1);
+    if (t) hints.ai_socktype = strcmp(t, "dgram") == 0 ? SOCK_DGRAM : strcmp(t, "stream") == 0 ? SOCK_STREAM : 0;
+    if (lua_getfield(L, 3, "passive") != LUA_TNIL && lua_toboolean(L, -1)) hints.ai_flags |= AI_PASSIVE;
+    if (lua_getfield(L, 3, "canonname") != LUA_TNIL && lua_toboolean(L, -1)) hints.ai_flags |= AI_CANONNAME;
+    lua_pop(L, 4);
+  }
+  const char *host = lua_tostring(L, 1);
+  const char *port = lua_isnil(L, 2) ? NULL : lua_tostring(L, 2);
+  if (!host) hints.ai_flags |= AI_PASSIVE;
+  /* "localhost" must resolve even without a configured interface */
+  if (host && strcmp(host, "localhost") == 0) hints.ai_flags &= ~AI_ADDRCONFIG;
+  lloop *lp = alua__push_current_loop(L, r);
+  lua_pop(L, 1);
   dnsjob *j = calloc(1, sizeof *j);
   if (!j) return luaL_error(L, "not enough memory");
   j->job.work = dns_work;
   j->job.complete = dns_complete;
   j->job.release = dns_release;
-  j->hints.ai_flags = AI_ADDRCONFIG;
-  if (lua_istable(L, 3)) {
-    lua_getfield(L, 3, "family");
-    const char *f = lua_tostring(L, -1);
-    if (f) j->hints.ai_family = strcmp(f, "inet6") == 0 ? AF_INET6 : strcmp(f, "inet") == 0 ? AF_INET : AF_UNSPEC;
-    lua_getfield(L, 3, "type");
-    const char *t = lua_tostring(L, -1);
-    if (t) j->hints.ai_socktype = strcmp(t, "dgram") == 0 ? SOCK_DGRAM : strcmp(t, "stream") == 0 ? SOCK_STREAM : 0;
-    if (lua_getfield(L, 3, "passive") != LUA_TNIL && lua_toboolean(L, -1)) j->hints.ai_flags |= AI_PASSIVE;
-    if (lua_getfield(L, 3, "canonname") != LUA_TNIL && lua_toboolean(L, -1)) j->hints.ai_flags |= AI_CANONNAME;
-    lua_pop(L, 4);
+  j->hints = hints;
+  if ((host && !(j->host = strdup(host))) || (port && !(j->port = strdup(port)))) {
+    dns_release(&j->job);
+    return luaL_error(L, "not enough memory");
   }
-  if (lua_isnil(L, 1)) j->hints.ai_flags |= AI_PASSIVE;
-  /* "localhost" must resolve even without a configured interface */
-  if (lua_isstring(L, 1) && strcmp(lua_tostring(L, 1), "localhost") == 0) j->hints.ai_flags &= ~AI_ADDRCONFIG;
-  if (lua_isstring(L, 1) && !(j->host = strdup(lua_tostring(L, 1)))) goto oom;
-  if (!lua_isnoneornil(L, 2) && !(j->port = strdup(lua_tostring(L, 2)))) goto oom;
-  lloop *lp = alua__push_current_loop(L, r);
-  lua_pop(L, 1);
+  /* owns the job from here, also when it raises */
   alua__executor_submit(L, lp, &j->job);
   return 1;
-oom:
-  dns_release(&j->job);
-  return luaL_error(L, "not enough memory");
 }
 
 void alua__open_dns(lua_State *L, rt *r, int module, int internals) {
