@@ -212,24 +212,49 @@ static void f_push_error(alua__filter *f, lua_State *L, const char *fname) {
   }
 }
 
-/* Sets field name of the table on top to the certificate field (a list
- * for "san"). */
-static void set_cert_field(void *ud, const char *name, const char *value, size_t len) {
-  lua_State *L = ud;
+/* Protected: sets field name of the table at 1 to the certificate field
+ * (light userdata 2 and 3: the name, the value; 4: its length), appending
+ * to the list at "san". */
+static int set_cert_field_p(lua_State *L) {
+  const char *name = lua_touserdata(L, 2), *value = lua_touserdata(L, 3);
+  size_t len = (size_t)lua_tointeger(L, 4);
   if (strcmp(name, "san") == 0) {
-    if (lua_getfield(L, -1, "san") != LUA_TTABLE) {
+    if (lua_getfield(L, 1, "san") != LUA_TTABLE) {
       lua_pop(L, 1);
       lua_newtable(L);
       lua_pushvalue(L, -1);
-      lua_setfield(L, -3, "san");
+      lua_setfield(L, 1, "san");
     }
     lua_pushlstring(L, value, len);
     lua_rawseti(L, -2, (lua_Integer)luaL_len(L, -2) + 1);
-    lua_pop(L, 1);
-    return;
+    return 0;
   }
   lua_pushlstring(L, value, len);
-  lua_setfield(L, -2, name);
+  lua_setfield(L, 1, name);
+  return 0;
+}
+
+/* What ac_tls_peer_cert's callback writes into: the table on top of L,
+ * and whether a field failed (its error object is then on top). */
+typedef struct certfields {
+  lua_State *L;
+  int failed;
+} certfields;
+
+/* ac_tls_peer_cert's callback. Why protected: it runs inside the core,
+ * which holds the certificate and a buffer until it returns, so an error
+ * (memory) must not jump out of it; the first one is kept and the rest of
+ * the fields skipped. */
+static void set_cert_field(void *ud, const char *name, const char *value, size_t len) {
+  certfields *c = ud;
+  lua_State *L = c->L;
+  if (c->failed) return;
+  lua_pushcfunction(L, set_cert_field_p);
+  lua_pushvalue(L, -2);
+  lua_pushlightuserdata(L, (void *)name);
+  lua_pushlightuserdata(L, (void *)value);
+  lua_pushinteger(L, (lua_Integer)len);
+  c->failed = lua_pcall(L, 4, 0, 0) != LUA_OK;
 }
 
 /* "peercert": a table (subject, issuer, serial, not_before, not_after,
@@ -239,7 +264,10 @@ static int f_extra_info(alua__filter *f, lua_State *L, const char *name) {
   ac_tls *t = ((tfilter *)f)->tls;
   if (strcmp(name, "peercert") == 0) {
     lua_newtable(L);
-    int rc = ac_tls_peer_cert(t, set_cert_field, L);
+    luaL_checkstack(L, 6, NULL); /* the callback's protected calls */
+    certfields c = {L, 0};
+    int rc = ac_tls_peer_cert(t, set_cert_field, &c);
+    if (c.failed) lua_error(L);
     if (rc == -ENOMEM) luaL_error(L, "not enough memory");
     if (rc == 0) lua_pushnil(L);
     return 1;
