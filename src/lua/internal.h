@@ -520,6 +520,12 @@ static inline int alua__retstr(lua_State *L, const char *s) {
 void alua__repr_begin(lua_State *L, luaL_Buffer *b, const char *fmt, ...);
 void alua__repr_add(luaL_Buffer *b, const char *fmt, ...);
 int alua__repr_end(luaL_Buffer *b);
+/* In a __gc metamethod: the userdata at 1, when the collector is the
+ * caller; raises otherwise. Why: a class's metatable is its __index, so Lua
+ * code can reach every __gc (obj.__gc(other), getmetatable(x).__gc(x)) and
+ * hand it another object or one still in use; only the collector passes
+ * the object it is done with. */
+void *alua__gc_self(lua_State *L);
 /* Creates the metatable `name` with methods `l` (__index = itself); leaves it
  * on the stack. */
 void alua__newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l);

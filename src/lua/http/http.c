@@ -388,7 +388,7 @@ static void multi_close(lmulti *m, lua_State *L) {
 }
 
 static int multi_gc(lua_State *L) {
-  multi_close(lua_touserdata(L, 1), NULL);
+  multi_close(alua__gc_self(L), NULL);
   return 0;
 }
 
@@ -901,7 +901,7 @@ static int x_buffered(lua_State *L) {
 }
 
 static int x_gc(lua_State *L) {
-  xfer *x = lua_touserdata(L, 1);
+  xfer *x = alua__gc_self(L);
   if (x->state == X_RUNNING && x->m->multi) {
     C.curl_multi_remove_handle(x->m->multi, x->easy);
     ac_list_remove(&x->link);

@@ -77,8 +77,6 @@ static void work(alua__job *jb) {
   if (r < 0) j->err = (int)-r;
 }
 
-static int fh_gc(lua_State *L);
-
 static void complete(lua_State *L, alua__job *jb, int futidx) {
   fjob *j = (fjob *)jb;
   static const char *const names[] = {"open", "read", "write", "seek"};
@@ -228,14 +226,23 @@ static int fh_seek(lua_State *L) {
   return submit(L, j);
 }
 
-/* handle:_close(): closes now, or when the last job in flight ends. */
-static int fh_gc(lua_State *L) {
-  lfile *f = lua_touserdata(L, 1);
+/* Closes f now, or when the last job in flight ends. */
+static void fh_release(lfile *f) {
   if (f->c) {
     fcore *c = f->c;
     f->c = NULL;
     unref(c);
   }
+}
+
+/* handle:_close() */
+static int fh_close(lua_State *L) {
+  fh_release(luaL_checkudata(L, 1, MT_FILEHANDLE));
+  return 0;
+}
+
+static int fh_gc(lua_State *L) {
+  fh_release(alua__gc_self(L));
   return 0;
 }
 
@@ -248,9 +255,9 @@ static int fh_closed(lua_State *L) {
 }
 
 void alua__open_file(lua_State *L, rt *r, int module, int internals) {
-  static const luaL_Reg methods[] = {{"_read", fh_read},     {"_write", fh_write}, {"_seek", fh_seek},
-                                     {"_close", fh_gc},      {"fileno", fh_fileno}, {"_closed", fh_closed},
-                                     {"__gc", fh_gc},        {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"_read", fh_read},   {"_write", fh_write},   {"_seek", fh_seek},
+                                     {"_close", fh_close}, {"fileno", fh_fileno}, {"_closed", fh_closed},
+                                     {"__gc", fh_gc},      {NULL, NULL}};
   alua__newclass(L, r, MT_FILEHANDLE, methods);
   lua_pop(L, 1);
   static const luaL_Reg funcs[] = {{"file_open", l_file_open}, {NULL, NULL}};

@@ -124,7 +124,7 @@ static void watcher_drop(lchildren *w, lua_State *L) {
 }
 
 static int watcher_gc(lua_State *L) {
-  lchildren *w = lua_touserdata(L, 1);
+  lchildren *w = alua__gc_self(L);
   w->anchor = LUA_NOREF;
   if (w->open && !w->lp->closed) ac_signals_close(&w->sig);
   w->open = 0;
@@ -168,7 +168,7 @@ static lchildren *push_watcher(lua_State *L, lloop *lp) {
 static lchild *checkchild(lua_State *L, int idx) { return luaL_checkudata(L, idx, MT_CHILD); }
 
 static int ch_gc(lua_State *L) {
-  lchild *c = lua_touserdata(L, 1);
+  lchild *c = alua__gc_self(L);
   close_pidfd(c);
   /* the loop went away first: reap it if it is done, never block */
   if (c->ch.pid > 0) ac_child_poll(&c->ch);

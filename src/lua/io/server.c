@@ -259,7 +259,7 @@ static void server_close(lua_State *L, lserver *srv) {
 }
 
 static int sv_gc(lua_State *L) {
-  lserver *srv = lua_touserdata(L, 1);
+  lserver *srv = alua__gc_self(L);
   srv->anchor = LUA_NOREF; /* collected: the anchor is gone already */
   server_close(NULL, srv);
   return 0;

@@ -110,7 +110,7 @@ static int s_close(lua_State *L) {
 }
 
 static int s_gc(lua_State *L) {
-  lsock *s = lua_touserdata(L, 1);
+  lsock *s = alua__gc_self(L);
   if (s->fd >= 0 && !s->borrowed) {
     if (s->lp && !s->lp->closed) ac_io_stop(&s->lp->core, &s->io);
     close(s->fd);

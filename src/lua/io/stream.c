@@ -412,7 +412,7 @@ static void stream_write(lua_State *L, lstream *s, int sideidx, const char *p, s
 /* -- creating streams ---------------------------------------------------------- */
 
 static int core_gc(lua_State *L) {
-  lstream *s = lua_touserdata(L, 1);
+  lstream *s = alua__gc_self(L);
   close_fd(s);
   if (!s->lp->closed) ac_loop_timer_stop(&s->lp->core, &s->timer);
   ac_buf_free(&s->rbuf);

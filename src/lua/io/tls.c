@@ -76,7 +76,7 @@ static void opt_alpn(lua_State *L, int idx, ac_tls_config *c, const char *fname)
 }
 
 static int ctx_gc(lua_State *L) {
-  lctx *x = luaL_checkudata(L, 1, MT_TLSCTX);
+  lctx *x = alua__gc_self(L);
   ac_tls_ctx_free(x->ctx);
   x->ctx = NULL;
   return 0;

@@ -100,7 +100,7 @@ static void udp_close(ludp *u) {
 }
 
 static int u_gc(lua_State *L) {
-  ludp *u = lua_touserdata(L, 1);
+  ludp *u = alua__gc_self(L);
   udp_close(u);
   free(u->rbuf);
   u->rbuf = NULL;

@@ -542,7 +542,7 @@ static int l_close(lua_State *L) {
 /* Only reached once the loop is closed (an open loop is held by selfref) or
  * when the state closes. */
 static int l_gc(lua_State *L) {
-  lloop *lp = lua_touserdata(L, 1);
+  lloop *lp = alua__gc_self(L);
   if (!lp->closed) teardown(NULL, lp);
   luaL_unref(L, LUA_REGISTRYINDEX, lp->ref_anchors);
   lp->ref_anchors = LUA_NOREF;

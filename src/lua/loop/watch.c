@@ -269,7 +269,7 @@ static int l_wait_writable(lua_State *L) { return waitfd_new(L, DIR_WRITE); }
 
 static int waitfd_gc(lua_State *L) {
   static const char *const names[] = {"asyncio.wait_readable()", "asyncio.wait_writable()"};
-  waitfd *o = lua_touserdata(L, 1);
+  waitfd *o = alua__gc_self(L);
   alua__aw_gone(L, alua__rt(L), &o->aw, names[o->dir]);
   return 0;
 }

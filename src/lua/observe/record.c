@@ -415,7 +415,7 @@ static int l_recording(lua_State *L) {
 }
 
 static int rec_gc(lua_State *L) {
-  alua__recorder *rec = lua_touserdata(L, 1);
+  alua__recorder *rec = alua__gc_self(L);
   if (!rec->stopped && rec->r->rec == rec) rec->r->rec = NULL;
   free(rec->slices);
   free(rec->tracks);

@@ -87,6 +87,18 @@ int alua__repr_end(luaL_Buffer *b) {
   return 1;
 }
 
+void *alua__gc_self(lua_State *L) {
+#if LUA_VERSION_RELEASE_NUM >= 50404
+  /* Lua 5.4.4 on names a function the collector calls "__gc", a
+   * metamethod; a call from Lua code is named after the code */
+  lua_Debug ar;
+  if (!lua_getstack(L, 0, &ar) || !lua_getinfo(L, "n", &ar) || !ar.namewhat ||
+      strcmp(ar.namewhat, "metamethod") != 0 || !ar.name || strcmp(ar.name, "__gc") != 0)
+    luaL_error(L, "__gc is the garbage collector's: close the object instead");
+#endif
+  return lua_touserdata(L, 1);
+}
+
 /* alua__newclass and alua__newclass_self: `self` says whether the methods
  * also get the metatable as their second upvalue. */
 static void newclass(lua_State *L, rt *r, const char *name, const luaL_Reg *l, int self) {

@@ -27,7 +27,7 @@ alua__op *alua__newop(lua_State *L, int idx, int kind, int nuv, const char *mt) 
 /* Finalizer of every operation: one handed out and never awaited warns
  * (forgotten.c). Every operation's record starts with its alua__awop. */
 static int op_gc(lua_State *L) {
-  alua__awop_gone(L, lua_touserdata(L, 1));
+  alua__awop_gone(L, alua__gc_self(L));
   return 0;
 }
 

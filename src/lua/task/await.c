@@ -355,7 +355,7 @@ static int l_sleep(lua_State *L) {
 
 /* The never-awaited warning of a sleep (SPEC 2.1). */
 static int sleep_gc(lua_State *L) {
-  sleeper *s = lua_touserdata(L, 1);
+  sleeper *s = alua__gc_self(L);
   alua__aw_gone(L, alua__rt(L), &s->aw, "asyncio.sleep()");
   return 0;
 }

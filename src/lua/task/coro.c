@@ -180,6 +180,7 @@ static void pushsite(lua_State *L, int idx) {
  * x.lua:12 was never awaited" (where it was defined when the creation site
  * is unknown). */
 static int coro_gc(lua_State *L) {
+  alua__gc_self(L);
   alua__coro_warn(L, alua__rt(L), 1);
   return 0;
 }

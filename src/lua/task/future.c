@@ -167,7 +167,7 @@ int alua__future_cancel(lua_State *L, int idx) {
 /* __gc of every future-like type: a failed future nobody looked at is
  * reported, as asyncio does when the object dies. */
 static int f_gc(lua_State *L) {
-  future *f = lua_touserdata(L, 1);
+  future *f = alua__gc_self(L);
   if (f->kind == KIND_GATHER) alua__gather_gc(L, alua__rt(L), f);
   if (f->failed && !f->retrieved) {
     f->retrieved = 1;
