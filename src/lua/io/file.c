@@ -204,7 +204,7 @@ static int fh_write(lua_State *L) {
     release(&j->job);
     return luaL_error(L, "not enough memory");
   }
-  memcpy(j->data, s, len);
+  if (len) memcpy(j->data, s, len); /* data is NULL for "" */
   j->len = len;
   j->c = c;
   c->refs++;
