@@ -1,0 +1,151 @@
+-- Misuse of the whole API (SPEC 7: bad input gets a clear error, never a
+-- crash): every function of the module and every method of each kind of
+-- object, the metamethods its __index reaches included, called with random
+-- arguments (wrong types, NaN, huge and negative numbers, other objects),
+-- and with a random `self` one call in four. An awaitable result is
+-- awaited for at most 20 ms. What each call returns or raises does not
+-- matter here; a crash, a sanitizer report, a hang or the program not
+-- ending cleanly does. Run by run-misuse (one seed per run):
+--   alua misuse.lua SEED CALLS     (MISUSE_VERBOSE=1 names each call)
+local seed = math.tointeger(tonumber(arg[1])) or os.time()
+local iters = math.tointeger(tonumber(arg[2])) or 2000
+local verbose = os.getenv("MISUSE_VERBOSE")
+math.randomseed(seed)
+
+local other_loop = asyncio.new_event_loop()
+local values
+local function V()
+  return values[math.random(#values)]
+end
+
+local function mkvalues()
+  values = {
+    false, true, 0, -1, 1, 2, 1.5, 0.001, 2 ^ 53, math.maxinteger, math.mininteger, 0 / 0, math.huge, -math.huge,
+    "", "x", "127.0.0.1", "localhost", "r", "w", "rb", "\0", ("a"):rep(70000),
+    {}, {1, 2, 3}, {"a", "b"}, {x = 1}, {host = "127.0.0.1", port = 0}, {limit = -1}, {tls = true}, {name = 1},
+    setmetatable({}, {__index = function() error("index trap") end}),
+    setmetatable({}, {__call = function() return 1 end}),
+    function() end, function() error("boom") end, function() coroutine.yield() end,
+    async function() await asyncio.sleep(0) end,
+    coroutine.create(function() end), io.stdout,
+    asyncio.Event(), asyncio.Future(), asyncio.Lock(), asyncio.Queue(), other_loop,
+    asyncio.sleep(0), asyncio.CancelledError, asyncio.OSError,
+  }
+  values[#values + 1] = nil
+end
+
+-- what would stop the fuzzing itself: the running loop's own end, a
+-- blocking await of anything, loaders and event loop policy for the process
+local skip = {run = true, stop = true, close = true, run_forever = true, run_until_complete = true,
+  install_loaders = true, await = true, set_event_loop = true, exit = true, print_ps = true, timeline = true}
+
+local targets = {}
+local function add_fns(prefix, t)
+  for k, v in pairs(t) do
+    if type(v) == "function" and not skip[k] then targets[#targets + 1] = {prefix .. k, v, nil} end
+  end
+end
+add_fns("asyncio.", asyncio)
+add_fns("asyncio.http.", asyncio.http)
+add_fns("asyncio.trace.", asyncio.trace)
+
+local function add_methods(name, obj)
+  local mt = getmetatable(obj)
+  local idx = mt and mt.__index
+  if type(idx) ~= "table" then return end
+  local seen, named = {}, {}
+  local t = idx
+  while t and not seen[t] do
+    seen[t] = true
+    for k, v in pairs(t) do
+      if type(v) == "function" and not skip[k] and type(k) == "string" and not named[k] then
+        named[k] = true
+        targets[#targets + 1] = {name .. ":" .. k, v, obj}
+      end
+    end
+    local m = getmetatable(t)
+    t = m and type(m.__index) == "table" and m.__index or nil
+  end
+end
+
+local function result_await(r)
+  if asyncio.isfuture(r) or asyncio.iscoroutine(r) then
+    local ok, e = pcall(function() return await asyncio.wait_for(r, 0.02) end)
+    return ok, e
+  end
+  return true
+end
+
+asyncio.run(async function()
+  local loop = asyncio.get_running_loop()
+  mkvalues()
+  loop:set_exception_handler(function() end)
+  -- instances to call methods on
+  add_methods("loop", loop)
+  add_methods("future", asyncio.Future())
+  add_methods("task", asyncio.create_task(async function() await asyncio.sleep(100) end))
+  add_methods("queue", asyncio.Queue(3))
+  add_methods("pqueue", asyncio.PriorityQueue())
+  add_methods("lock", asyncio.Lock())
+  add_methods("event", asyncio.Event())
+  add_methods("cond", asyncio.Condition())
+  add_methods("sem", asyncio.Semaphore(2))
+  add_methods("barrier", asyncio.Barrier(2))
+  add_methods("tg", asyncio.TaskGroup())
+  add_methods("timeout", asyncio.timeout(10))
+  add_methods("handle", loop:call_later(100, function() end))
+  local server = await asyncio.start_server(function(r, w) w:close() end, "127.0.0.1", 0)
+  add_methods("server", server)
+  local _, port = server.sockets[1]:getsockname()
+  add_methods("ssock", server.sockets[1])
+  local r, w = await asyncio.open_connection("127.0.0.1", port)
+  add_methods("reader", r)
+  add_methods("writer", w)
+  local ep = await asyncio.open_udp{local_host = "127.0.0.1", local_port = 0}
+  add_methods("udp", ep)
+  local f = await asyncio.open("fzfile", "w+")
+  add_methods("file", f)
+  local p = await asyncio.create_subprocess_exec("cat", {stdin = asyncio.PIPE, stdout = asyncio.PIPE})
+  add_methods("proc", p)
+  add_methods("fh", f._h)
+  add_methods("child", p._child)
+  local client = asyncio.http.Client()
+  add_methods("multi", client._multi)
+  add_methods("http", client)
+  local sock = asyncio.socket("inet", "stream")
+  add_methods("sock", sock)
+  values[#values + 1] = r
+  values[#values + 1] = w
+  values[#values + 1] = server
+  values[#values + 1] = ep
+  values[#values + 1] = p
+  values[#values + 1] = loop
+
+  -- in one order whatever the order of pairs(), so that a seed replays
+  table.sort(targets, function(a, b) return a[1] < b[1] end)
+  for i = 1, iters do
+    local t = targets[math.random(#targets)]
+    local n = math.random(0, 4)
+    local args = {n = n}
+    for j = 1, n do args[j] = V() end
+    if verbose then
+      local s = {}
+      for j = 1, n do s[j] = type(args[j]) == "string" and ("%q"):format(args[j]:sub(1, 10)) or tostring(args[j]) end
+      io.stderr:write(i, " ", t[1], "(", table.concat(s, ", "), ")\n")
+    end
+    local ok, res
+    if t[3] then
+      -- the right self, or a random one
+      local self = math.random(4) == 1 and V() or t[3]
+      ok, res = pcall(t[2], self, table.unpack(args, 1, n))
+    else
+      ok, res = pcall(t[2], table.unpack(args, 1, n))
+    end
+    if ok then result_await(res) end
+    if math.random(20) == 1 then pcall(asyncio.await, asyncio.sleep(0)) end
+    local me = asyncio.current_task()
+    while me:cancelling() > 0 do me:uncancel() end
+  end
+  other_loop:close()
+end)
+print(("misuse: %d calls, seed %d"):format(iters, seed))
