@@ -51,8 +51,10 @@ add_fns("asyncio.trace.", asyncio.trace)
 
 local function add_methods(name, obj)
   local mt = getmetatable(obj)
-  local idx = mt and mt.__index
-  if type(idx) ~= "table" then return end
+  if type(mt) ~= "table" then return end
+  -- the methods: __index, or the metatable itself when __index is a
+  -- function (a class with properties: process.returncode, server.sockets)
+  local idx = type(mt.__index) == "table" and mt.__index or mt
   local seen, named = {}, {}
   local t = idx
   while t and not seen[t] do
@@ -114,6 +116,29 @@ asyncio.run(async function()
   add_methods("http", client)
   local sock = asyncio.socket("inet", "stream")
   add_methods("sock", sock)
+  -- an HTTP response, with its transfer; a TLS connection when run-misuse
+  -- made the test certificates
+  local web = await asyncio.start_server(async function(reader, writer)
+    for _ in reader:lines() do
+      repeat local line = await reader:readline() until line == "\r\n" or line == ""
+      writer:write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+    end
+    writer:close()
+  end, "127.0.0.1", 0)
+  local _, wport = web.sockets[1]:getsockname()
+  local resp = await client:get(("http://127.0.0.1:%d/"):format(wport))
+  add_methods("response", resp)
+  add_methods("transfer", resp._tr)
+  local certs = os.getenv("MISUSE_CERTS")
+  if certs then
+    local tls_server = await asyncio.start_server(function(_, writer) writer:close() end, "127.0.0.1", 0,
+      {tls = {cert = certs .. "/server.pem", key = certs .. "/server.key"}})
+    local _, tport = tls_server.sockets[1]:getsockname()
+    local tr, tw = await asyncio.open_connection("localhost", tport, {tls = {ca_file = certs .. "/ca.pem"}})
+    add_methods("tlsreader", tr)
+    add_methods("tlswriter", tw)
+    values[#values + 1] = tw
+  end
   values[#values + 1] = r
   values[#values + 1] = w
   values[#values + 1] = server
