@@ -5,7 +5,9 @@
 -- and with a random `self` one call in four. An awaitable result is
 -- awaited for at most 20 ms. What each call returns or raises does not
 -- matter here; a crash, a sanitizer report, a hang or the program not
--- ending cleanly does. Run by run-misuse (one seed per run):
+-- ending cleanly does. The seed also picks the loop's mode: every fourth
+-- seed runs in debug mode, and the one after it on virtual time. Run by
+-- run-misuse (one seed per run):
 --   alua misuse.lua SEED CALLS     (MISUSE_VERBOSE=1 names each call)
 local seed = math.tointeger(tonumber(arg[1])) or os.time()
 local iters = math.tointeger(tonumber(arg[2])) or 2000
@@ -172,5 +174,6 @@ asyncio.run(async function()
     while me:cancelling() > 0 do me:uncancel() end
   end
   other_loop:close()
-end)
-print(("misuse: %d calls, seed %d"):format(iters, seed))
+end, {debug = seed % 4 == 0, virtual_time = seed % 4 == 1})
+print(("misuse: %d calls, seed %d%s"):format(iters, seed,
+  seed % 4 == 0 and ", debug mode" or seed % 4 == 1 and ", virtual time" or ""))
