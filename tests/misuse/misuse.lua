@@ -148,9 +148,8 @@ asyncio.run(async function()
   values[#values + 1] = p
   values[#values + 1] = loop
 
-  -- in one order whatever the order of pairs(), so that a seed replays
-  table.sort(targets, function(a, b) return a[1] < b[1] end)
-  for i = 1, iters do
+  -- one random call, and now and then a pass of the loop
+  local function one_call(i)
     local t = targets[math.random(#targets)]
     local n = math.random(0, 4)
     local args = {n = n}
@@ -169,9 +168,21 @@ asyncio.run(async function()
       ok, res = pcall(t[2], table.unpack(args, 1, n))
     end
     if ok then result_await(res) end
-    if math.random(20) == 1 then pcall(asyncio.await, asyncio.sleep(0)) end
-    local me = asyncio.current_task()
+    if math.random(20) == 1 then await asyncio.sleep(0) end
+  end
+
+  -- in one order whatever the order of pairs(), so that a seed replays
+  table.sort(targets, function(a, b) return a[1] < b[1] end)
+  local me = asyncio.current_task()
+  for i = 1, iters do
+    -- what the call left behind: a cancellation of this task (cancelled
+    -- through a random self), or a memory error outside the call (run-misuse
+    -- --oom) that this task survives as a server survives its handler's
+    local ok, err = pcall(one_call, i)
     while me:cancelling() > 0 do me:uncancel() end
+    if not ok and not asyncio.iserror(err, asyncio.CancelledError) and err ~= "not enough memory" then
+      error(err, 0)
+    end
   end
   other_loop:close()
 end, {debug = seed % 4 == 0, virtual_time = seed % 4 == 1})
