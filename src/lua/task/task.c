@@ -744,6 +744,20 @@ static int l_all_tasks(lua_State *L) {
   return 1;
 }
 
+/* coroutine.yield, as alua__open_task installs it. A task's own thread
+ * yields to the scheduler only, which would never resume it with what the
+ * caller waits for: from there it raises, where the code can catch it and
+ * its <close> variables see the error (as asyncio throws "bad yield" into
+ * the coroutine). From a coroutine a task runs, and outside tasks, it is
+ * Lua's. (A yield that bypasses it, through a copy taken before asyncio
+ * was loaded, fails the task in `step`.) */
+static int l_coroutine_yield(lua_State *L) {
+  rt *r = lua_touserdata(L, lua_upvalueindex(1));
+  task *t = r->current;
+  if (t && t->co == L) return alua__error_at(L, 1, "coroutine.yield() inside a task: use await to wait");
+  return lua_yield(L, lua_gettop(L));
+}
+
 void alua__open_task(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg methods[] = {{"cancelling", t_cancelling}, {"uncancel", t_uncancel},
                                      {"get_name", t_get_name},     {"set_name", t_set_name},
@@ -759,4 +773,12 @@ void alua__open_task(lua_State *L, rt *r, int module, int internals) {
                                    {"all_tasks", l_all_tasks},
                                    {NULL, NULL}};
   alua__setfuncs_at(L, r, module, funcs);
+  /* where the coroutine library is loaded (a host may load it later) */
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  if (lua_getfield(L, -1, "coroutine") == LUA_TTABLE) {
+    lua_pushlightuserdata(L, r);
+    lua_pushcclosure(L, l_coroutine_yield, 1);
+    lua_setfield(L, -2, "yield");
+  }
+  lua_pop(L, 2);
 }
