@@ -146,6 +146,8 @@ static int u_send(lua_State *L) {
   }
   qhdr h = {(uint32_t)len, has_addr ? (uint32_t)a.len : 0};
   if (ac_buf_reserve(&u->queue, sizeof h + h.addrlen + len) < 0) return luaL_error(L, "send: not enough memory");
+  /* anchored while datagrams wait; what can raise comes before the queueing */
+  if (u->anchor == LUA_NOREF) u->anchor = alua__anchor(L, u->lp, 1);
   int first = ac_buf_len(&u->queue) == 0;
   ac_buf_append(&u->queue, &h, sizeof h);
   if (has_addr) ac_buf_append(&u->queue, &a.ss, a.len);
@@ -155,9 +157,10 @@ static int u_send(lua_State *L) {
     /* nothing would ever send it: it is not sent (a queue already there
      * is watched, so only the first datagram queued can come here) */
     ac_buf_reset(&u->queue, 0);
+    alua__unanchor(L, u->lp, u->anchor);
+    u->anchor = LUA_NOREF;
     return alua__oserror(L, -err, "send");
   }
-  if (u->anchor == LUA_NOREF) u->anchor = alua__anchor(L, u->lp, 1);
   return 0;
 }
 
