@@ -295,6 +295,9 @@ alua__taskstats *alua__task_stats(lua_State *L, int tidx);
 /* -- site.c: creation sites -- */
 /* Pushes the "file:line" of a site ("?" for 0). */
 void alua__push_site(lua_State *L, rt *r, int id);
+/* The "file:line" of a site, or "?", without allocating (a string kept by
+ * the site table, which it may leave on the stack: restore the top). */
+const char *alua__site_name(lua_State *L, rt *r, int id);
 void alua__open_sites(lua_State *L, rt *r, int module, int internals);
 
 /* -- forgotten.c: awaitables never awaited (SPEC 2.1) -- */

@@ -35,6 +35,34 @@ static void append(lua_State *L, int idx) {
   lua_rawseti(L, idx, (lua_Integer)lua_rawlen(L, idx) + 1);
 }
 
+/* One open resource, as push_resources copies it. */
+typedef struct resource_copy {
+  const char *what; /* a static string */
+  int fd;
+} resource_copy;
+
+/* Appends "<what> fd N not closed" for each resource open on lp to the list
+ * at idx. Why a copy of the list first: each line allocates, an allocation
+ * may run finalizers, and the finalizer of a stream, server or endpoint
+ * closes it, which takes it off the list while the walk stands on it. */
+static void push_resources(lua_State *L, lloop *lp, int idx) {
+  size_t n = 0;
+  for (ac_list *p = lp->resources.next; p != &lp->resources; p = p->next) n++;
+  if (n == 0) return;
+  resource_copy *v = lua_newuserdatauv(L, n * sizeof *v, 0);
+  /* the list may have lost members while that allocated, never gained */
+  size_t k = 0;
+  for (ac_list *p = lp->resources.next; p != &lp->resources && k < n; p = p->next) {
+    alua__resource *r = ac_container_of(p, alua__resource, link);
+    v[k++] = (resource_copy){r->what, *r->fd};
+  }
+  for (size_t i = 0; i < k; i++) {
+    lua_pushfstring(L, "%s fd %d not closed", v[i].what, v[i].fd);
+    append(L, idx);
+  }
+  lua_pop(L, 1);
+}
+
 /* Pushes the list of what lp holds now. */
 static void push_leftovers(lua_State *L, lloop *lp) {
   lua_newtable(L);
@@ -66,11 +94,7 @@ static void push_leftovers(lua_State *L, lloop *lp) {
     }
     lua_pop(L, 1);
   }
-  for (ac_list *p = lp->resources.next; p != &lp->resources; p = p->next) {
-    alua__resource *r = ac_container_of(p, alua__resource, link);
-    lua_pushfstring(L, "%s fd %d not closed", r->what, *r->fd);
-    append(L, list);
-  }
+  push_resources(L, lp, list);
   int external = lp->closed ? 0 : ac_loop_external(&lp->core);
   if (external > 0) {
     lua_pushfstring(L, "%d piece%s of external work not done (worker jobs, children, threadsafe calls)", external,
@@ -172,7 +196,22 @@ static int l_loop_report(lua_State *L) {
     }
     lua_pop(L, 1);
   }
-  for (ac_list *p = r->loops.next; p != &r->loops; p = p->next) add_open(L, list, ac_container_of(p, lloop, link));
+  /* The open loops go on the stack first, which keeps each alive: a
+   * finalizer that runs while one is described may close another (taking
+   * it off r->loops) and let it be collected. */
+  int n = 0;
+  for (ac_list *p = r->loops.next; p != &r->loops; p = p->next) n++;
+  luaL_checkstack(L, n, "too many event loops");
+  int first = lua_gettop(L) + 1;
+  /* pushing a loop allocates nothing: the list cannot change meanwhile */
+  int k = 0;
+  for (ac_list *p = r->loops.next; p != &r->loops && k < n; p = p->next, k++)
+    alua__pushloop(L, ac_container_of(p, lloop, link));
+  for (int i = 0; i < k; i++) {
+    lloop *lp = lua_touserdata(L, first + i);
+    if (!lp->closed) add_open(L, list, lp);
+  }
+  lua_settop(L, list);
   return 1;
 }
 

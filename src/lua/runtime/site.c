@@ -87,6 +87,14 @@ int alua__site_lookup(lua_State *L, rt *r) {
   return site_miss(L, s, &ar, alua__site_keys_ok > 0 ? caller_pc(&ar) : NULL);
 }
 
+const char *alua__site_name(lua_State *L, rt *r, int id) {
+  if (id > 0 && r->sites) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->sites->ref_names);
+    if (lua_rawgeti(L, -1, id) == LUA_TSTRING) return lua_tostring(L, -1);
+  }
+  return "?";
+}
+
 void alua__push_site(lua_State *L, rt *r, int id) {
   if (id > 0 && r->sites) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, r->sites->ref_names);

@@ -41,11 +41,14 @@
 /* Metatable of the sleeps a pass end found not awaited (with __gc). */
 #define MT_SLEEP_TRACKED "asyncio.sleep (tracked)"
 
+/* Prints the warning. It allocates nothing, so no collector step (and no
+ * finalizer, which may take an operation off r->awops) runs while the
+ * callers below walk that list. */
 static void warn(lua_State *L, rt *r, const char *what, int site) {
-  alua__push_site(L, r, site);
-  fprintf(stderr, "%s created at %s was never awaited\n", what, lua_tostring(L, -1));
+  int top = lua_gettop(L);
+  fprintf(stderr, "%s created at %s was never awaited\n", what, alua__site_name(L, r, site));
   fflush(stderr);
-  lua_pop(L, 1);
+  lua_settop(L, top);
 }
 
 void alua__aw_made(lua_State *L, rt *r, alua__aw *aw) {
