@@ -84,6 +84,12 @@ typedef struct rt {
   struct alua__recorder *rec; /* trace or timeline being recorded, or NULL (observe/) */
   uint32_t slices;          /* slice numbers used by recordings so far (observe/record.c) */
   int next_loop_id;         /* numbers loops in leftover reports */
+  /* The state is closing: its loops are closed (alua__shutdown) or the
+   * runtime's own finalizer ran, so no new loop may be made. Why: Lua runs
+   * finalizers while lua_close frees the state but gives nothing made then
+   * a finalizer of its own, so a loop (or an HTTP client, which makes
+   * one) made by such a finalizer would never be closed. */
+  int closing;
   ac_list loops;            /* open loops (lloop.link), for the leftover report */
   int ref_leftovers;        /* registry ref: list of what closed loops left behind */
   struct alua__hub *hub;    /* work posted from other threads (embed/host.c) */

@@ -5,14 +5,22 @@
 -- and with a random `self` one call in four. A result that may be
 -- awaitable is awaited for at most 20 ms. What each call returns or raises does not
 -- matter here; a crash, a sanitizer report, a hang or the program not
--- ending cleanly does. The seed also picks the loop's mode: every fourth
--- seed runs in debug mode, and the one after it on virtual time. Run by
+-- ending cleanly does. The seed also picks the mode: every fourth seed runs
+-- the loop in debug mode, the one after it on virtual time, and the next is
+-- hostile (below). Run by
 -- run-misuse (one seed per run):
 --   alua misuse.lua SEED CALLS     (MISUSE_VERBOSE=1 names each call)
 local seed = math.tointeger(tonumber(arg[1])) or os.time()
 local iters = math.tointeger(tonumber(arg[2])) or 2000
 local verbose = os.getenv("MISUSE_VERBOSE")
 math.randomseed(seed)
+-- Hostile seeds also run Lua code where C code does not expect any: the
+-- finalizers of garbage made between calls, and metamethods of some
+-- argument values (__index, __tostring, __eq, __len, __close), each make a
+-- random call of their own (closing objects too), wherever the collector
+-- or the C code happens to run them.
+local hostile = seed % 4 == 2 or os.getenv("MISUSE_HOSTILE") ~= nil
+local hostile_call
 
 local other_loop = asyncio.new_event_loop()
 local values
@@ -33,6 +41,14 @@ local function mkvalues()
     asyncio.Event(), asyncio.Future(), asyncio.Lock(), asyncio.Queue(), other_loop,
     asyncio.sleep(0), asyncio.CancelledError, asyncio.OSError,
   }
+  if hostile then
+    local function h(...) hostile_call() end
+    values[#values + 1] = setmetatable({}, {__index = function() hostile_call() end})
+    values[#values + 1] = setmetatable({}, {__tostring = function() hostile_call() return "hostile" end})
+    values[#values + 1] = setmetatable({}, {__eq = function() hostile_call() return false end, __len = function()
+      hostile_call() return 1 end, __close = h, __call = h})
+    values[#values + 1] = {tls = values[#values], name = values[#values - 1], limit = values[#values - 2]}
+  end
 end
 
 -- left out: what would stop the fuzzing itself (the running loop's own
@@ -149,6 +165,30 @@ asyncio.run(async function()
   values[#values + 1] = p
   values[#values + 1] = loop
 
+  -- the objects hostile code may close as well
+  local closers = {}
+  for _, c in ipairs{{"server", server}, {"writer", w}, {"udp", ep}, {"file", f}, {"http", client}, {"sock", sock},
+                     {"web", web}} do
+    closers[#closers + 1] = {c[1] .. ":close", c[2].close, c[2]}
+  end
+  local in_hostile = false
+  hostile_call = function()
+    -- one at a time: a call made by hostile code runs no more of it
+    if in_hostile then return end
+    in_hostile = true
+    local t = math.random(4) == 1 and closers[math.random(#closers)] or targets[math.random(#targets)]
+    local n = math.random(0, 3)
+    local args = {n = n}
+    for j = 1, n do args[j] = V() end
+    if verbose then io.stderr:write("  hostile ", t[1], "\n") end
+    if t[3] then
+      pcall(t[2], math.random(4) == 1 and V() or t[3], table.unpack(args, 1, n))
+    else
+      pcall(t[2], table.unpack(args, 1, n))
+    end
+    in_hostile = false
+  end
+
   -- one random call, and now and then a pass of the loop
   local function one_call(i)
     local t = targets[math.random(#targets)]
@@ -170,6 +210,7 @@ asyncio.run(async function()
     end
     if ok then result_await(res) end
     if math.random(20) == 1 then await asyncio.sleep(0) end
+    if hostile and math.random(3) == 1 then setmetatable({}, {__gc = hostile_call}) end
   end
 
   -- in one order whatever the order of pairs(), so that a seed replays
@@ -188,4 +229,4 @@ asyncio.run(async function()
   other_loop:close()
 end, {debug = seed % 4 == 0, virtual_time = seed % 4 == 1})
 print(("misuse: %d calls, seed %d%s"):format(iters, seed,
-  seed % 4 == 0 and ", debug mode" or seed % 4 == 1 and ", virtual time" or ""))
+  seed % 4 == 0 and ", debug mode" or seed % 4 == 1 and ", virtual time" or hostile and ", hostile" or ""))

@@ -108,6 +108,7 @@ static int weak_values_ref(lua_State *L) {
  * always reachable from the registry (selfref) until it is closed, because
  * its tasks point at it. */
 static lloop *newloop(lua_State *L, rt *r, int virtual_time) {
+  if (r->closing) alua__user_error(L, "cannot create an event loop: the Lua state is closing");
   /* a host may ask for a loop before any name of the module was used */
   alua__lazy_load(L, r, 0);
   lloop *lp = lua_newuserdatauv(L, sizeof *lp, 0);
@@ -157,6 +158,8 @@ lloop *alua__push_current_loop(lua_State *L, rt *r) {
     if (!lp->closed) return lp;
     lua_pop(L, 1);
     luaL_unref(L, LUA_REGISTRYINDEX, r->ref_default_loop);
+    /* the ref's slot is free now: a newloop that raises must not leave it */
+    r->ref_default_loop = LUA_NOREF;
   }
   lloop *lp = newloop(L, r, r->virtual_time);
   lua_pushvalue(L, -1);
@@ -526,6 +529,7 @@ int alua__shutdown(lua_State *L) {
     closeloop(L, lp);
     lua_pop(L, 1);
   }
+  r->closing = 1;
   lua_pushlightuserdata(L, r);
   return 1;
 }

@@ -177,6 +177,7 @@ void alua__run_lib(lua_State *L, const char *name, int module, int internals) {
  * alua_close has come this far). */
 static int rt_gc(lua_State *L) {
   rt *r = lua_touserdata(L, 1);
+  r->closing = 1;
   alua__interrupt_unregister(r);
   alua__aw_close(L, r);
   alua__hub_gc(r);
