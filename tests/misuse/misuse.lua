@@ -16,7 +16,7 @@ local verbose = os.getenv("MISUSE_VERBOSE")
 math.randomseed(seed)
 -- Hostile seeds also run Lua code where C code does not expect any: the
 -- finalizers of garbage made between calls, and metamethods of some
--- argument values (__index, __tostring, __eq, __len, __close), each make a
+-- argument values (__index, __tostring, __eq, __len, __close, __call), each make a
 -- random call of their own (closing objects too), wherever the collector
 -- or the C code happens to run them.
 local hostile = seed % 4 == 2 or os.getenv("MISUSE_HOSTILE") ~= nil
