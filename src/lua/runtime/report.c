@@ -7,47 +7,45 @@
  * a failing handler is itself reported by the default one. The texts of
  * the tracebacks are traceback.c's. */
 #include <stdio.h>
+#include <string.h>
 
 #include "lua/internal.h"
 
-/* Writes the default report for the context table at idx to stderr. */
+/* Writes the default report for the context table at ctx to stderr: the
+ * message, then each of task, future, handle, exception and traceback that
+ * is there, one a line. The pieces go on the stack and are joined once at
+ * the end: a luaL_Buffer cannot take them, since each field's text is made
+ * (by a __tostring, say) while the buffer would be under it. A message that
+ * is not a string is shown as tostring shows it. */
 static void default_report(lua_State *L, int ctx) {
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  if (lua_getfield(L, ctx, "message") != LUA_TNIL) {
-    luaL_addvalue(&b);
-  } else {
+  luaL_checkstack(L, 16, "report");
+  int base = lua_gettop(L);
+  if (lua_getfield(L, ctx, "message") == LUA_TNIL) {
     lua_pop(L, 1);
-    luaL_addstring(&b, "Unhandled error in event loop");
+    lua_pushliteral(L, "Unhandled error in event loop");
+  } else if (lua_type(L, -1) != LUA_TSTRING) {
+    alua__push_tostring(L, -1);
+    lua_remove(L, -2);
   }
-  static const char *const fields[] = {"task", "future", "handle", NULL};
+  static const char *const fields[] = {"task", "future", "handle", "exception", NULL};
   for (const char *const *f = fields; *f; f++) {
     if (lua_getfield(L, ctx, *f) == LUA_TNIL) {
       lua_pop(L, 1);
       continue;
     }
+    lua_pushfstring(L, "\n%s: ", strcmp(*f, "exception") == 0 ? "error" : *f);
+    lua_insert(L, -2);
     alua__push_tostring(L, -1);
     lua_remove(L, -2);
-    lua_pushfstring(L, "\n%s: ", *f);
-    luaL_addvalue(&b);
-    luaL_addvalue(&b);
-  }
-  if (lua_getfield(L, ctx, "exception") != LUA_TNIL) {
-    alua__push_tostring(L, -1);
-    lua_remove(L, -2);
-    luaL_addstring(&b, "\nerror: ");
-    luaL_addvalue(&b);
-  } else {
-    lua_pop(L, 1);
   }
   if (lua_getfield(L, ctx, "traceback") == LUA_TSTRING) {
-    luaL_addchar(&b, '\n');
-    luaL_addvalue(&b);
+    lua_pushliteral(L, "\n");
+    lua_insert(L, -2);
   } else {
     lua_pop(L, 1);
   }
-  luaL_addchar(&b, '\n');
-  luaL_pushresult(&b);
+  lua_pushliteral(L, "\n");
+  lua_concat(L, lua_gettop(L) - base);
   fputs(lua_tostring(L, -1), stderr);
   fflush(stderr);
   lua_pop(L, 1);
