@@ -883,43 +883,27 @@ static int w_write(lua_State *L) {
   return 0;
 }
 
-/* writer:writelines(list): writes every string of the list, in one system
- * call when nothing is queued. */
+/* writer:writelines(list): writes the strings of the list joined, as
+ * write does: one system call when nothing is queued, and under TLS one
+ * encoding (fewer, fuller records). Each item is read once, straight into
+ * the joined text: a list with an __index could give another value when
+ * read again. */
 static int w_writelines(lua_State *L) {
   lstream *s = selfwriter(L);
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_Integer n = luaL_len(L, 2);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
   for (lua_Integer i = 1; i <= n; i++) {
     if (lua_geti(L, 2, i) != LUA_TSTRING && !lua_isnumber(L, -1))
       return alua__user_error(L, "bad argument #1 to 'writelines' (item %d is a %s, not a string)", (int)i, luaL_typename(L, -1));
-    lua_pop(L, 1);
+    luaL_addvalue(&b);
   }
+  luaL_pushresult(&b);
   if (!can_write(L, s, "writelines")) return 0;
-  if (s->filter) { /* one encoding of the whole list: fewer, fuller records */
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    for (lua_Integer i = 1; i <= n; i++) {
-      lua_geti(L, 2, i);
-      luaL_addvalue(&b);
-    }
-    luaL_pushresult(&b);
-    size_t len;
-    const char *p = lua_tolstring(L, -1, &len);
-    stream_write(L, s, 1, p, len);
-    return 0;
-  }
-  int direct = ac_buf_len(&s->wbuf) == 0;
-  for (lua_Integer i = 1; i <= n; i++) {
-    size_t len;
-    lua_geti(L, 2, i);
-    const char *p = lua_tolstring(L, -1, &len);
-    if (ac_buf_append(&s->wbuf, p, len) < 0) return luaL_error(L, "writelines: not enough memory");
-    lua_pop(L, 1);
-  }
-  if (ac_buf_len(&s->wbuf) == 0) return 0;
-  anchor(L, s, 1);
-  if (direct) flush(s, L);
-  else update_interest(s);
+  size_t len;
+  const char *p = lua_tolstring(L, -1, &len);
+  stream_write(L, s, 1, p, len);
   return 0;
 }
 

@@ -62,14 +62,15 @@ static void opt_alpn(lua_State *L, int idx, ac_tls_config *c, const char *fname)
   luaL_buffinit(L, &b);
   lua_Integer n = luaL_len(L, list);
   for (lua_Integer i = 1; i <= n; i++) {
-    size_t len;
-    lua_geti(L, list, i);
-    const char *p = lua_tolstring(L, -1, &len);
-    if (lua_type(L, -1) != LUA_TSTRING || len == 0 || len > 255)
-      opt_error(L, fname, "alpn", "protocol names of 1 to 255 bytes expected");
-    lua_pop(L, 1);
-    luaL_addchar(&b, (char)len);
-    luaL_addlstring(&b, p, len);
+    /* the name stays on the stack until added: an __index may have made
+     * it, and the buffer's growth can run the collector */
+    size_t len = lua_geti(L, list, i) == LUA_TSTRING ? lua_rawlen(L, -1) : 0;
+    if (len == 0 || len > 255) opt_error(L, fname, "alpn", "protocol names of 1 to 255 bytes expected");
+    char lenbyte = (char)len;
+    lua_pushlstring(L, &lenbyte, 1);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+    luaL_addvalue(&b);
   }
   luaL_pushresult(&b);
   c->alpn = lua_tolstring(L, -1, &c->alpn_len);

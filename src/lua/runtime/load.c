@@ -219,14 +219,15 @@ static int read_pieces(lua_State *L) {
       lua_pop(L, 1);
       break;
     }
-    if (!lua_isstring(L, -1)) {
+    size_t len;
+    if (!lua_tolstring(L, -1, &len)) { /* a number becomes its text */
       /* level 2: the caller of load, as in lbaselib's generic_reader */
       luaL_where(L, 2);
       lua_pushliteral(L, "reader function must return a string");
       lua_concat(L, 2);
       return lua_error(L);
     }
-    if (lua_rawlen(L, -1) == 0) {
+    if (len == 0) {
       lua_pop(L, 1);
       break;
     }
