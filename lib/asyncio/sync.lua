@@ -114,6 +114,7 @@ end
 local wait_for_body = async(function(self, pred)
   local result = pred()
   while not result do
+    if not self._lock:locked() then error(I.where() .. "wait_for() on a Condition whose lock is not acquired", 0) end
     await(wait_body(self))
     result = pred()
   end
@@ -121,13 +122,12 @@ local wait_for_body = async(function(self, pred)
 end, "Condition.wait_for")
 
 -- await c:wait_for(pred): waits until pred() returns a true value, which it
--- returns.
+-- returns. As in asyncio, the lock must be held only when it has to wait.
 function Condition:wait_for(pred)
   checkself(self, Condition, "Condition", "wait_for")
   if type(pred) ~= "function" then
     error(format("bad argument #1 to 'wait_for' (function expected, got %s)", type(pred)), 2)
   end
-  if not self._lock:locked() then error("wait_for() on a Condition whose lock is not acquired", 2) end
   return wait_for_body(self, pred)
 end
 

@@ -99,7 +99,7 @@ async function main()
   try(function() cond:notify() end)
   try(function() cond:notify_all() end)
   try(function() cond:wait() end)
-  try(function() cond:wait_for(function() return true end) end)
+  try(function() return await cond:wait_for(function() return false end) end)
   do
     local _ <close> = await cond:acquire()
     try(function() cond:wait_for("x") end)

@@ -2,11 +2,14 @@
  * come, first served.
  *
  * A lock is a semaphore of one permit. acquire takes a free permit when one
- * is free and nobody is parked before it; otherwise the task parks on
- * `waiters`. release hands its permit straight to the first parked task
- * (the count does not change, so no newcomer can slip in before it), or
- * returns it to the pool when nobody waits. A task handed a permit and then
- * cancelled before it runs hands the permit on in turn: none is ever lost.
+ * is free and nobody is parked or handed a permit before it; otherwise the
+ * task parks on `waiters`. release hands its permit straight to the first
+ * parked task (the count does not change, so no newcomer can slip in before
+ * it), or returns it to the pool when nobody waits. A task handed a permit
+ * and then cancelled before it runs hands the permit on in turn: none is
+ * ever lost. As in asyncio, a woken task that runs (or is cancelled) first
+ * hands the permits freed meanwhile to the tasks that parked behind it, and
+ * a Lock handed over is not locked() until its new holder runs.
  *
  * await x:acquire() returns the object's guard: closing it (a <close>
  * variable going out of scope) releases one permit. Collecting it does
@@ -30,6 +33,7 @@ static const char permits_key = 0;
 typedef struct permits {
   lua_Integer value; /* permits free now */
   lua_Integer bound; /* BoundedSemaphore: the initial value, which release may not pass */
+  lua_Integer handed; /* permits handed to woken tasks that have not run yet */
   ac_list waiters;   /* tasks parked in acquire, first come first */
   /* The task that took the last permit (a Lock's holder), NULL once it is
    * back in the pool. Only compared with live tasks, never dereferenced:
@@ -45,8 +49,26 @@ static permits *checkpermits(lua_State *L, int idx) {
   return p;
 }
 
-/* locked(): no permit can be taken without waiting. */
-static int islocked(const permits *p) { return p->value == 0 || !ac_list_empty(&p->waiters); }
+/* acquire must wait: no permit is free, or a task parked or handed a
+ * permit before it has not run yet (first come, first served). */
+static int mustwait(const permits *p) { return p->value == 0 || !ac_list_empty(&p->waiters) || p->handed > 0; }
+
+/* locked(), as asyncio answers it: a Semaphore is locked when acquire would
+ * wait; a Lock when a running task holds it (not while it is handed to a
+ * task that has not run yet, though acquire waits then too). */
+static int islocked(const permits *p) {
+  if (p->kind == P_LOCK) return p->value == 0 && p->handed == 0;
+  return mustwait(p);
+}
+
+/* Hands a permit to the first parked task. */
+static void hand_first(permits *p) {
+  task *t = ac_container_of(p->waiters.next, task, step.link);
+  p->owner = t;
+  p->owner_id = t->id;
+  p->handed++;
+  alua__wake_first(&p->waiters);
+}
 
 /* Gives one permit back: to the first parked task, or to the pool. */
 static void hand_on(permits *p) {
@@ -55,15 +77,21 @@ static void hand_on(permits *p) {
     p->owner = NULL;
     return;
   }
-  task *t = ac_container_of(p->waiters.next, task, step.link);
-  p->owner = t;
-  p->owner_id = t->id;
-  alua__wake_first(&p->waiters);
+  hand_first(p);
+}
+
+/* Hands the free permits to parked tasks: those that parked behind a woken
+ * task while permits were free, once that task has run or was cancelled. */
+static void hand_free(permits *p) {
+  while (p->value > 0 && !ac_list_empty(&p->waiters)) {
+    p->value--;
+    hand_first(p);
+  }
 }
 
 /* Releases one permit of the object at idx, or raises on misuse. */
 static void release(lua_State *L, permits *p) {
-  if (p->kind == P_LOCK && p->value > 0) luaL_error(L, "release() of a Lock that is not acquired");
+  if (p->kind == P_LOCK && !islocked(p)) luaL_error(L, "release() of a Lock that is not acquired");
   if (p->kind == P_BOUNDED && p->value >= p->bound) luaL_error(L, "BoundedSemaphore released too many times");
   if (p->value == LUA_MAXINTEGER)
     alua__user_error(L, "release: the Semaphore's value would pass math.maxinteger");
@@ -74,7 +102,12 @@ static void release(lua_State *L, permits *p) {
 
 /* A cancelled acquire that was handed a permit hands it on. */
 static void acquire_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx) {
-  if (woken) hand_on(on);
+  permits *p = on;
+  if (woken) {
+    p->handed--;
+    hand_on(p);
+  }
+  hand_free(p);
 }
 
 /* "Lock <Lock locked waiters=1> (held by Task 'b')"; the holder goes to
@@ -128,6 +161,9 @@ static const alua__waitclass wait_semaphore = {.what = "Semaphore",
  * permit was handed over already. */
 static int k_acquire(lua_State *L, int status, lua_KContext ctx) {
   alua__resumed(L, ctx);
+  permits *p = lua_touserdata(L, 2);
+  p->handed--;
+  hand_free(p);
   lua_getiuservalue(L, 2, PUV_GUARD);
   return 1;
 }
@@ -136,7 +172,7 @@ static int k_acquire(lua_State *L, int status, lua_KContext ctx) {
 static int acquire_await(lua_State *L) {
   task *t;
   permits *p = alua__op_await_begin(L, &t);
-  if (!islocked(p)) {
+  if (!mustwait(p)) {
     p->value--;
     p->owner = t;
     p->owner_id = t->id;
@@ -185,7 +221,7 @@ static int p_locked(lua_State *L) { return alua__retbool(L, islocked(checkpermit
 static int p_tostring(lua_State *L) {
   permits *p = checkpermits(L, 1);
   luaL_Buffer b;
-  if (p->kind == P_LOCK) alua__repr_begin(L, &b, "Lock %s", p->value ? "unlocked" : "locked");
+  if (p->kind == P_LOCK) alua__repr_begin(L, &b, "Lock %s", islocked(p) ? "locked" : "unlocked");
   else alua__repr_begin(L, &b, "%s value=%I", kind_names[p->kind], (LUAI_UACINT)p->value);
   if (p->kind == P_BOUNDED) alua__repr_add(&b, "/%I", (LUAI_UACINT)p->bound);
   int n = alua__count_waiters(&p->waiters);
@@ -200,6 +236,7 @@ static int newpermits(lua_State *L, int kind, lua_Integer value) {
   permits *p = lua_newuserdatauv(L, sizeof *p, PUV_N);
   int pidx = lua_gettop(L);
   p->value = p->bound = value;
+  p->handed = 0;
   ac_list_init(&p->waiters);
   p->owner = NULL;
   p->owner_id = 0;
