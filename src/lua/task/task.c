@@ -719,12 +719,31 @@ static int is_options(lua_State *L, int idx) {
   return 1;
 }
 
+/* True when the value at idx is one of asyncio's own awaitables other than
+ * futures and coroutine objects: a sleep, an operation (q:get(), ...). */
+static int own_awaitable(lua_State *L, int idx) {
+  if (alua__tofuture(L, idx) || !lua_getmetatable(L, idx)) return 0;
+  lua_rawgetp(L, -1, &alua__await_key);
+  int ok = lua_tocfunction(L, -1) != NULL;
+  lua_pop(L, 2);
+  return ok;
+}
+
 int alua__create_task_at(lua_State *L, lloop *lp, int first) {
   static const char *const known[] = {"name", NULL};
   int n = lua_gettop(L);
   coro *c = alua__tocoro_rt(L, lp->rt, first);
+  if (!c && !lua_isfunction(L, first)) {
+    /* a sleep or an operation, what asyncio's own coroutines are: the task
+     * runs a coroutine object that awaits it */
+    if (!own_awaitable(L, first)) return luaL_typeerror(L, first, "coroutine object or function");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->rt->ref_wrap);
+    lua_pushvalue(L, first);
+    lua_call(L, 1, 1);
+    lua_replace(L, first);
+    c = alua__tocoro_rt(L, lp->rt, first);
+  }
   int coro = c != NULL;
-  if (!coro && !lua_isfunction(L, first)) return luaL_typeerror(L, first, "coroutine object or function");
   /* after a coroutine object (which takes no arguments) it always is */
   int opts = n > first && (coro ? alua__is_plain_table(L, n) : is_options(L, n)) ? n : 0;
   if (opts) alua__check_options(L, opts, opts - first + 1, "create_task", known);
