@@ -55,10 +55,18 @@ local function on_task_done(self, t)
   end
 end
 
+-- Refuses create_task on a group that takes no more children: closes the
+-- coroutine object it was given, as asyncio does, so that it does not
+-- warn as never awaited.
+local function refuse(first, why)
+  if M.iscoroutine(first) then first:close() end
+  error(why, 3)
+end
+
 -- tg:create_task(coro_or_fn, ... [, {name =}]): a child task of the group.
 function TaskGroup:create_task(...)
-  if self._exiting and self._ntasks == 0 then error("this TaskGroup is finished", 2) end
-  if self._aborting then error("this TaskGroup is shutting down", 2) end
+  if self._exiting and self._ntasks == 0 then refuse(..., "this TaskGroup is finished") end
+  if self._aborting then refuse(..., "this TaskGroup is shutting down") end
   local t = M.create_task(...)
   self._tasks[t] = true
   self._ntasks = self._ntasks + 1
@@ -81,12 +89,10 @@ end
 function TaskGroup:__close(err)
   self._exiting = true
   if err ~= nil and is_base_error(err) and self._base_error == nil then self._base_error = err end
-  local propagate_cancel = M.iserror(err, M.CancelledError)
-  if self._parent_cancel_requested then
-    -- the CancelledError in the body was our doing, not the caller's
-    if self._parent:uncancel() == 0 then propagate_cancel = false end
-  end
+  local propagate_cancel = M.iserror(err, M.CancelledError) and err or nil
   if err ~= nil and not self._aborting then abort(self) end
+  -- the last cancellation of the task that came while waiting
+  local pending_cancel
   while self._ntasks > 0 do
     self._on_completed = self._loop:create_future()
     I.label_future(self._on_completed, {kind = "TaskGroup", object = self, awaits = self._tasks})
@@ -94,23 +100,54 @@ function TaskGroup:__close(err)
     if not ok then
       if not M.iserror(e, M.CancelledError) then error(e, 0) end
       -- cancelled while waiting for the children: stop them, keep waiting
+      pending_cancel = e
       if not self._aborting then
-        propagate_cancel = true
-        err = err or e
+        propagate_cancel = e
         abort(self)
       end
     end
     self._on_completed = nil
   end
-  if self._base_error ~= nil then error(self._base_error, 0) end
-  if propagate_cancel and #self._errors == 0 then
-    if err ~= nil then error(err, 0) end
-    return
+  -- (before a KeyboardInterrupt leaves: a program may catch it and go on)
+  local parent = self._parent
+  if self._parent_cancel_requested then
+    -- the CancelledError in the body was our doing; another request stands
+    if parent:uncancel() == 0 then
+      propagate_cancel = nil
+    elseif propagate_cancel == nil then
+      propagate_cancel = pending_cancel
+    end
+  elseif propagate_cancel == nil and pending_cancel ~= nil and parent and parent:cancelling() > 0 then
+    -- tg:cancel() (which leaves the body alone) was stopping the children
+    -- when the task was cancelled: that goes on
+    propagate_cancel = pending_cancel
   end
+  if self._base_error ~= nil then
+    -- the other errors cannot go with it: they are reported, not lost
+    for _, e in ipairs(self._errors) do
+      if not rawequal(e, self._base_error) then
+        self._loop:call_exception_handler({
+          message = "TaskGroup task exception was not propagated because the TaskGroup body is being closed with a BaseException",
+          exception = e,
+          task_group = self,
+        })
+      end
+    end
+    self._errors = {}
+    error(self._base_error, 0)
+  end
+  -- errors take priority over a cancellation
+  if propagate_cancel ~= nil and #self._errors == 0 then error(propagate_cancel, 0) end
   local errors = self._errors
   if err ~= nil and not M.iserror(err, M.CancelledError) then errors[#errors + 1] = err end
   if #errors > 0 then
     self._errors = {}
+    -- a cancellation of the task that the error replaces is requested
+    -- again, so that the task's next await sees it
+    if parent and parent:cancelling() > 0 then
+      parent:uncancel()
+      parent:cancel()
+    end
     error(M.ExceptionGroup("unhandled errors in a TaskGroup", {exceptions = errors}), 0)
   end
 end

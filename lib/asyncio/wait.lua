@@ -7,7 +7,8 @@ M.ALL_COMPLETED = "ALL_COMPLETED"
 
 local modes = {FIRST_COMPLETED = true, FIRST_EXCEPTION = true, ALL_COMPLETED = true}
 
--- The futures for a list of awaitables (coroutine objects become tasks).
+-- The futures for a list of awaitables (coroutine objects become tasks),
+-- each once however often it is listed (asyncio takes a set).
 local function futures_of(list, fname)
   if type(list) ~= "table" then
     error(I.where() .. string.format("bad argument #1 to '%s' (table expected, got %s)", fname, type(list)), 0)
@@ -19,8 +20,15 @@ local function futures_of(list, fname)
         type(list[i])), 0)
     end
   end
-  local fs = {}
-  for i = 1, #list do fs[i] = M.ensure_future(list[i]) end
+  local fs, seen = {}, {}
+  for i = 1, #list do
+    local x = list[i]
+    if not seen[x] then
+      local f = M.ensure_future(x)
+      if not seen[f] then fs[#fs + 1] = f end
+      seen[x], seen[f] = true, true
+    end
+  end
   return fs
 end
 

@@ -289,6 +289,10 @@ typedef struct task {
    * task saves is 1% of a parked task); the others stay whole bytes, which
    * the hot paths store without reading first. */
   uint8_t must_cancel : 1; /* deliver CancelledError at the next step */
+  /* With must_cancel: the task was taken off a wait that had not ended, as
+   * asyncio cancels the future a task waits on. uncancel() can no longer
+   * take such a request back, and later requests keep its message. */
+  uint8_t cancel_delivered : 1;
   uint8_t unwind : 1;
 } task;
 

@@ -31,6 +31,7 @@ for i = 1, N do list[i] = done end
 print(pcall(table.unpack, list))
 r = await asyncio.gather(list)
 print(r.n, r[1], r[N])
+-- wait and as_completed take each future once, however often it is listed
 local finished, pending = await asyncio.wait(list)
 print(#finished, #pending)
 local count = 0

@@ -167,6 +167,17 @@ static int k_unwound(lua_State *L, int status, lua_KContext ctx) {
   return call_inline(L, alua__rt(L)->current, (int)ctx);
 }
 
+/* The running task t, with a cancel request it has not seen, is about to
+ * wait on the pending future at 1: cancels that future with the request's
+ * message instead. True when it took the request (a gather whose children
+ * are all done refuses it). */
+static int cancel_awaited(lua_State *L, task *t) {
+  alua__push_anchored(L, t->f.loop, t->f.anchor);
+  alua__task_get_extra(L, -1, "cancelmsg");
+  lua_remove(L, -2);
+  return alua__future_cancel(L, 1);
+}
+
 /* A future, task or gather at 1, awaited: its results, or the task parks
  * until it is done. */
 static int await_future(lua_State *L, rt *r, future *f) {
@@ -175,6 +186,12 @@ static int await_future(lua_State *L, rt *r, future *f) {
   if (f == &t->f) return alua__error_at(L, 1, "a task cannot await itself");
   if (f->state != FUT_PENDING) return alua__future_push_result(L, 1);
   if (f->loop != t->f.loop) return alua__error_at(L, 1, "cannot await a future that belongs to a different loop");
+  if (t->must_cancel && cancel_awaited(L, t)) {
+    /* the request went to what the task awaits (asyncio's rule): a future
+     * ends cancelled at once, a task or a gather when it has unwound */
+    t->must_cancel = t->cancel_delivered = 0;
+    if (f->state != FUT_PENDING) return alua__future_push_result(L, 1);
+  }
   return alua__park(L, t, &f->waiters, &wait_future, f, 0, k_future);
 }
 

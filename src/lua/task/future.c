@@ -154,6 +154,9 @@ int alua__future_push_result(lua_State *L, int idx) {
 int alua__future_cancel(lua_State *L, int idx) {
   idx = lua_absindex(L, idx);
   future *f = lua_touserdata(L, idx);
+  /* as asyncio: cancelling a failed future, too late, still counts as
+   * having dealt with its error (no "never retrieved" report) */
+  if (f->failed) retrieve(L, f);
   if (f->kind == KIND_TASK) return alua__task_cancel(L, idx);
   if (f->kind == KIND_GATHER) return alua__gather_cancel(L, idx);
   if (f->state != FUT_PENDING) {
@@ -223,12 +226,33 @@ static int f_set_result(lua_State *L) {
   return 0;
 }
 
+/* True when the value at idx is an asyncio error class itself (the table
+ * registered under its type), not an error of it. */
+static int is_errclass(lua_State *L, rt *r, int idx) {
+  if (lua_type(L, idx) != LUA_TTABLE) return 0;
+  lua_pushliteral(L, "type");
+  int ok = 0;
+  if (lua_rawget(L, idx) == LUA_TSTRING) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_errors);
+    lua_pushvalue(L, -2);
+    lua_rawget(L, -2);
+    ok = lua_rawequal(L, -1, idx);
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+  return ok;
+}
+
 static int f_set_exception(lua_State *L) {
   future *f = checkplain(L, 1);
   luaL_checkany(L, 2);
   if (lua_isnil(L, 2)) return luaL_argerror(L, 2, "error value expected, got nil");
   if (f->state != FUT_PENDING) return alua__raise(L, f->loop->rt, "InvalidStateError", "invalid state: the future is already done");
   lua_settop(L, 2);
+  if (is_errclass(L, f->loop->rt, 2)) {
+    /* a class, as asyncio takes one: an error of it */
+    lua_call(L, 0, 1);
+  }
   alua__future_set_error(L, 1);
   return 0;
 }

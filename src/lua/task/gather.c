@@ -62,7 +62,16 @@ static void push_first_result(lua_State *L, future *c, int cidx) {
  * nothing. */
 static void gather_finish(lua_State *L, gather *g, int gidx) {
   if (g->cancel_requested) {
-    lua_pushnil(L);
+    /* as asyncio: with the CancelledError of the last child, when that one
+     * was cancelled (return_exceptions kept it): the request's message */
+    if (!g->return_exceptions || g->nodes[g->n - 1].child->state != FUT_CANCELLED ||
+        lua_getiuservalue(L, gidx, GATHER_UV_RESULTS) != LUA_TTABLE) {
+      lua_settop(L, gidx);
+      lua_pushnil(L);
+    } else {
+      lua_rawgeti(L, -1, g->n);
+      lua_remove(L, -2);
+    }
     alua__future_set_cancelled(L, gidx);
     return;
   }
@@ -211,6 +220,19 @@ static void check_child(lua_State *L, int arg, lua_Integer elem) {
  * (called in the task) and other awaitables become tasks. */
 static void to_child(lua_State *L, lloop *lp) { alua__ensure_future(L, lp, lua_gettop(L)); }
 
+/* The first argument before the i-th that is the value on top (argument
+ * j, or element j of the list at 1), or 0. */
+static lua_Integer earlier_same(lua_State *L, int list, lua_Integer i) {
+  for (lua_Integer j = 1; j < i; j++) {
+    if (list) lua_rawgeti(L, 1, j);
+    else lua_pushvalue(L, (int)j);
+    int same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 1);
+    if (same) return j;
+  }
+  return 0;
+}
+
 /* asyncio.gather(aw, ... [, {return_exceptions = true}]) or
  * asyncio.gather(list [, opts]): the list form takes any number of
  * awaitables, with no argument per awaitable (Lua's stack limit). */
@@ -256,7 +278,15 @@ static int l_gather(lua_State *L) {
       lua_pop(L, 1);
       if (list) lua_rawgeti(L, 1, i);
       else lua_pushvalue(L, (int)i);
-      to_child(L, lp);
+      coro *c = alua__tocoro_rt(L, r, -1);
+      lua_Integer j = c && c->consumed ? earlier_same(L, list, i) : 0;
+      if (j > 0) {
+        /* the same coroutine object again: the same child, as in asyncio */
+        lua_pop(L, 1);
+        lua_rawgeti(L, children, j);
+      } else {
+        to_child(L, lp);
+      }
       lua_rawseti(L, children, i);
       others--;
     } else {

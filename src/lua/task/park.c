@@ -10,8 +10,13 @@ static int suspend(lua_State *L, task *t, const alua__waitclass *wc, void *on, l
   t->since = ac_loop_now(&t->f.loop->core);
   t->suspended = 1;
   /* A task that cancelled itself (or was cancelled while running) must not
-   * wait: its step runs again at once and k raises CancelledError. */
-  if (t->must_cancel) alua__unpark_for_cancel(t);
+   * wait: its step runs again at once and k raises CancelledError. Unless
+   * the wait is one that has ended already (sleep(0)), the request is now
+   * thrown at it, as asyncio cancels the future the task would wait on. */
+  if (t->must_cancel) {
+    if (!t->woken) t->cancel_delivered = 1;
+    alua__unpark_for_cancel(t);
+  }
   return lua_yieldk(L, 0, ctx, k);
 }
 

@@ -62,7 +62,7 @@ static task *newtask(lua_State *L, lloop *lp, int idx, int nargs, coro *c) {
   t->wait_on = NULL;
   t->since = 0;
   t->cancel_requests = 0;
-  t->must_cancel = t->suspended = t->cdepth = t->unwind = 0;
+  t->must_cancel = t->cancel_delivered = t->suspended = t->cdepth = t->unwind = 0;
   t->woken = lp->slice; /* its first step: its creator's doing */
   t->id = ++r->next_task_id;
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref_mt_task);
@@ -418,7 +418,7 @@ static void step(ac_callback *cb) {
       lua_settop(co, 0);
       release_thread(L, lp, tidx);
       ac_callback_cancel(&t->step);
-      t->must_cancel = 0;
+      t->must_cancel = t->cancel_delivered = 0;
       finished(t);
       alua__task_get_extra(L, tidx, "cancelmsg");
       alua__future_set_cancelled(L, tidx);
@@ -433,7 +433,7 @@ static void step(ac_callback *cb) {
   } else if (t->must_cancel) {
     alua__push_cancelled(L, r, tidx);
     lua_xmove(L, co, 1);
-    t->must_cancel = 0;
+    t->must_cancel = t->cancel_delivered = 0;
     t->resume = RESUME_CANCEL;
     nargs = 1;
     ac_callback_cancel(&t->step);
@@ -490,7 +490,16 @@ static void step(ac_callback *cb) {
     luaL_checkstack(L, nres + 2, "too many results");
     lua_xmove(co, L, nres);
     release_thread(L, lp, tidx);
-    if (lua_toboolean(L, -nres)) {
+    if (lua_toboolean(L, -nres) && t->must_cancel) {
+      /* cancelled after its last await, before it returned: as in asyncio,
+       * the request still ends it cancelled, its results dropped */
+      lua_settop(L, tidx);
+      t->must_cancel = t->cancel_delivered = 0;
+      finished(t);
+      alua__task_get_extra(L, tidx, "cancelmsg");
+      alua__future_set_cancelled(L, tidx);
+      alua__future_release(L, &t->f);
+    } else if (lua_toboolean(L, -nres)) {
       lua_remove(L, -nres);
       finished(t);
       alua__future_set_result(L, tidx, nres - 1);
@@ -523,9 +532,13 @@ int alua__task_cancel(lua_State *L, int idx) {
     lua_pop(L, 1);
     return 0;
   }
+  int running = t == t->f.loop->rt->current;
   /* first, since it may raise (memory): the message, kept until delivered
-   * (a nil one needs no table) */
-  if (!lua_isnil(L, msg)) {
+   * (a nil one needs no table). A request already thrown at the task keeps
+   * its own, as asyncio's CancelledError in flight does. */
+  if (t->must_cancel && t->cancel_delivered) {
+    /* keep it */
+  } else if (!lua_isnil(L, msg)) {
     lua_pushvalue(L, msg);
     alua__task_set_extra(L, idx, "cancelmsg");
   } else if (lua_getiuservalue(L, idx, TASK_UV_EXTRA) == LUA_TTABLE) {
@@ -536,18 +549,28 @@ int alua__task_cancel(lua_State *L, int idx) {
     lua_pop(L, 1);
   }
   t->cancel_requests++;
-  if (t->wait && t->wait->forwards_cancel && t != t->f.loop->rt->current && push_awaited(L, t)) {
-    /* cancel what the task waits on; the task wakes when it completes */
+  int ended = t->woken != 0; /* the wait is over: the task is queued to go on */
+  if (t->wait && t->wait->forwards_cancel && !running && push_awaited(L, t)) {
+    /* cancel what the task waits on; the task wakes when it completes. A
+     * future cancelled already has woken it with its CancelledError. */
+    future *a = alua__tofuture(L, -1);
+    int gone = a && a->state == FUT_CANCELLED;
+    ended = ended || (a && a->state != FUT_PENDING);
     lua_pushvalue(L, msg);
     int ok = alua__future_cancel(L, -2);
     lua_pop(L, 1);
-    if (ok) {
+    if (ok || gone) {
       lua_settop(L, msg - 1);
       return 1;
     }
   }
+  if (!t->must_cancel) t->cancel_delivered = 0;
   t->must_cancel = 1;
-  if (t->co && t->suspended && t != t->f.loop->rt->current) alua__unpark_for_cancel(t);
+  if (t->co && t->suspended && !running) {
+    /* a wait that had not ended is over: that cannot be taken back */
+    if (!ended) t->cancel_delivered = 1;
+    alua__unpark_for_cancel(t);
+  }
   lua_settop(L, msg - 1);
   return 1;
 }
@@ -557,7 +580,8 @@ static int t_cancelling(lua_State *L) { return alua__retint(L, checktask(L, 1)->
 static int t_uncancel(lua_State *L) {
   task *t = checktask(L, 1);
   if (t->cancel_requests > 0) t->cancel_requests--;
-  if (t->cancel_requests == 0) t->must_cancel = 0;
+  /* a request not yet thrown at the task is taken back with the last one */
+  if (t->cancel_requests == 0 && !t->cancel_delivered) t->must_cancel = 0;
   lua_pushinteger(L, t->cancel_requests);
   return 1;
 }
@@ -695,12 +719,31 @@ static int is_options(lua_State *L, int idx) {
   return 1;
 }
 
+/* True when the value at idx is one of asyncio's own awaitables other than
+ * futures and coroutine objects: a sleep, an operation (q:get(), ...). */
+static int own_awaitable(lua_State *L, int idx) {
+  if (alua__tofuture(L, idx) || !lua_getmetatable(L, idx)) return 0;
+  lua_rawgetp(L, -1, &alua__await_key);
+  int ok = lua_tocfunction(L, -1) != NULL;
+  lua_pop(L, 2);
+  return ok;
+}
+
 int alua__create_task_at(lua_State *L, lloop *lp, int first) {
   static const char *const known[] = {"name", NULL};
   int n = lua_gettop(L);
   coro *c = alua__tocoro_rt(L, lp->rt, first);
+  if (!c && !lua_isfunction(L, first)) {
+    /* a sleep or an operation, what asyncio's own coroutines are: the task
+     * runs a coroutine object that awaits it */
+    if (!own_awaitable(L, first)) return luaL_typeerror(L, first, "coroutine object or function");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lp->rt->ref_wrap);
+    lua_pushvalue(L, first);
+    lua_call(L, 1, 1);
+    lua_replace(L, first);
+    c = alua__tocoro_rt(L, lp->rt, first);
+  }
   int coro = c != NULL;
-  if (!coro && !lua_isfunction(L, first)) return luaL_typeerror(L, first, "coroutine object or function");
   /* after a coroutine object (which takes no arguments) it always is */
   int opts = n > first && (coro ? alua__is_plain_table(L, n) : is_options(L, n)) ? n : 0;
   if (opts) alua__check_options(L, opts, opts - first + 1, "create_task", known);
