@@ -307,7 +307,15 @@ Test(heap, a_drained_burst_leaves_no_array_behind) {
   cr_assert_gt(full - before, 15L << 20, "the array is resident: %ld bytes more", full - before);
   while (ac_heap_min(&h)) ac_heap_remove(&h, ac_heap_min(&h));
   long drained = rss_bytes();
-  cr_assert_lt(drained - before, 1L << 20, "%ld bytes still resident", drained - before);
+#ifdef __SANITIZE_ADDRESS__
+  /* AddressSanitizer may keep the shadow of each mapping it saw, an eighth
+   * of its size: up to 4 MB for the 32 MB of arrays a drain in halves maps.
+   * Still far less than the 16 MB array itself. */
+  long slack = 6L << 20;
+#else
+  long slack = 1L << 20;
+#endif
+  cr_assert_lt(drained - before, slack, "%ld bytes still resident", drained - before);
   ac_heap_close(&h);
   free(t);
 }
