@@ -14,10 +14,6 @@ asyncio.run(async function()
   local log = {}
   local function note(what) log[#log + 1] = {what, loop:time()} end
 
-  local child = await asyncio.create_subprocess_exec("sleep", "0.3")
-  local waiting = asyncio.create_task(async function()
-    note("child exited " .. await child:wait())
-  end)
   local short = asyncio.create_task(async function()
     await asyncio.sleep(0.1)
     note("sleep 0.1")
@@ -25,6 +21,14 @@ asyncio.run(async function()
   local long = asyncio.create_task(async function()
     await asyncio.sleep(600)
     note("sleep 600")
+  end)
+  -- the sleeps start before the child: while it runs the clock follows the
+  -- real one, within a pass too, so a sleep started after it would end a
+  -- little after its delay on a slow machine (600.001)
+  await asyncio.sleep(0)
+  local child = await asyncio.create_subprocess_exec("sleep", "0.3")
+  local waiting = asyncio.create_task(async function()
+    note("child exited " .. await child:wait())
   end)
   await asyncio.gather(waiting, short, long)
   for i, e in ipairs(log) do print(i, e[1]) end
