@@ -40,15 +40,9 @@ if arg[1] == "child" then
   os.exit(0, false)
 end
 
+local run_child = require "child"
 asyncio.run(async function()
-  local p = await asyncio.create_subprocess_exec(arg[-1], arg[0], "child",
-                                                 {stdout = asyncio.PIPE, stderr = asyncio.PIPE})
-  local ok, out, err = pcall(function() return await asyncio.wait_for(p:communicate(), 30) end)
-  if not ok then
-    p:kill()
-    await p:wait()
-    error("the child hung: " .. tostring(out))
-  end
+  local out, err, status = run_child(30)
   io.write(out, err)
-  print("exit status", p.returncode)
+  print("exit status", status)
 end)

@@ -21,15 +21,9 @@ if arg[1] == "child" then
   os.exit(0, false)
 end
 
+local run_child = require "child"
 asyncio.run(async function()
-  local p = await asyncio.create_subprocess_exec(arg[-1], arg[0], "child",
-                                                 {stdout = asyncio.PIPE, stderr = asyncio.PIPE})
-  local ok, out, err = pcall(function() return await asyncio.wait_for(p:communicate(), 30) end)
-  if not ok then
-    p:kill()
-    await p:wait()
-    error("the child hung: " .. tostring(out))
-  end
+  local out, err, status = run_child(30)
   print("stdout (the handle's print):", ("%q"):format(out))
   -- long runs of one letter shown as their length
   for _, c in ipairs{"m", "e"} do
@@ -37,5 +31,5 @@ asyncio.run(async function()
   end
   err = err:gsub("0x%x+", "0xADDR")
   io.write(err)
-  print("exit status", p.returncode)
+  print("exit status", status)
 end)
