@@ -21,6 +21,12 @@ void ac_fault_arm(unsigned long nth, unsigned long count) {
   f.count = count;
 }
 
+void ac_fault_retarget(unsigned long nth, unsigned long count) {
+  f.failures = 0;
+  f.nth = nth;
+  f.count = count;
+}
+
 void ac_fault_disarm(void) { f.armed = 0; }
 
 int ac_fault_hit(void) {

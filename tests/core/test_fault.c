@@ -7,7 +7,11 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/buffer.h"
@@ -46,6 +50,107 @@ Test(fault, malloc_and_friends_fail) {
   char *p = malloc(16);
   cr_assert_not_null(p, "the count is spent");
   free(p);
+}
+
+Test(fault, retargeting_keeps_the_count_so_far) {
+  ac_fault_arm(0, 0);
+  for (int i = 0; i < 5; i++) cr_assert(!ac_fault_hit());
+  ac_fault_retarget(7, 1); /* the 7th since arming: two requests from now */
+  int got[4];
+  for (int i = 0; i < 4; i++) got[i] = ac_fault_hit();
+  int want[4] = {0, 1, 0, 0};
+  cr_assert_arr_eq(got, want, sizeof got);
+  cr_assert_eq(ac_fault_requests(), 9);
+  cr_assert_eq(ac_fault_failures(), 1);
+}
+
+/* A run of the fault server: what it sees on its own lines of stdout. */
+static void serve_runs(void) {
+  char dir[256];
+  ac_fault_arm(0, 0);
+  for (int i = 0; i < 3; i++) ac_fault_hit(); /* the requests before the mark */
+  int r = ac_fault_serve(dir, sizeof dir);
+  if (r < 0) _exit(90);
+  /* a run: the 5th request overall (the 2nd of the run) fails, with 1 after it */
+  int hits[4];
+  for (int i = 0; i < 4; i++) hits[i] = ac_fault_hit();
+  char c;
+  printf("%s %d%d%d%d %s %zd\n", strrchr(dir, '/') + 1, hits[0], hits[1], hits[2], hits[3],
+         getenv("ALUA_OOM_TMPDIR") == NULL ? "-" : "env", read(0, &c, 1));
+  fflush(stdout);
+  if (hits[0] && hits[1]) raise(SIGTERM); /* the second request's run */
+  _exit(7);
+}
+
+static long read_answer(FILE *f) {
+  char line[32];
+  cr_assert_not_null(fgets(line, sizeof line, f), "the server answers");
+  return strtol(line, NULL, 10);
+}
+
+Test(fault, the_server_forks_a_run_per_request) {
+  char base[] = "/tmp/alua-fault-XXXXXX", a[64], b[64], path[128];
+  cr_assert_not_null(mkdtemp(base));
+  snprintf(a, sizeof a, "%s/a", base);
+  snprintf(b, sizeof b, "%s/b", base);
+  cr_assert_eq(mkdir(a, 0700), 0);
+  cr_assert_eq(mkdir(b, 0700), 0);
+  int req[2], ans[2];
+  cr_assert_eq(pipe(req), 0);
+  cr_assert_eq(pipe(ans), 0);
+  pid_t server = fork();
+  cr_assert_geq(server, 0);
+  if (server == 0) { /* one thread: a fork of this test's process */
+    dup2(req[0], 0);
+    dup2(ans[1], 1);
+    close(req[0]), close(req[1]), close(ans[0]), close(ans[1]);
+    serve_runs();
+  }
+  close(req[0]);
+  close(ans[1]);
+  FILE *in = fdopen(ans[0], "r");
+  dprintf(req[1], "5 1 %s\n", a);
+  cr_assert_gt(read_answer(in), 0, "a pid");
+  cr_assert_eq(read_answer(in), 7, "the run's exit status");
+  dprintf(req[1], "4 2 %s\n", b);
+  cr_assert_gt(read_answer(in), 0);
+  cr_assert_eq(read_answer(in), -SIGTERM, "minus the signal that ended the run");
+  close(req[1]); /* the end of the requests ends the server */
+  int status;
+  cr_assert_eq(waitpid(server, &status, 0), server);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  fclose(in);
+  char line[64];
+  const char *want[2] = {"a 0100 env 0\n", "b 1100 env 0\n"};
+  const char *dirs[2] = {a, b};
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "%s/stdout", dirs[i]);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "the run's stdout is DIR/stdout");
+    cr_assert_not_null(fgets(line, sizeof line, f));
+    cr_assert_str_eq(line, want[i]);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/stdout", dirs[i]);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/stderr", dirs[i]);
+    cr_assert_eq(unlink(path), 0, "and its stderr DIR/stderr");
+    rmdir(dirs[i]);
+  }
+  rmdir(base);
+}
+
+static void *parked(void *arg) {
+  pause();
+  return arg;
+}
+
+Test(fault, the_server_refuses_a_process_with_threads) {
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, parked, NULL), 0);
+  char dir[64];
+  cr_assert_eq(ac_fault_serve(dir, sizeof dir), -EBUSY);
+  pthread_cancel(th);
+  pthread_join(th, NULL);
 }
 
 static void *other_thread(void *arg) {

@@ -65,7 +65,25 @@ __attribute__((constructor)) static void fault_from_env(void) {
   if (fault_report) atexit(write_fault_report);
   ac_fault_arm(nth, count);
 }
-#define FAULT_MARK() (fault_mark = fault_mark ? fault_mark : ac_fault_requests())
+/* The mark, once the first state's libraries are open. With
+ * ALUA_FAULT_SERVER set, the process then becomes a sweep's fault server
+ * (fault.h), and goes on as one of its runs. */
+static void fault_mark_once(void) {
+  if (fault_mark) return;
+  fault_mark = ac_fault_requests();
+  if (!getenv("ALUA_FAULT_SERVER")) return;
+  static char report[4096];
+  static const char name[] = "/report";
+  int r = ac_fault_serve(report, sizeof report - sizeof name);
+  if (r < 0) {
+    fprintf(stderr, "ALUA_FAULT_SERVER: %s\n", strerror(-r));
+    exit(EXIT_FAILURE);
+  }
+  strcat(report, name);
+  if (!fault_report) atexit(write_fault_report);
+  fault_report = report;
+}
+#define FAULT_MARK() fault_mark_once()
 #define FAULT_STATES(n) __atomic_add_fetch(&fault_states, (n), __ATOMIC_RELAXED)
 #else
 #define state_alloc ac_alloc_fn
