@@ -56,11 +56,14 @@ function M.run(main, ...)
   local args = pack(...)
   local last = args[args.n]
   local opts
-  if args.n > 0 and (is_run_options(last) or (M.iscoroutine(main) and type(last) == "table" and getmetatable(last) == nil)) then
+  -- a sleep or an operation (q:get()) runs as a coroutine object does, as
+  -- asyncio's own coroutines do in asyncio.run
+  local coro = M.iscoroutine(main) or I.own_awaitable(main)
+  if args.n > 0 and (is_run_options(last) or (coro and type(last) == "table" and getmetatable(last) == nil)) then
     opts = I.check_options(last, args.n + 1, "run", I.options.run)
     args.n = args.n - 1
   end
-  if M.iscoroutine(main) and args.n > 0 then
+  if coro and args.n > 0 then
     error(I.where() .. "bad argument #2 to 'run' (no arguments expected after a coroutine object)", 0)
   end
   local vt = opts and opts.virtual_time
@@ -80,7 +83,7 @@ function M.run(main, ...)
   end
   if M.iscoroutinefunction(main) then
     main = main(args_())
-  elseif not M.iscoroutine(main) and type(main) ~= "function" then
+  elseif not coro and type(main) ~= "function" then
     error("bad argument #1 to 'run' (coroutine object or function expected, got " .. type(main) .. ")", 2)
   end
   -- Ctrl+C is counted across the main task and the shutdown after it
@@ -89,7 +92,7 @@ function M.run(main, ...)
   if opts and opts.debug ~= nil then loop:set_debug(opts.debug) end
   local previous = I.swap_default_loop(loop)
   local main_task
-  if M.iscoroutine(main) then
+  if coro then
     main_task = loop:create_task(main)
   else
     main_task = M.create_task(main, args_()) -- a plain function, called with the arguments

@@ -130,6 +130,16 @@ local function tasks()
     check("create_task of a sleep and a q:get()", await a == "a" and await b == "item" and a:get_name() == "sleeper")
     check("create_task of a future refused", not pcall(asyncio.create_task, asyncio.Future()))
   end
+
+  -- test_tasks: test_task_set_methods: a task's outcome is its body's;
+  -- set_result and set_exception raise and leave the task as it was
+  do
+    local t = asyncio.create_task(async function() return "ko" end)
+    local ok1, e1 = pcall(t.set_result, t, "ok")
+    local ok2, e2 = pcall(t.set_exception, t, "boom")
+    check("task set_result refused", not ok1 and tostring(e1):find("Task does not support set_result", 1, true)
+      and not ok2 and tostring(e2):find("Task does not support set_exception", 1, true) and await t == "ko")
+  end
 end
 
 local function futures()
@@ -682,3 +692,12 @@ asyncio.run(async function()
   local ok2, e2 = pcall(asyncio.await, asyncio.wait_for(fut, 0.1))
   check("wait_for at the deadline", not ok and istimeout(e) and inner:cancelled() and not ok2 and istimeout(e2))
 end, {virtual_time = true})
+
+-- test_runners: asyncio.run of one of asyncio's own coroutines (a sleep, a
+-- q:get()) runs it as the main task and returns its result
+do
+  local q = asyncio.Queue()
+  q:put_nowait("item")
+  check("run of a sleep and a q:get()", asyncio.run(asyncio.sleep(0.01, "slept")) == "slept"
+    and asyncio.run(asyncio.sleep(5, "virtual"), {virtual_time = true}) == "virtual" and asyncio.run(q:get()) == "item")
+end

@@ -586,6 +586,18 @@ static int t_uncancel(lua_State *L) {
   return 1;
 }
 
+/* t:set_result(), t:set_exception(): a task's outcome is its function's,
+ * as asyncio refuses them too. */
+static int t_set_result(lua_State *L) {
+  checktask(L, 1);
+  return alua__user_error(L, "Task does not support set_result() operation");
+}
+
+static int t_set_exception(lua_State *L) {
+  checktask(L, 1);
+  return alua__user_error(L, "Task does not support set_exception() operation");
+}
+
 static int t_get_name(lua_State *L) {
   checktask(L, 1);
   alua__task_pushname(L, 1);
@@ -729,6 +741,10 @@ static int own_awaitable(lua_State *L, int idx) {
   return ok;
 }
 
+/* internals.own_awaitable(x): asyncio.run's test for a sleep or an
+ * operation, which it runs as create_task does. */
+static int l_own_awaitable(lua_State *L) { return alua__retbool(L, own_awaitable(L, 1)); }
+
 int alua__create_task_at(lua_State *L, lloop *lp, int first) {
   static const char *const known[] = {"name", NULL};
   int n = lua_gettop(L);
@@ -805,12 +821,15 @@ void alua__open_task(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg methods[] = {{"cancelling", t_cancelling}, {"uncancel", t_uncancel},
                                      {"get_name", t_get_name},     {"set_name", t_set_name},
                                      {"get_coro", t_get_coro},     {"get_stack", t_get_stack},
-                                     {"print_stack", t_print_stack}, {"__tostring", t_tostring},
+                                     {"print_stack", t_print_stack}, {"set_result", t_set_result},
+                                     {"set_exception", t_set_exception}, {"__tostring", t_tostring},
                                      {NULL, NULL}};
   alua__newfutureclass(L, r, MT_TASK, methods);
   lua_pushvalue(L, -1);
   r->ref_mt_task = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_setfield(L, internals, "Task");
+  lua_pushcfunction(L, l_own_awaitable);
+  lua_setfield(L, internals, "own_awaitable");
   static const luaL_Reg funcs[] = {{"create_task", l_create_task},
                                    {"current_task", l_current_task},
                                    {"all_tasks", l_all_tasks},
