@@ -20,6 +20,14 @@ local function argerror(n, fname, msg) error(where() .. format("bad argument #%d
 local check_options, known = I.check_options, I.options
 local function check_opts(opts, n, fname) return check_options(opts, n, fname, known[fname]) end
 
+-- The option table of a stream function, its values too, checked before
+-- any I/O.
+local function check_stream_opts(opts, n, fname)
+  opts = check_opts(opts, n, fname)
+  I.check_stream_opts(opts, fname)
+  return opts
+end
+
 -- Turns a port argument into what getaddrinfo takes (an integer or a
 -- service name), or raises.
 local function check_port(port, n, fname, optional)
@@ -210,7 +218,7 @@ end
 -- low_water, family, sock (an already connected asyncio.socket), tls (true
 -- or an option table: TLS on the connection; see start_tls).
 M.open_connection = async(function(host, port, opts)
-  opts = check_opts(opts, 3, "open_connection")
+  opts = check_stream_opts(opts, 3, "open_connection")
   if not opts.sock then
     if type(host) ~= "string" then argerror(1, "open_connection", "host string expected, got " .. type(host)) end
     port = check_port(port, 2, "open_connection")
@@ -233,7 +241,7 @@ end
 -- socket connection ("@name": the abstract namespace).
 M.open_unix_connection = async(function(path, opts)
   if type(path) ~= "string" then argerror(1, "open_unix_connection", "socket path expected, got " .. type(path)) end
-  opts = check_opts(opts, 2, "open_unix_connection")
+  opts = check_stream_opts(opts, 2, "open_unix_connection")
   return with_connect_timeout(opts, open_unix, path, opts)
 end, "open_unix_connection")
 
@@ -298,7 +306,7 @@ end
 -- low_water).
 M.start_server = async(function(handler, host, port, opts)
   check_handler(handler, "start_server")
-  opts = check_opts(opts, 4, "start_server")
+  opts = check_stream_opts(opts, 4, "start_server")
   local dispatch = I.serve_client
   if opts.tls ~= nil and opts.tls ~= false then
     dispatch = tls_dispatch(context_for(opts.tls, true, "start_server"),
@@ -326,7 +334,7 @@ end, "start_server")
 M.start_unix_server = async(function(handler, path, opts)
   check_handler(handler, "start_unix_server")
   if type(path) ~= "string" then argerror(2, "start_unix_server", "socket path expected, got " .. type(path)) end
-  opts = check_opts(opts, 3, "start_unix_server")
+  opts = check_stream_opts(opts, 3, "start_unix_server")
   return I.server_new(handler, I.serve_client, {opts.sock and {sock = opts.sock} or {path = path}}, opts)
 end, "start_unix_server")
 

@@ -88,6 +88,7 @@ end
 
 local function start(argv, opts, fname, argn)
   opts = I.check_options(opts, argn, fname, I.options.create_subprocess)
+  I.check_stream_opts(opts, fname) -- before the child starts
   local ok, child, fin, fout, ferr = pcall(spawn, argv, opts)
   if not ok then
     if type(child) == "string" then child = child:gsub("create_subprocess_exec", fname, 1) end

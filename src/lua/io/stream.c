@@ -507,6 +507,14 @@ static int l_stream_from_socket(lua_State *L) {
   return 2;
 }
 
+/* internals.check_stream_opts(opts, fname): raises for a bad stream option
+ * before any connection or child is made. */
+static int l_check_stream_opts(lua_State *L) {
+  alua__stream_opts o;
+  alua__stream_opts_check(L, 1, &o, luaL_checkstring(L, 2));
+  return 0;
+}
+
 /* internals.stream_from_fd(fd, "r" | "w", opts): a reader or a writer over
  * a pipe descriptor, which the stream owns from now on. */
 static int l_stream_from_fd(lua_State *L) {
@@ -1175,7 +1183,8 @@ void alua__open_stream(lua_State *L, rt *r, int module, int internals) {
   alua__newopclass(L, r, MT_READOP, rop_await, "reader:", rop_names);
   alua__newopclass(L, r, MT_WRITEOP, wop_await, "writer:", wops);
   static const luaL_Reg funcs[] = {
-      {"stream_from_socket", l_stream_from_socket}, {"stream_from_fd", l_stream_from_fd}, {NULL, NULL}};
+      {"stream_from_socket", l_stream_from_socket}, {"stream_from_fd", l_stream_from_fd},
+      {"check_stream_opts", l_check_stream_opts},   {NULL, NULL}};
   alua__setfuncs_at(L, r, internals, funcs);
   (void)module;
 }
