@@ -83,6 +83,7 @@ function M.run(main, ...)
   end
   if M.iscoroutinefunction(main) then
     main = main(args_())
+    coro = true
   elseif not coro and type(main) ~= "function" then
     error("bad argument #1 to 'run' (coroutine object or function expected, got " .. type(main) .. ")", 2)
   end
