@@ -189,10 +189,12 @@ local function readlines()
 end
 
 local function readuntils()
-  -- test_readuntil_separator: an empty separator is refused
+  -- test_readuntil_separator: an empty separator is refused, in a list
+  -- too, and so is an empty list
   do
     local p = pair()
-    check("readuntil_separator", not pcall(p.reader.readuntil, p.reader, ""))
+    check("readuntil_separator", not pcall(p.reader.readuntil, p.reader, "")
+      and not pcall(p.reader.readuntil, p.reader, {""}) and not pcall(p.reader.readuntil, p.reader, {}))
     p.close()
   end
 
@@ -243,6 +245,45 @@ local function readuntils()
     check("readuntil_limit_found_sep", iserr(e, asyncio.LimitOverrunError) and tostring(e):find("not found")
       and e.consumed == 9 and left == 11 and iserr(e2, asyncio.LimitOverrunError) and tostring(e2):find("is found")
       and e2.consumed == 9 and p.reader:buffered() == 12)
+    p.close()
+  end
+
+  -- test_readuntil_multi_separator: a list of separators; the match that
+  -- ends first is taken, even a longer one
+  do
+    local p = pair()
+    p.feed("line 1\nline 2\r")
+    local a = await p.reader:readuntil({"\r", "\n"})
+    local b = await p.reader:readuntil({"\r", "\n"})
+    local left = p.reader:buffered()
+    p.feed("ABCDEFG")
+    local c = await p.reader:readuntil({"DEF", "BCDE"})
+    check("readuntil_multi_separator", a == "line 1\n" and b == "line 2\r" and left == 0 and c == "ABCDE"
+      and p.reader:buffered() == 2)
+    p.close()
+  end
+
+  -- test_readuntil_multi_separator_limit: of matches that end together the
+  -- shortest is the one the limit sees (a limit of 6 rather than 3, as
+  -- above)
+  do
+    local p = pair({limit = 6})
+    p.feed("some dataA")
+    local e = err_of(p.reader:readuntil({"A", "ome dataA"}))
+    check("readuntil_multi_separator_limit", iserr(e, asyncio.LimitOverrunError) and tostring(e):find("is found")
+      and e.consumed == 9 and p.reader:buffered() == 10)
+    p.close()
+  end
+
+  -- test_readuntil_multi_separator_negative_offset: fewer bytes than the
+  -- longest separator, then the shortest arrives
+  do
+    local p = pair()
+    p.feed("data")
+    local feeder = p.feed_later("Z", "Aaaa")
+    local data = await p.reader:readuntil({"A", "long sep"})
+    await feeder
+    check("readuntil_multi_separator_negative_offset", data == "dataZA" and p.reader:buffered() == 3)
     p.close()
   end
 end

@@ -1,13 +1,17 @@
 /* libFuzzer target for the stream parsers: a stream's read buffer (ac_buf)
- * and the separator search under a limit (ac_sep_find), driven the way
+ * and the separator search under a limit (ac_sep_find, and ac_sep_find_any
+ * for readuntil of a list of separators), driven the way
  * src/lua/io/stream.c drives them (readline, readuntil, readexactly, read,
  * the end of the stream, a cancelled read), and checked after every step
  * against a model written as asyncio's StreamReader reads: a plain byte
  * array searched from its start each time.
  *
- * The input is a program. Two bytes choose the limit (1..64) and the
- * separator's length (1..4), the separator's bytes follow, then each byte
- * is an operation: bytes arrive (a count and the bytes), a read starts
+ * The input is a program. Two bytes choose the limit (1..64), the number
+ * of separators (1..4) and the first one's length (1..4): the low two bits
+ * of the second byte are the length, the next two the number less one. The
+ * first separator's bytes follow, then for each other one a byte whose low
+ * two bits are its length less one, and its bytes. Then each byte is an
+ * operation: bytes arrive (a count and the bytes), a read starts
  * (readline, readuntil, readexactly n, read n), the stream ends, the
  * waiting read is cancelled. A read that cannot finish waits, as a parked
  * task does, and is tried again whenever bytes arrive or the stream ends. */
@@ -59,8 +63,16 @@ static void model_drop(size_t n) {
   mlen -= n;
 }
 
-/* One attempt of the read `kind`, as StreamReader does it. */
-static outcome model_read(int kind, size_t n, const uint8_t *sep, size_t seplen, size_t limit, int eof) {
+/* The separators of a read: readline's "\n", or readuntil's. */
+typedef struct seps {
+  size_t n;
+  ac_sep sep[4];
+} seps;
+
+/* One attempt of the read `kind`, as StreamReader does it. A readuntil of
+ * several separators is 3.13's: each is searched from the start, shortest
+ * first, and a match is taken when it ends before the one taken. */
+static outcome model_read(int kind, size_t n, const seps *ss, size_t limit, int eof) {
   outcome o = {WAIT, 0, 0};
   if (kind == READ) {
     if (n == 0) o.what = TAKE;
@@ -69,13 +81,25 @@ static outcome model_read(int kind, size_t n, const uint8_t *sep, size_t seplen,
     if (mlen >= n) o.what = TAKE, o.n = n;
     else if (eof) o.what = INCOMPLETE, o.n = mlen;
   } else {
-    long pos = naive_find(sep, seplen);
+    size_t minlen = SIZE_MAX, maxlen = 0;
+    size_t seplen = 0; /* the length of the match taken */
+    for (size_t i = 0; i < ss->n; i++) {
+      if (ss->sep[i].len < minlen) minlen = ss->sep[i].len;
+      if (ss->sep[i].len > maxlen) maxlen = ss->sep[i].len;
+    }
+    long pos = -1;
+    for (size_t len = minlen; len <= maxlen; len++)
+      for (size_t i = 0; i < ss->n; i++) {
+        if (ss->sep[i].len != len) continue;
+        long at = naive_find((const uint8_t *)ss->sep[i].p, len);
+        if (at >= 0 && (pos < 0 || (size_t)at + len < (size_t)pos + seplen)) pos = at, seplen = len;
+      }
     if (pos >= 0 && (size_t)pos > limit) {
       o.what = OVERRUN, o.n = (size_t)pos, o.found = 1;
     } else if (pos >= 0) {
       o.what = TAKE, o.n = (size_t)pos + seplen;
-    } else if (mlen >= seplen && mlen + 1 - seplen > limit) {
-      o.what = OVERRUN, o.n = mlen + 1 - seplen;
+    } else if (mlen >= maxlen && mlen + 1 - maxlen > limit) {
+      o.what = OVERRUN, o.n = mlen + 1 - maxlen;
     } else if (eof) {
       if (kind == READLINE) o.what = TAKE, o.n = mlen;
       else o.what = INCOMPLETE, o.n = mlen;
@@ -94,8 +118,9 @@ static outcome model_read(int kind, size_t n, const uint8_t *sep, size_t seplen,
 
 static ac_buf buf;
 static ac_sepscan scan;
+static ac_sepscan scan_any; /* one separator: ac_sep_find_any alongside, to agree */
 
-static outcome real_read(int kind, size_t n, const uint8_t *sep, size_t seplen, size_t limit, int eof, int first) {
+static outcome real_read(int kind, size_t n, const seps *ss, size_t limit, int eof, int first) {
   outcome o = {WAIT, 0, 0};
   size_t len = ac_buf_len(&buf);
   if (kind == READ) {
@@ -106,12 +131,30 @@ static outcome real_read(int kind, size_t n, const uint8_t *sep, size_t seplen, 
     else if (eof) o.what = INCOMPLETE, o.n = len;
   } else {
     if (first) ac_sep_init(&scan);
-    int rc = ac_sep_find(&scan, ac_buf_head(&buf), len, sep, seplen, limit);
+    int rc;
+    size_t which = 0, seplen = ss->sep[0].len;
+    if (ss->n == 1) {
+      rc = ac_sep_find(&scan, ac_buf_head(&buf), len, ss->sep[0].p, seplen, limit);
+      if (first) ac_sep_init(&scan_any);
+      int rc_any = ac_sep_find_any(&scan_any, ac_buf_head(&buf), len, ss->sep, 1, limit);
+      check(rc_any == rc);
+      check(rc == -EAGAIN || (scan_any.len == scan.len && scan_any.found == scan.found));
+    } else {
+      rc = ac_sep_find_any(&scan, ac_buf_head(&buf), len, ss->sep, ss->n, limit);
+      if (rc == 0 || (rc == -EMSGSIZE && scan.found)) {
+        check(scan.which < ss->n);
+        which = scan.which, seplen = ss->sep[which].len;
+      }
+    }
     check(rc == 0 || rc == -EAGAIN || rc == -EMSGSIZE);
     check(scan.from <= len);
+    if (rc == -EMSGSIZE && scan.found) {
+      check(scan.len + seplen <= len);
+      check(memcmp(ac_buf_head(&buf) + scan.len, ss->sep[which].p, seplen) == 0);
+    }
     if (rc == 0) {
       check(scan.len >= seplen && scan.len <= len && scan.len <= limit + seplen);
-      check(memcmp(ac_buf_head(&buf) + scan.len - seplen, sep, seplen) == 0);
+      check(memcmp(ac_buf_head(&buf) + scan.len - seplen, ss->sep[which].p, seplen) == 0);
       o.what = TAKE, o.n = scan.len;
     } else if (rc == -EMSGSIZE) {
       o.what = OVERRUN, o.n = scan.len, o.found = scan.found;
@@ -135,11 +178,11 @@ static void same_bytes(void) {
 }
 
 /* Tries the waiting read; returns 1 when it finished. */
-static int attempt(int kind, size_t n, const uint8_t *sep, size_t seplen, size_t limit, int eof, int first) {
+static int attempt(int kind, size_t n, const seps *ss, size_t limit, int eof, int first) {
   /* both sides see the same bytes before the attempt */
   same_bytes();
-  outcome m = model_read(kind, n, sep, seplen, limit, eof);
-  outcome r = real_read(kind, n, sep, seplen, limit, eof, first);
+  outcome m = model_read(kind, n, ss, limit, eof);
+  outcome r = real_read(kind, n, ss, limit, eof, first);
   check(m.what == r.what);
   check(m.what == WAIT || (m.n == r.n && m.found == r.found));
   same_bytes();
@@ -151,21 +194,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int b0 = next(&in), b1 = next(&in);
   if (b1 < 0) return 0;
   size_t limit = 1 + (size_t)b0 % 64;
-  size_t seplen = 1 + (size_t)b1 % 4;
-  uint8_t sep[4];
-  for (size_t i = 0; i < seplen; i++) {
-    int c = next(&in);
+  static uint8_t sepbytes[4][4];
+  seps until = {1 + (size_t)b1 / 4 % 4, {{0}}};
+  for (size_t j = 0; j < until.n; j++) {
+    int c = j == 0 ? b1 : next(&in);
     if (c < 0) return 0;
-    sep[i] = (uint8_t)c;
+    until.sep[j].len = 1 + (size_t)c % 4;
+    until.sep[j].p = (const char *)sepbytes[j];
+    for (size_t i = 0; i < until.sep[j].len; i++) {
+      if ((c = next(&in)) < 0) return 0;
+      sepbytes[j][i] = (uint8_t)c;
+    }
   }
   ac_buf_init(&buf);
   mlen = 0;
   int eof = 0;
   int pending = -1; /* the waiting read's kind, or -1 */
   size_t pn = 0;     /* its size (readexactly, read) */
-  static const uint8_t nl = '\n';
-  const uint8_t *ps = sep; /* its separator: readline's is "\n" */
-  size_t psl = seplen;
+  static const seps line = {1, {{"\n", 1}}};
+  const seps *ps = &until; /* its separators: readline's is "\n" */
   int op;
   while ((op = next(&in)) >= 0) {
     switch (op % 9) {
@@ -190,7 +237,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       mlen += count;
       in.p += count;
       in.n -= count;
-      if (pending >= 0 && attempt(pending, pn, ps, psl, limit, eof, 0)) pending = -1;
+      if (pending >= 0 && attempt(pending, pn, ps, limit, eof, 0)) pending = -1;
       break;
     }
     case 3:
@@ -205,15 +252,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (c < 0) break;
         n = kind == READ && c == 255 ? SIZE_MAX : (size_t)c;
       }
-      ps = kind == READLINE ? &nl : sep;
-      psl = kind == READLINE ? 1 : seplen;
-      if (!attempt(kind, n, ps, psl, limit, eof, 1)) pending = kind, pn = n;
+      ps = kind == READLINE ? &line : &until;
+      if (!attempt(kind, n, ps, limit, eof, 1)) pending = kind, pn = n;
       break;
     }
     case 7: /* the end of the stream */
       eof = 1;
       /* at the end every read finishes */
-      if (pending >= 0) check(attempt(pending, pn, ps, psl, limit, eof, 0));
+      if (pending >= 0) check(attempt(pending, pn, ps, limit, eof, 0));
       pending = -1;
       break;
     case 8: /* the waiting read is cancelled: its bytes stay */

@@ -105,8 +105,8 @@ typedef struct side {
 
 /* A reader operation; the parameters move to the awaiting task's stack when
  * it is awaited, so the object can be handed out again at once. */
-enum { R_READ, R_READLINE, R_READEXACTLY, R_READUNTIL, R_READY };
-static const char *const rop_names[] = {"read", "readline", "readexactly", "readuntil", "start_tls"};
+enum { R_READ, R_READLINE, R_READEXACTLY, R_READUNTIL, R_READANY, R_READY };
+static const char *const rop_names[] = {"read", "readline", "readexactly", "readuntil", "readuntil", "start_tls"};
 
 typedef struct rop {
   alua__awop awop; /* handed out and not awaited yet (first: see ops.c) */
@@ -115,6 +115,15 @@ typedef struct rop {
   lua_Integer n; /* read / readexactly size */
   lstream *s;    /* the core (also uservalue 1) */
 } rop;
+
+/* The separators of readuntil given a list (R_READANY), checked once and
+ * packed in one userdata, their bytes after the array: it rides in the
+ * operation's OUV_SEP and then on the awaiting task's stack, as a single
+ * separator's string does. */
+typedef struct seplist {
+  size_t n;
+  ac_sep sep[];
+} seplist;
 
 /* Kinds of the writer's operations (alua__op, acting on the core; no
  * parameters: one object per kind serves forever). */
@@ -615,6 +624,14 @@ static int overrun(lua_State *L, const char *msg, size_t consumed) {
   return lua_error(L);
 }
 
+/* Raises the LimitOverrunError of a separator search that gave -EMSGSIZE. */
+static int sep_overrun(lua_State *L, lstream *s) {
+  return overrun(L,
+                 s->scan.found ? "Separator is found, but chunk is longer than limit"
+                               : "Separator is not found, and chunk exceed the limit",
+                 s->scan.len);
+}
+
 static int k_read(lua_State *L, int status, lua_KContext ctx);
 static void read_cancelled(lua_State *L, void *on, int woken, lua_KContext ctx);
 
@@ -680,10 +697,7 @@ static int do_read(lua_State *L, task *t, lstream *s, int kind, int first) {
       /* readline drops the overlong line (what came of it when its end has
        * not), so the next one can be read */
       if (kind == R_READLINE) ac_buf_consume(&s->rbuf, s->scan.found ? s->scan.len + seplen : len), maybe_resume(s);
-      return overrun(L,
-                     s->scan.found ? "Separator is found, but chunk is longer than limit"
-                                   : "Separator is not found, and chunk exceed the limit",
-                     s->scan.len);
+      return sep_overrun(L, s);
     }
     if (s->err) return raise_err(L, s, kind);
     if (s->eof) {
@@ -693,6 +707,19 @@ static int do_read(lua_State *L, task *t, lstream *s, int kind, int first) {
       }
       return incomplete(L, s, -1);
     }
+    break;
+  }
+  case R_READANY: { /* stack [op, core, 0, seplist] */
+    const seplist *sl = lua_touserdata(L, 4);
+    if (first) ac_sep_init(&s->scan);
+    int rc = ac_sep_find_any(&s->scan, ac_buf_head(&s->rbuf), len, sl->sep, sl->n, s->o.limit);
+    if (rc == 0) {
+      take(L, s, s->scan.len);
+      return 1;
+    }
+    if (rc == -EMSGSIZE) return sep_overrun(L, s);
+    if (s->err) return raise_err(L, s, kind);
+    if (s->eof) return incomplete(L, s, -1);
     break;
   }
   }
@@ -748,7 +775,7 @@ static int rop_await(lua_State *L) {
   task *t = alua__current_task(L, r);
   lua_getiuservalue(L, 1, OUV_CORE);
   lua_pushinteger(L, o->n);
-  if (o->kind == R_READUNTIL || o->kind == R_READY) lua_getiuservalue(L, 1, OUV_SEP);
+  if (o->kind >= R_READUNTIL) lua_getiuservalue(L, 1, OUV_SEP); /* R_READUNTIL, R_READANY, R_READY */
   else lua_pushnil(L);
   return do_read(L, t, o->s, o->kind, 1);
 }
@@ -783,8 +810,8 @@ static int push_rop(lua_State *L, lstream *s, int kind, lua_Integer n, int sepid
     lua_setiuservalue(L, -2, OUV_SEP);
   }
   static const char *const names[] = {"reader:read()", "reader:readline()", "reader:readexactly()",
-                                      "reader:readuntil()"};
-  alua__aw_handout_fast(L, &o->awop, kind >= 0 && kind < 4 ? names[kind] : "a reader operation");
+                                      "reader:readuntil()", "reader:readuntil()"};
+  alua__aw_handout_fast(L, &o->awop, kind >= 0 && kind < 5 ? names[kind] : "a reader operation");
   return 1;
 }
 
@@ -812,12 +839,53 @@ static int r_readexactly(lua_State *L) {
   return push_rop(L, s, R_READEXACTLY, n, 0);
 }
 
-/* reader:readuntil([sep]): data up to and including sep (default "\n"). */
+/* readuntil of a list of separators (at 2): checks each item once, as it
+ * reads it (an __index could give another value when read again), and
+ * packs them; a list of one is readuntil of its string. */
+static int readuntil_any(lua_State *L, lstream *s) {
+  lua_Integer n = luaL_len(L, 2);
+  if (n < 1) return alua__user_argerror(L, 1, "readuntil", "the list of separators is empty");
+  lua_settop(L, 2);
+  lua_newtable(L); /* 3: the items as read */
+  size_t bytes = 0;
+  for (lua_Integer i = 1; i <= n; i++) {
+    if (lua_geti(L, 2, i) != LUA_TSTRING)
+      return alua__user_argerror(L, 1, "readuntil", "separator %d is a %s, not a string", (int)i, luaL_typename(L, -1));
+    size_t len = lua_rawlen(L, -1);
+    if (len == 0) return alua__user_argerror(L, 1, "readuntil", "separator %d is empty", (int)i);
+    bytes += len;
+    lua_rawseti(L, 3, i);
+  }
+  if (n == 1) {
+    lua_rawgeti(L, 3, 1);
+    lua_replace(L, 2);
+    return push_rop(L, s, R_READUNTIL, 0, 2);
+  }
+  seplist *sl = lua_newuserdatauv(L, sizeof *sl + (size_t)n * sizeof sl->sep[0] + bytes, 0);
+  sl->n = (size_t)n;
+  char *at = (char *)&sl->sep[n];
+  for (lua_Integer i = 1; i <= n; i++) {
+    size_t len;
+    lua_rawgeti(L, 3, i);
+    const char *p = lua_tolstring(L, -1, &len);
+    memcpy(at, p, len);
+    sl->sep[i - 1] = (ac_sep){at, len};
+    at += len;
+    lua_pop(L, 1);
+  }
+  return push_rop(L, s, R_READANY, 0, 4);
+}
+
+/* reader:readuntil([sep]): data up to and including sep (default "\n"), or
+ * up to and including the first of a list of separators to end. */
 static int r_readuntil(lua_State *L) {
   lstream *s = selfreader(L);
-  if (lua_isnoneornil(L, 2)) {
-    lua_settop(L, 1);
-    lua_pushliteral(L, "\n");
+  if (lua_type(L, 2) != LUA_TSTRING) {
+    if (lua_type(L, 2) == LUA_TTABLE) return readuntil_any(L, s);
+    if (lua_isnoneornil(L, 2)) {
+      lua_settop(L, 1);
+      lua_pushliteral(L, "\n");
+    }
   }
   size_t len;
   luaL_checklstring(L, 2, &len);
