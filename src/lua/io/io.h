@@ -80,6 +80,15 @@ void alua__stream_new(lua_State *L, lloop *lp, int fd, int kinds, const alua__st
 /* writer:close() of the writer at widx: sends what is queued, then closes.
  * Idempotent. Raises only out of memory (a TLS stream's goodbye). */
 void alua__stream_close(lua_State *L, int widx);
+/* writer:abort() of the writer at widx: closes now, dropping what is queued. */
+void alua__stream_abort(lua_State *L, int widx);
+/* Has hook(L, arg) called once, when the descriptor of the writer at widx
+ * is closed by close, abort or a failure after close (not when the stream
+ * is collected: whoever watches holds the writer). L is the thread that
+ * closed it, or the running loop's; the hook must not raise. NULL hook: no
+ * more watching. One watcher per stream. */
+typedef void (*alua__stream_hook)(lua_State *L, void *arg);
+void alua__stream_on_close(lua_State *L, int widx, alua__stream_hook hook, void *arg);
 void alua__open_stream(lua_State *L, rt *r, int module, int internals);
 
 /* -- stream filters (stream.c): TLS (tls.c) sits between a stream's

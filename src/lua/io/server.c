@@ -8,7 +8,9 @@
  * ACCEPT_BATCH connections; each becomes a stream and a new task running
  * the Lua dispatcher (internals.serve_client), which calls the handler with
  * (reader, writer), reports its error, and closes the connection after;
- * the connection counts as done when that task ends (conn_done).
+ * the connection counts as done when that task ends (conn_done). Until its
+ * descriptor is closed as well, it stays on the server's list of open
+ * connections, which close_clients and abort_clients walk.
  *
  * Running out of descriptors (EMFILE, ENFILE) or memory while accepting
  * stops every listener's watcher and starts a timer; when it fires the
@@ -63,6 +65,7 @@ typedef struct lserver {
   ac_timer retry;                 /* end of an accept back-off */
   ac_list closers;                /* tasks parked in wait_closed */
   ac_list forever;                /* the task parked in serve_forever */
+  ac_list conns;                  /* open connections (lconn.link), in accept order */
   alua__resource res;             /* on the loop's list of open resources until closed */
   int anchor;                     /* ref in the loop while serving, or LUA_NOREF */
   int active;                     /* connections whose handler has not finished */
@@ -84,15 +87,35 @@ static lserver *checkserver(lua_State *L, int idx) { return luaL_checkudata(L, i
 /* A connection being served. Its handler task may end without running a
  * line of the dispatcher (cancelled before its first step, out of memory
  * at its start), so the connection is closed and counted done here, when
- * the task ends however it ends; the record's uservalues (the writer, the
- * server) live as long as it is anchored. */
+ * the task ends however it ends. The record stays anchored, its uservalues
+ * (the writer, the server) with it, until both the task has ended and the
+ * stream has closed its descriptor: the stream may still be sending what
+ * the handler queued, and abort_clients can still reach it. */
 typedef struct lconn {
   ac_callback done; /* on the handler task's waiters, then on the ready queue */
+  ac_list link;     /* in srv->conns until the descriptor is closed */
   lserver *srv;     /* its server (uservalue 2) */
-  int ref;          /* this record, in the loop's anchors until `done` runs */
+  int ref;          /* this record, in the loop's anchors until released */
+  uint8_t task_done, closed, released;
 } lconn;
 
 enum { CONNUV_WRITER = 1, CONNUV_SERVER, CONNUV_N = CONNUV_SERVER };
+
+/* Drops the loop's hold on c once its task has ended and its descriptor
+ * is closed. */
+static void conn_release(lua_State *L, lconn *c) {
+  if (c->released || !c->task_done || !c->closed || !L) return;
+  c->released = 1;
+  alua__unanchor(L, c->srv->lp, c->ref);
+}
+
+/* The stream's close hook: its descriptor is closed. */
+static void conn_closed(lua_State *L, void *arg) {
+  lconn *c = arg;
+  ac_list_remove(&c->link);
+  c->closed = 1;
+  conn_release(L, c);
+}
 
 static void conn_done(ac_callback *cb) {
   lconn *c = ac_container_of(cb, lconn, done);
@@ -102,7 +125,8 @@ static void conn_done(ac_callback *cb) {
   alua__push_anchored(L, srv->lp, c->ref);
   lua_getiuservalue(L, -1, CONNUV_WRITER);
   lua_getiuservalue(L, -2, CONNUV_SERVER); /* srv stays alive below */
-  alua__unanchor(L, srv->lp, c->ref);
+  c->task_done = 1;
+  conn_release(L, c);
   if (srv->active > 0) srv->active--;
   if (srv->closed && srv->active == 0) alua__wake_all(&srv->closers);
   /* last: closing a TLS stream may run out of memory */
@@ -133,7 +157,9 @@ static int connection_p(lua_State *L) {
   a->owned = 1;
   alua__stream_new(L, lp, fd, STREAM_READ | STREAM_WRITE | STREAM_SOCKET, &srv->o, 0);
   lconn *c = lua_newuserdatauv(L, sizeof *c, CONNUV_N);
+  memset(c, 0, sizeof *c);
   ac_callback_init(&c->done, conn_done);
+  ac_list_init(&c->link);
   c->srv = srv;
   lua_pushvalue(L, -2);
   lua_setiuservalue(L, -2, CONNUV_WRITER);
@@ -145,6 +171,10 @@ static int connection_p(lua_State *L) {
   ac_list_push_back(&t->f.waiters, &c->done.link);
   a->ref = LUA_NOREF;
   srv->active++;
+  alua__push_anchored(L, lp, c->ref);
+  lua_getiuservalue(L, -1, CONNUV_WRITER);
+  alua__stream_on_close(L, -1, conn_closed, c);
+  ac_list_push_back(&srv->conns, &c->link);
   return 0;
 }
 
@@ -399,6 +429,7 @@ static int l_server_new(lua_State *L) {
   ac_timer_init(&srv->retry, on_retry);
   ac_list_init(&srv->closers);
   ac_list_init(&srv->forever);
+  ac_list_init(&srv->conns);
   alua__resource_open(lp, &srv->res, "server", &srv->ls[0].io.fd);
   luaL_setmetatable(L, MT_SERVER);
   alua__pushloop(L, lp);
@@ -463,6 +494,36 @@ static int sv_get_loop(lua_State *L) {
   lua_getiuservalue(L, 1, SVUV_LOOP);
   checkserver(L, 1);
   return 1;
+}
+
+/* Closes, or aborts, the stream of every connection still open, in the
+ * order they were accepted. Closing one only queues work (tasks to wake),
+ * but its hook takes it off the list: the next one is read first. */
+static void clients_close(lua_State *L, int abort) {
+  lserver *srv = checkserver(L, 1);
+  luaL_checkstack(L, 4, NULL);
+  for (ac_list *p = srv->conns.next, *next; p != &srv->conns; p = next) {
+    next = p->next;
+    lconn *c = ac_container_of(p, lconn, link);
+    alua__push_anchored(L, srv->lp, c->ref);
+    lua_getiuservalue(L, -1, CONNUV_WRITER);
+    if (abort) alua__stream_abort(L, -1);
+    else alua__stream_close(L, -1);
+    lua_pop(L, 2);
+  }
+}
+
+/* server:close_clients(): closes every open connection (what is queued is
+ * sent first); server:abort_clients(): aborts them (what is queued is
+ * dropped). Neither stops listening. */
+static int sv_close_clients(lua_State *L) {
+  clients_close(L, 0);
+  return 0;
+}
+
+static int sv_abort_clients(lua_State *L) {
+  clients_close(L, 1);
+  return 0;
 }
 
 /* server:active_connections(): handlers still running. */
@@ -547,6 +608,8 @@ static int sv_index(lua_State *L) {
 
 void alua__open_server(lua_State *L, rt *r, int module, int internals) {
   static const luaL_Reg methods[] = {{"close", sv_close},
+                                     {"close_clients", sv_close_clients},
+                                     {"abort_clients", sv_abort_clients},
                                      {"wait_closed", sv_wait_closed},
                                      {"serve_forever", sv_serve_forever},
                                      {"start_serving", sv_start_serving},

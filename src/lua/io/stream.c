@@ -96,6 +96,8 @@ struct lstream {
   uint8_t wshut;       /* the write side is shut (write_eof done) */
   uint8_t closing;     /* close() was called */
   uint8_t ferr;        /* err is the filter's failure (it says why) */
+  alua__stream_hook on_close; /* told once when finish_close closes the descriptor, or NULL */
+  void *on_close_arg;
 };
 
 /* A reader or a writer: the core they share. */
@@ -212,7 +214,8 @@ static void close_fd(lstream *s) {
   if (s->view) s->view->fd = -1;
 }
 
-/* Closes the descriptor now; wakes everyone parked. */
+/* Closes the descriptor now; wakes everyone parked, and tells the owner
+ * that watches the stream (alua__stream_on_close). */
 static void finish_close(lstream *s, lua_State *L) {
   close_fd(s);
   s->eof = 1;
@@ -221,6 +224,11 @@ static void finish_close(lstream *s, lua_State *L) {
   alua__wake_all(&s->drainers);
   alua__wake_all(&s->closers);
   unanchor(s, L);
+  if (s->on_close) {
+    alua__stream_hook hook = s->on_close;
+    s->on_close = NULL;
+    hook(L ? L : s->lp->L, s->on_close_arg);
+  }
 }
 
 /* The connection broke with errno err: queued output is dropped, readers
@@ -1073,12 +1081,23 @@ static int w_close(lua_State *L) {
   return 0;
 }
 
-/* writer:abort(): closes at once, dropping queued output. */
-static int w_abort(lua_State *L) {
-  lstream *s = selfwriter(L);
+static void abort_now(lstream *s, lua_State *L) {
   s->closing = 1;
   finish_close(s, L);
+}
+
+void alua__stream_abort(lua_State *L, int widx) { abort_now(checkwriter(L, widx), L); }
+
+/* writer:abort(): closes at once, dropping queued output. */
+static int w_abort(lua_State *L) {
+  abort_now(selfwriter(L), L);
   return 0;
+}
+
+void alua__stream_on_close(lua_State *L, int widx, alua__stream_hook hook, void *arg) {
+  lstream *s = checkwriter(L, widx);
+  s->on_close = hook;
+  s->on_close_arg = arg;
 }
 
 static int w_is_closing(lua_State *L) { return alua__retbool(L, selfwriter(L)->closing); }
