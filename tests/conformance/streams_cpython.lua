@@ -13,51 +13,7 @@ local function err_of(read)
   if not ok then return e end
 end
 
--- A connection whose far end the test drives: p.feed(data) writes data and
--- waits until the reader has buffered it; p.feed_eof() half-closes.
-local function pair(opts)
-  local far = asyncio.Future()
-  local finish = asyncio.Event()
-  local server = await asyncio.start_server(async function(_, w)
-    far:set_result(w)
-    await finish:wait()
-  end, "127.0.0.1", 0)
-  local _, port = server.sockets[1]:getsockname()
-  local reader, writer = await asyncio.open_connection("127.0.0.1", port, opts)
-  local w = await far
-  local p = {reader = reader, writer = writer}
-  function p.feed(data, reading)
-    local want = reader:buffered() + #data
-    w:write(data)
-    await w:drain()
-    if reading then return end -- a read in progress takes it
-    local deadline = asyncio.get_running_loop():time() + 10
-    while reader:buffered() < want do
-      assert(asyncio.get_running_loop():time() < deadline, "the data never came")
-      await asyncio.sleep(0.001)
-    end
-  end
-  function p.feed_eof() w:write_eof() end
-  -- feeds each piece (false: the end) from another task while the caller
-  -- reads (whether pieces arrive apart or together changes no result)
-  function p.feed_later(...)
-    local pieces = table.pack(...)
-    return asyncio.create_task(async function()
-      for i = 1, pieces.n do
-        await asyncio.sleep(0.01)
-        if pieces[i] == false then p.feed_eof() else p.feed(pieces[i], true) end
-      end
-    end)
-  end
-  function p.close()
-    finish:set()
-    writer:close()
-    await writer:wait_closed()
-    server:close()
-    await server:wait_closed()
-  end
-  return p
-end
+local pair = require "stream_pair" -- a connection whose far end the test drives
 
 local function reads()
   -- test_read_zero: read(0) returns "" and leaves the buffer alone

@@ -16,46 +16,7 @@ end
 
 local function try(aw) return show(pcall(function() return await aw end)) end
 
--- A connection whose far end the test drives: p.feed(data) writes data and
--- waits until the reader has buffered it, so a read then finds all of it;
--- p.feed_later(...) writes pieces apart from another task while the caller
--- reads (false: the end of the stream).
-local function pair(opts)
-  local far = asyncio.Future()
-  local finish = asyncio.Event()
-  local server = await asyncio.start_server(async function(_, w)
-    far:set_result(w)
-    await finish:wait()
-  end, "127.0.0.1", 0)
-  local _, port = server.sockets[1]:getsockname()
-  local reader, writer = await asyncio.open_connection("127.0.0.1", port, opts)
-  local w = await far
-  local p = {reader = reader}
-  function p.feed(data)
-    local want = reader:buffered() + #data
-    w:write(data)
-    while reader:buffered() < want do await asyncio.sleep(0.001) end
-  end
-  function p.feed_later(...)
-    local pieces = table.pack(...)
-    return asyncio.create_task(async function()
-      for i = 1, pieces.n do
-        await asyncio.sleep(0.02)
-        collectgarbage() -- the waiting read's separators must survive
-        if pieces[i] == false then w:write_eof() else w:write(pieces[i]) end
-        await w:drain()
-      end
-    end)
-  end
-  function p.close()
-    finish:set()
-    writer:close()
-    await writer:wait_closed()
-    server:close()
-    await server:wait_closed()
-  end
-  return p
-end
+local pair = require "stream_pair" -- a connection whose far end the test drives
 
 asyncio.run(async function()
   print("-- the match that ends first")
