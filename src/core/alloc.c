@@ -122,25 +122,80 @@ static void became_empty(ac_alloc *a, ac_arena *ar) {
   else unmap_arena(a, ar);
 }
 
-/* 1 when asking for huge pages (MADV_HUGEPAGE) cannot stall a page fault,
- * 0 when it can, -1 before the kernel's policy was read. Why it matters:
- * under the "always", "madvise" and "defer+madvise" defrag policies a
- * fault in a madvised range may compact memory on the spot, and each one
- * zeroes 2 MiB at once. Where that memory is cold (a virtual machine whose
- * hypervisor has not backed it) a 200k-task spawn took 0.35-0.78 s in 3
- * runs of 10, against 0.30 s with 4 KiB pages (0.19-0.22 s in the other
- * 7): the bad case is worse than what huge pages save. Read once per
- * process; a race between states only reads the same file twice. */
-static int huge_ok = -1;
+/* Asking for huge pages (MADV_HUGEPAGE) is worth it: with 4 KiB pages a
+ * heap of a million tasks (1.5 GB) spends most of its time in TLB misses,
+ * and 2 MiB pages made 100k-task spawns, timers and idles 2.3-2.6x faster
+ * here. What can make it a loss is the page fault: under the "always",
+ * "madvise" (the kernel's default) and "defer+madvise" defrag policies, a
+ * fault in a madvised range with no free huge page compacts memory on the
+ * spot, which on a busy machine once made a 200k-task spawn pay more
+ * system time than huge pages save. So the arenas are madvised under the
+ * "defer" and "never" policies, where a fault never compacts, and under the
+ * others only while the kernel has free 2 MiB blocks to spare (see
+ * ac_alloc_huge_pages_free), checked again every HUGE_RECHECK arenas.
+ * Policy read once per process, -1 before: 1 when a fault cannot stall (a
+ * race between states only reads the same file twice). */
+static int huge_never_stalls = -1;
+/* Free huge pages the kernel must have for the next arenas to ask for one
+ * (twice what HUGE_RECHECK arenas take, so others are left some). */
+#define HUGE_SPARE 64
+/* Arenas mapped between two readings of /proc/buddyinfo. */
+#define HUGE_RECHECK 32
 
-static int read_huge_policy(void) {
-  FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/defrag", "re");
-  if (!f) return 0;
-  char buf[128];
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
+/* Reads a small /proc file into buf (NUL-terminated); 0, or -1. */
+static int read_proc(const char *path, char *buf, size_t size) {
+  FILE *f = fopen(path, "re");
+  if (!f) return -1;
+  size_t n = fread(buf, 1, size - 1, f);
   fclose(f);
   buf[n] = 0;
+  return 0;
+}
+
+static int read_huge_policy(void) {
+  char buf[128];
+  if (read_proc("/sys/kernel/mm/transparent_hugepage/defrag", buf, sizeof buf) != 0) return 0;
   return strstr(buf, "[defer]") != NULL || strstr(buf, "[never]") != NULL;
+}
+
+size_t ac_alloc_huge_pages_free(const char *buddyinfo, size_t page_size) {
+  /* the buddy order of one arena: 9 with 4 KiB pages */
+  int order = 0;
+  while (page_size << order < ARENA_SIZE) order++;
+  size_t pages = 0;
+  for (const char *line = buddyinfo; line && *line;) {
+    const char *zone = strstr(line, "zone");
+    const char *eol = strchr(line, '\n');
+    if (zone && (!eol || zone < eol)) {
+      char *p = (char *)zone + 4;
+      while (*p == ' ') p++;
+      while (*p && *p != ' ' && *p != '\n') p++; /* the zone's name */
+      for (int o = 0; *p && *p != '\n'; o++) {
+        char *q;
+        unsigned long long n = strtoull(p, &q, 10);
+        if (q == p) break;
+        if (o >= order && o - order < 32) pages += (size_t)n << (o - order);
+        p = q;
+        while (*p == ' ') p++;
+      }
+    }
+    line = eol ? eol + 1 : NULL;
+  }
+  return pages;
+}
+
+/* 1 when the next arena should ask for huge pages (see huge_never_stalls). */
+static int want_huge(ac_alloc *a) {
+  if (huge_never_stalls < 0) huge_never_stalls = read_huge_policy();
+  if (huge_never_stalls) return 1;
+  if (a->huge_left == 0) {
+    char buf[1024];
+    a->huge = read_proc("/proc/buddyinfo", buf, sizeof buf) == 0 &&
+              ac_alloc_huge_pages_free(buf, (size_t)sysconf(_SC_PAGESIZE)) >= HUGE_SPARE;
+    a->huge_left = HUGE_RECHECK;
+  }
+  a->huge_left--;
+  return a->huge;
 }
 
 /* Pages of arenas after the first are faulted in this many bytes at a
@@ -170,7 +225,7 @@ static void fault_ahead(ac_alloc *a) {
 }
 
 /* Maps a new arena, 2 MiB aligned so the kernel can back it with one huge
- * page (when that cannot stall, see huge_ok); 0 on success. */
+ * page (when that cannot stall, see huge_never_stalls); 0 on success. */
 static int grow(ac_alloc *a) {
   size_t span = ARENA_SIZE * 2;
   char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -181,8 +236,7 @@ static int grow(ac_alloc *a) {
   if (raw + span > end) munmap(end, (size_t)(raw + span - end));
 #ifdef MADV_HUGEPAGE
   /* the first arena is what a small program uses: no file read for it */
-  if (a->narenas > 0 && huge_ok < 0) huge_ok = read_huge_policy();
-  if (huge_ok > 0) madvise(start, ARENA_SIZE, MADV_HUGEPAGE);
+  if (a->narenas > 0 && want_huge(a)) madvise(start, ARENA_SIZE, MADV_HUGEPAGE);
 #endif
   lsan_register(start, ARENA_SIZE);
   /* what was left of the previous arena goes to its free lists */
@@ -293,7 +347,13 @@ static size_t trim_arena(ac_alloc *a, ac_arena *ar, size_t pg) {
     *tail = NULL;
     if (!ar->cls[c].free) unlink_partial(a, ar, c);
   }
-  /* then the pages, in runs */
+  /* then the pages, in runs. Why the arena first leaves huge pages: the
+   * kernel's khugepaged collapses a madvised range back into a huge page
+   * while as few as one of its 512 pages is resident, filling the others
+   * with zeros, which would undo the trim. */
+#ifdef MADV_NOHUGEPAGE
+  madvise(base, ARENA_SIZE, MADV_NOHUGEPAGE);
+#endif
   size_t given = 0;
   for (size_t i = 0; i < np;) {
     if (freeb[i] != pg) {

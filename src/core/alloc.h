@@ -1,12 +1,13 @@
 /* A size-class allocator with the shape of lua_Alloc, for the Lua states
  * alua creates. Lua passes the size of every block it frees or resizes, so
  * small blocks need no header: they come from per-size free lists carved
- * out of 2 MiB arenas (backed by transparent huge pages where the kernel
- * offers them without compacting memory in the page fault, which saves
- * most page faults when a program spawns 100k tasks). Larger blocks go to malloc, and the largest (tables of a million
- * entries) are mapped on their own, grown with mremap, and unmapped when
- * freed: malloc would keep them in its heap once its adaptive threshold has
- * risen. Not thread-safe: one per state.
+ * out of 2 MiB arenas (backed by transparent huge pages while the kernel
+ * has them free, so that a fault need not compact memory: a heap of 100k
+ * tasks then takes a 50th of the page faults and far fewer TLB misses).
+ * Larger blocks go to malloc, and the largest (tables of a million entries)
+ * are mapped on their own, grown with mremap, and unmapped when freed:
+ * malloc would keep them in its heap once its adaptive threshold has risen.
+ * Not thread-safe: one per state.
  *
  * Memory goes back to the kernel: each arena keeps its own free lists and
  * counts the bytes it has handed out, and per size class the arenas with
@@ -50,6 +51,8 @@ typedef struct ac_alloc {
   size_t nempty;        /* arenas other than `cur` with no block handed out */
   size_t in_use;        /* bytes handed out and not freed (small and large) */
   size_t limit;         /* 0, or the most in_use may reach (allocations beyond fail) */
+  unsigned huge_left;   /* arenas the last reading of the kernel's free huge pages still decides */
+  int huge;             /* what that reading decided: 1 if those arenas ask for huge pages */
 } ac_alloc;
 
 void ac_alloc_init(ac_alloc *a);
@@ -74,6 +77,12 @@ size_t ac_alloc_release(ac_alloc *a);
  * after a full collection rather than in a hot path. Returns the bytes
  * unmapped or given back. */
 size_t ac_alloc_trim(ac_alloc *a);
+
+/* The free huge pages (blocks of AC_ALLOC_ARENA bytes) that the text of
+ * /proc/buddyinfo lists, over every zone; page_size is the kernel's page.
+ * The allocator asks for huge pages only while there are enough of them
+ * (see alloc.c); exposed for its test. */
+size_t ac_alloc_huge_pages_free(const char *buddyinfo, size_t page_size);
 
 /* The lua_Alloc contract: ud is the ac_alloc; nsize 0 frees ptr (osize
  * bytes) and returns NULL; ptr NULL allocates nsize bytes (osize is then a

@@ -2,6 +2,7 @@
  * memory limit, and a random workload checked byte by byte. */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -340,4 +341,84 @@ Test(alloc, trim_of_a_small_heap_gives_nothing_back) {
   void *p = ac_alloc_fn(&a, NULL, 0, 64);
   cr_assert_eq(ac_alloc_trim(&a), 0);
   ac_alloc_fn(&a, p, 64, 0);
+}
+
+Test(alloc, huge_pages_free_counts_the_blocks_of_an_arena_or_more_in_every_zone) {
+  const char *text =
+      "Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n"
+      "Node 0, zone    DMA32      4      1      2      2      2      2      1      4      4      2    752 \n"
+      "Node 0, zone   Normal  12786   7658   4135   1682    901    431    236     69     37    106    686 \n";
+  /* 4 KiB pages: order 9 is one huge page, order 10 two */
+  cr_assert_eq(ac_alloc_huge_pages_free(text, 4096), (1 + 2 * 3) + (2 + 2 * 752) + (106 + 2 * 686));
+  /* 64 KiB pages: order 5 is one, each order above doubles */
+  cr_assert_eq(ac_alloc_huge_pages_free("Node 0, zone Normal 9 9 9 9 9 3 1 0 0 0 0 0 0 0\n", 65536), 3 + 2);
+  cr_assert_eq(ac_alloc_huge_pages_free("Node 0, zone Normal 5 5 5 5 5 5 5 5 5 0 1", 4096), 2,
+               "the last line needs no newline");
+  cr_assert_eq(ac_alloc_huge_pages_free("", 4096), 0);
+  cr_assert_eq(ac_alloc_huge_pages_free("garbage\nNode 0, zone Normal x 1 2\n", 4096), 0);
+}
+
+/* 1 if the mapping holding p was madvised for huge pages ("hg" among the
+ * VmFlags of /proc/self/smaps). */
+static int madvised_huge(const void *p) {
+  FILE *f = fopen("/proc/self/smaps", "re");
+  cr_assert_not_null(f);
+  char line[512];
+  int in = 0, hg = -1;
+  while (hg < 0 && fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) /* a mapping's first line */
+      in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+    else if (in && strncmp(line, "VmFlags:", 8) == 0)
+      hg = strstr(line, " hg") != NULL;
+  }
+  fclose(f);
+  cr_assert_geq(hg, 0, "the mapping is in /proc/self/smaps");
+  return hg;
+}
+
+/* What the allocator should decide now (see want_huge in alloc.c). */
+static int huge_pages_expected(void) {
+  char buf[4096] = "";
+  FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/defrag", "re");
+  if (!f) return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  if (strstr(buf, "[defer]") || strstr(buf, "[never]")) return 1;
+  f = fopen("/proc/buddyinfo", "re");
+  cr_assert_not_null(f);
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  return ac_alloc_huge_pages_free(buf, (size_t)sysconf(_SC_PAGESIZE)) >= 64;
+}
+
+Test(alloc, arenas_after_the_first_ask_for_huge_pages_while_the_kernel_has_them_free) {
+  size_t n = AC_ALLOC_ARENA / 1024 + 1;
+  void **v = malloc(n * sizeof *v);
+  for (size_t i = 0; i < n; i++) v[i] = ac_alloc_fn(&a, NULL, 0, 1024);
+  cr_assert_eq(madvised_huge(v[0]), 0, "the first arena, all a small program has, does not");
+  int want = huge_pages_expected();
+  cr_assert_eq(madvised_huge(v[n - 1]), want, "the second arena %s", want ? "does" : "does not");
+  for (size_t i = 0; i < n; i++) ac_alloc_fn(&a, v[i], 1024, 0);
+  free(v);
+}
+
+Test(alloc, a_trimmed_arena_stops_asking_for_huge_pages) {
+  /* three arenas of 256-byte blocks, one in every 64 left alive */
+  enum { SIZE = 256, EVERY = 64 };
+  size_t n = 3 * AC_ALLOC_ARENA / SIZE;
+  void **v = fill(n, SIZE);
+  for (size_t i = 0; i < n; i++)
+    if (i % EVERY) ac_alloc_fn(&a, v[i], SIZE, 0);
+  void *second = v[n / 2];
+  cr_assert_eq(madvised_huge(second), huge_pages_expected());
+  cr_assert_gt(ac_alloc_trim(&a), 0);
+  /* otherwise khugepaged would fill the pages given back with zeros again */
+  cr_assert_eq(madvised_huge(second), 0, "the trimmed arena no longer asks for huge pages");
+  check(v, n, SIZE, 0, EVERY);
+  for (size_t i = 0; i < n; i += EVERY) ac_alloc_fn(&a, v[i], SIZE, 0);
+  cr_assert_eq(a.in_use, 0);
+  free(v);
 }
