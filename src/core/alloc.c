@@ -187,11 +187,10 @@ size_t ac_alloc_huge_pages_free(const char *buddyinfo, size_t page_size) {
 /* 1 when the next arena should ask for huge pages (see huge_never_stalls). */
 static int want_huge(ac_alloc *a) {
   if (huge_never_stalls < 0) huge_never_stalls = read_huge_policy();
-  if (huge_never_stalls) return 1;
   if (a->huge_left == 0) {
     char buf[1024];
-    a->huge = read_proc("/proc/buddyinfo", buf, sizeof buf) == 0 &&
-              ac_alloc_huge_pages_free(buf, (size_t)sysconf(_SC_PAGESIZE)) >= HUGE_SPARE;
+    a->huge = huge_never_stalls || (read_proc("/proc/buddyinfo", buf, sizeof buf) == 0 &&
+                                    ac_alloc_huge_pages_free(buf, (size_t)sysconf(_SC_PAGESIZE)) >= HUGE_SPARE);
     a->huge_left = HUGE_RECHECK;
   }
   a->huge_left--;
