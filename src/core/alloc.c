@@ -125,7 +125,7 @@ static void became_empty(ac_alloc *a, ac_arena *ar) {
 /* Asking for huge pages (MADV_HUGEPAGE) is worth it: with 4 KiB pages a
  * heap of a million tasks (1.5 GB) spends most of its time in TLB misses,
  * and 2 MiB pages made 100k-task spawns, timers and idles 2.3-2.6x faster
- * here. What can make it a loss is the page fault: under the "always",
+ * (scripts/bench's scale rows). What can make it a loss is the page fault: under the "always",
  * "madvise" (the kernel's default) and "defer+madvise" defrag policies, a
  * fault in a madvised range with no free huge page compacts memory on the
  * spot, which on a busy machine once made a 200k-task spawn pay more
@@ -188,7 +188,7 @@ size_t ac_alloc_huge_pages_free(const char *buddyinfo, size_t page_size) {
 static int want_huge(ac_alloc *a) {
   if (huge_never_stalls < 0) huge_never_stalls = read_huge_policy();
   if (a->huge_left == 0) {
-    char buf[1024];
+    char buf[4096]; /* a line per zone and NUMA node */
     a->huge = huge_never_stalls || (read_proc("/proc/buddyinfo", buf, sizeof buf) == 0 &&
                                     ac_alloc_huge_pages_free(buf, (size_t)sysconf(_SC_PAGESIZE)) >= HUGE_SPARE);
     a->huge_left = HUGE_RECHECK;
