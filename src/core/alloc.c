@@ -125,16 +125,17 @@ static void became_empty(ac_alloc *a, ac_arena *ar) {
 /* Asking for huge pages (MADV_HUGEPAGE) is worth it: with 4 KiB pages a
  * heap of a million tasks (1.5 GB) spends most of its time in TLB misses,
  * and 2 MiB pages made 100k-task spawns, timers and idles 2.3-2.6x faster
- * (scripts/bench's scale rows). What can make it a loss is the page fault: under the "always",
- * "madvise" (the kernel's default) and "defer+madvise" defrag policies, a
- * fault in a madvised range with no free huge page compacts memory on the
- * spot, which on a busy machine once made a 200k-task spawn pay more
- * system time than huge pages save. So the arenas are madvised under the
- * "defer" and "never" policies, where a fault never compacts, and under the
- * others only while the kernel has free 2 MiB blocks to spare (see
- * ac_alloc_huge_pages_free), checked again every HUGE_RECHECK arenas.
- * Policy read once per process, -1 before: 1 when a fault cannot stall (a
- * race between states only reads the same file twice). */
+ * (scripts/bench's scale rows). What can make it a loss is the page
+ * fault: under the "always", "madvise" (the kernel's default) and
+ * "defer+madvise" defrag policies, a fault in a madvised range with no free
+ * huge page compacts memory on the spot, which on a busy machine once made
+ * a 200k-task spawn pay more system time than huge pages save. So the
+ * arenas are madvised under the "defer" and "never" policies, where a fault
+ * never compacts, and under the others only while the kernel has free
+ * 2 MiB blocks to spare (see ac_alloc_huge_pages_free), checked again every
+ * HUGE_RECHECK arenas. Policy read once per process, -1 before: 1 when a
+ * fault cannot stall (a race between states only reads the same file
+ * twice). */
 static int huge_never_stalls = -1;
 /* Free huge pages the kernel must have for the next arenas to ask for one
  * (twice what HUGE_RECHECK arenas take, so others are left some). */
