@@ -93,24 +93,28 @@ local function bad_main(fname, main)
 end
 
 -- Runs main (of the kind main_kind said, "async" already called) with the
--- arguments in args as the main task of the runner's loop; returns its
--- results. Ctrl+C cancels it and raises KeyboardInterrupt
+-- arguments in args as the main task of the runner's loop, named name if
+-- given; returns its results. Ctrl+C cancels it and raises KeyboardInterrupt
 -- (loop:run_until_complete does). Its error is raised again from here, so
 -- that it reads as if run raised it (no position of the library's own
 -- frames). self stays referenced while the loop runs: a runner collected
 -- then could not close its loop.
-local function run_main(self, main, kind, args)
+local function run_main(self, main, kind, args, name)
   local loop = runner_loop(self)
   local task
   if kind == "function" then
     task = loop:create_task(main, table.unpack(args, 1, args.n))
   else
-    task = loop:create_task(kind == "await" and I.wrap(main) or main)
+    task = loop:create_task(kind == "await" and I.wrap(main) or main, {name = name})
   end
   local results = pack(pcall(loop.run_until_complete, loop, task))
   if not results[1] then error(results[2], 0) end
   return table.unpack(results, 2, results.n)
 end
+
+-- internals.run_named(runner, coro, name): runner:run(coro), its main task
+-- named name (asyncio.timeline's 'main').
+function I.run_named(runner, coro, name) return run_main(runner, coro, "coro", nil, name) end
 
 -- asyncio.Runner([{debug =, virtual_time =}]): a runner, meant for a
 -- <close> variable.

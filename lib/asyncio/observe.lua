@@ -475,26 +475,14 @@ function M.timeline(fn, ...)
     if not results[1] then error(results[2], 0) end
     return draw(rec:data(), columns), table.unpack(results, 2, results.n)
   end
-  local loop = M.new_event_loop({virtual_time = true})
-  local previous = I.swap_default_loop(loop)
+  -- a fresh loop on virtual time, whose leftovers are cancelled and which is
+  -- closed after the recording, as asyncio.run's is
+  if not M.iscoroutine(fn) then fn = fn(table.unpack(args, 1, args.n)) end
+  local runner = M.Runner({virtual_time = true})
   local rec = I.record_start()
-  local ok, main = pcall(create, loop)
-  local results
-  if ok then
-    results = pack(pcall(loop.run_until_complete, loop, main))
-  else
-    results = pack(false, main)
-  end
+  local results = pack(pcall(I.run_named, runner, fn, "main"))
   I.record_stop()
-  -- what fn left running is cancelled, as asyncio.run does
-  local leftover = M.all_tasks(loop)
-  if #leftover > 0 then
-    for i = 1, #leftover do leftover[i]:cancel() end
-    leftover[#leftover + 1] = {return_exceptions = true}
-    pcall(loop.run_until_complete, loop, M.gather(table.unpack(leftover)))
-  end
-  loop:close()
-  I.swap_default_loop(previous)
+  runner:close()
   if not results[1] then error(results[2], 0) end
   return draw(rec:data(), columns), table.unpack(results, 2, results.n)
 end
